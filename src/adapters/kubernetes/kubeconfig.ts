@@ -1,0 +1,64 @@
+// Loading kubeconfigs and acting as another identity. client-node only knows Impersonate-User;
+// prenv also needs Impersonate-Group (to act as the `prenv-bot` group on a test cluster), so
+// impersonation is added here for both kinds of request the library makes.
+import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
+import type { OutgoingHttpHeaders } from "node:http";
+import type { RequestOptions } from "node:https";
+
+export interface Impersonation {
+  /** e.g. `system:serviceaccount:<ns>:prenv-tenant` */
+  user: string;
+  /** At most one group: the generated client sends one value per header. */
+  group?: string;
+}
+
+/** Service-account user name as Kubernetes authenticates it. */
+export function serviceAccountUser(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+/** A KubeConfig that sends every request as `as`, using the credentials of `base`. */
+export class ImpersonatingKubeConfig extends KubeConfig {
+  readonly impersonation: Impersonation;
+
+  constructor(base: KubeConfig, as: Impersonation) {
+    super();
+    this.impersonation = as;
+    this.loadFromOptions({
+      clusters: base.clusters,
+      contexts: base.contexts,
+      users: base.users,
+      currentContext: base.currentContext,
+    });
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setHeaderParam("Impersonate-User", this.impersonation.user);
+    if (this.impersonation.group) context.setHeaderParam("Impersonate-Group", this.impersonation.group);
+  }
+
+  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    const headers = { ...(opts.headers as OutgoingHttpHeaders | undefined) };
+    headers["Impersonate-User"] = this.impersonation.user;
+    if (this.impersonation.group) headers["Impersonate-Group"] = this.impersonation.group;
+    opts.headers = headers;
+  }
+}
+
+/** Loads a kubeconfig file (or the default chain when `path` is undefined) at `context`. */
+export function loadKubeConfig(path?: string, context?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  if (context) {
+    if (!kc.contexts.some((c) => c.name === context)) {
+      throw new Error(
+        `kubeconfig has no context named '${context}' (has: ${kc.contexts.map((c) => c.name).join(", ") || "none"})`,
+      );
+    }
+    kc.setCurrentContext(context);
+  }
+  return kc;
+}

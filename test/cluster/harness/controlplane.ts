@@ -1,0 +1,341 @@
+// A real Kubernetes control plane for tests: etcd (data on tmpfs), kube-apiserver on 127.0.0.1
+// with RBAC and the admission plugins prenv depends on, and kube-controller-manager running the
+// controllers whose behaviour prenv relies on. Built by test/cluster/k8s/build.sh.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { makePki, type ClientCert } from "./pki.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, "../../..");
+
+/** Contexts written into the kubeconfig. */
+export const ADMIN_CONTEXT = "admin";
+export const BOT_CONTEXT = "prenv-bot";
+
+export interface ControlPlane {
+  /** Kubeconfig with an `admin` context (system:masters) and a `prenv-bot` context. */
+  kubeconfigPath: string;
+  server: string;
+  runDir: string;
+  /** etcd's data directory (tmpfs); removed by stop(). */
+  etcdDataDir: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Directory for certificates, kubeconfig and logs; created if missing. */
+  runDir: string;
+  /** Apply deploy/rbac.yaml (the bot's production RBAC) after start. Default true. */
+  applyRbac?: boolean;
+  /** Controllers for kube-controller-manager. */
+  controllers?: string[];
+  /** Leave the processes running when this Node process exits (for `npm run cluster:up`). */
+  detached?: boolean;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_CONTROLLERS = [
+  "namespace-controller",
+  "garbage-collector-controller",
+  "clusterrole-aggregation-controller",
+  "serviceaccount-controller",
+  "serviceaccount-token-controller",
+  "deployment-controller",
+  "replicaset-controller",
+  "statefulset-controller",
+  "resourcequota-controller",
+];
+
+/** Builds (or finds cached) control-plane binaries; returns their directory. */
+export function ensureBinaries(log: (line: string) => void = () => {}): string {
+  const script = join(repoRoot, "test/cluster/k8s/build.sh");
+  const started = Date.now();
+  const out = execFileSync("bash", [script], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  const lines = out.trim().split("\n");
+  const bin = lines[lines.length - 1] ?? "";
+  if (!existsSync(join(bin, "kube-apiserver")))
+    throw new Error(`build.sh did not produce binaries in '${bin}'`);
+  log(`control-plane binaries ready in ${bin} (${Date.now() - started} ms)`);
+  return bin;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() =>
+        typeof addr === "object" && addr ? resolvePort(addr.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+function tmpfsDir(prefix: string): string {
+  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  return mkdtempSync(join(base, prefix));
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+}
+
+function launch(bin: string, name: string, args: string[], runDir: string, detached: boolean): Proc {
+  const logFile = join(runDir, "logs", `${name}.log`);
+  const fd = openSync(logFile, "a");
+  const child = spawn(join(bin, name), args, { stdio: ["ignore", fd, fd], detached });
+  if (detached) child.unref();
+  return { name, child, logFile };
+}
+
+function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function httpsGet(url: string, ca: Buffer, client: ClientCert): Promise<{ status: number; body: string }> {
+  return new Promise((resolveGet, reject) => {
+    const req = request(
+      url,
+      { ca, cert: readFileSync(client.cert), key: readFileSync(client.key), timeout: 2000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolveGet({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function waitFor(
+  what: string,
+  procs: Proc[],
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const p of procs) {
+      if (p.child.exitCode !== null) {
+        throw new Error(
+          `${p.name} exited with code ${p.child.exitCode} while waiting for ${what}:\n${tail(p.logFile)}`,
+        );
+      }
+    }
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}:\n${procs.map((p) => `--- ${p.name}\n${tail(p.logFile)}`).join("\n")}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function kubeconfigUser(name: string, c: ClientCert) {
+  return {
+    name,
+    user: {
+      "client-certificate-data": readFileSync(c.cert).toString("base64"),
+      "client-key-data": readFileSync(c.key).toString("base64"),
+    },
+  };
+}
+
+export function writeKubeconfig(
+  path: string,
+  server: string,
+  caFile: string,
+  users: Record<string, ClientCert>,
+  current: string,
+): void {
+  const doc = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "prenv-test",
+        cluster: { server, "certificate-authority-data": readFileSync(caFile).toString("base64") },
+      },
+    ],
+    users: Object.entries(users).map(([n, c]) => kubeconfigUser(n, c)),
+    contexts: Object.keys(users).map((n) => ({ name: n, context: { cluster: "prenv-test", user: n } })),
+    "current-context": current,
+  };
+  writeFileSync(path, stringify(doc), { mode: 0o600 });
+}
+
+async function stopProcs(procs: Proc[]): Promise<void> {
+  for (const p of [...procs].reverse()) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
+    const exited = new Promise<void>((r) => p.child.once("exit", () => r()));
+    p.child.kill("SIGTERM");
+    const timer = setTimeout(() => p.child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
+  const log = opts.log ?? (() => {});
+  const detached = opts.detached ?? false;
+  const bin = ensureBinaries(log);
+  const runDir = resolve(opts.runDir);
+  mkdirSync(join(runDir, "logs"), { recursive: true });
+  mkdirSync(join(runDir, "pki"), { recursive: true });
+  const pkiDir = join(runDir, "pki");
+  const pki = makePki(pkiDir);
+  const admin = pki.client("admin", "prenv-test-admin", ["system:masters"]);
+  const bot = pki.client("prenv-bot", "prenv-bot", ["prenv-bot"]);
+  const kcm = pki.client("kcm", "system:kube-controller-manager", ["system:masters"]);
+
+  const etcdData = tmpfsDir("prenv-etcd-");
+  const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const server = `https://127.0.0.1:${apiPort}`;
+  const started = Date.now();
+  const procs: Proc[] = [];
+  const cleanupData = () => rmSync(etcdData, { recursive: true, force: true });
+
+  try {
+    procs.push(
+      launch(
+        bin,
+        "etcd",
+        [
+          "--name=prenv-test",
+          `--data-dir=${etcdData}`,
+          `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+          `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+          `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-cluster=prenv-test=http://127.0.0.1:${etcdPeer}`,
+          "--unsafe-no-fsync",
+          "--log-level=warn",
+        ],
+        runDir,
+        detached,
+      ),
+    );
+    procs.push(
+      launch(
+        bin,
+        "kube-apiserver",
+        [
+          `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+          "--bind-address=127.0.0.1",
+          "--advertise-address=127.0.0.1",
+          `--secure-port=${apiPort}`,
+          `--tls-cert-file=${pki.serving.cert}`,
+          `--tls-private-key-file=${pki.serving.key}`,
+          `--client-ca-file=${pki.caCert}`,
+          "--authorization-mode=RBAC",
+          "--anonymous-auth=false",
+          "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,PodSecurity",
+          // Privileged pods are allowed by the API server so that Pod Security admission, not this
+          // flag, is what rejects them in a restricted namespace.
+          "--allow-privileged=true",
+          "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+          `--service-account-key-file=${pki.saPub}`,
+          `--service-account-signing-key-file=${pki.saKey}`,
+          "--service-cluster-ip-range=10.96.0.0/16",
+          "--endpoint-reconciler-type=none",
+          "--profiling=false",
+          "--v=1",
+        ],
+        runDir,
+        detached,
+      ),
+    );
+    const ca = readFileSync(pki.caCert);
+    await waitFor(
+      "kube-apiserver /readyz",
+      procs,
+      60_000,
+      async () => (await httpsGet(`${server}/readyz`, ca, admin)).status === 200,
+    );
+    log(`kube-apiserver ready on ${server} after ${Date.now() - started} ms`);
+
+    const kcmKubeconfig = join(runDir, "kcm.kubeconfig");
+    writeKubeconfig(kcmKubeconfig, server, pki.caCert, { kcm }, "kcm");
+    procs.push(
+      launch(
+        bin,
+        "kube-controller-manager",
+        [
+          `--kubeconfig=${kcmKubeconfig}`,
+          `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(",")}`,
+          `--service-account-private-key-file=${pki.saKey}`,
+          `--root-ca-file=${pki.caCert}`,
+          "--leader-elect=false",
+          "--bind-address=127.0.0.1",
+          "--secure-port=0",
+          "--concurrent-namespace-syncs=5",
+          "--v=1",
+        ],
+        runDir,
+        detached,
+      ),
+    );
+
+    const kubeconfigPath = join(runDir, "kubeconfig");
+    writeKubeconfig(
+      kubeconfigPath,
+      server,
+      pki.caCert,
+      { [ADMIN_CONTEXT]: admin, [BOT_CONTEXT]: bot },
+      ADMIN_CONTEXT,
+    );
+
+    // The controller manager is up once it has created the `default` service account.
+    await waitFor(
+      "kube-controller-manager (default service account)",
+      procs,
+      60_000,
+      async () =>
+        (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, ca, admin)).status ===
+        200,
+    );
+    if (opts.applyRbac ?? true) {
+      const { applyManifestFile } = await import("./apply.js");
+      await applyManifestFile(kubeconfigPath, ADMIN_CONTEXT, join(repoRoot, "deploy/rbac.yaml"));
+    }
+    log(`control plane ready after ${Date.now() - started} ms`);
+
+    let stopped = false;
+    return {
+      kubeconfigPath,
+      server,
+      runDir,
+      etcdDataDir: etcdData,
+      pids: procs.map((p) => p.child.pid ?? -1),
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopProcs(procs);
+        cleanupData();
+      },
+    };
+  } catch (err) {
+    await stopProcs(procs);
+    cleanupData();
+    throw err;
+  }
+}

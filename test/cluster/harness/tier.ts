@@ -1,0 +1,29 @@
+// Decides whether the cluster test tier runs. It runs against PRENV_TEST_KUBECONFIG when set,
+// otherwise against a control plane built with Go. Without either it is skipped with one line
+// saying how to enable it, except where it is required (CI, or PRENV_REQUIRE_CLUSTER=1), where a
+// missing cluster tier is an error: it must never be skipped silently there.
+import { spawnSync } from "node:child_process";
+
+export type ClusterTier =
+  { mode: "external"; kubeconfig: string } | { mode: "local" } | { mode: "skip"; reason: string };
+
+export const ENABLE_HINT =
+  "install Go >= 1.24 (the tests build a real control plane with it) or set PRENV_TEST_KUBECONFIG to a cluster-admin kubeconfig";
+
+export function decideClusterTier(env: NodeJS.ProcessEnv = process.env): ClusterTier {
+  if (env.PRENV_TEST_KUBECONFIG) return { mode: "external", kubeconfig: env.PRENV_TEST_KUBECONFIG };
+  if (env.PRENV_SKIP_CLUSTER === "1" && !isRequired(env)) {
+    return { mode: "skip", reason: "PRENV_SKIP_CLUSTER=1" };
+  }
+  const go = spawnSync("go", ["version"], { encoding: "utf8" });
+  if (go.status === 0) return { mode: "local" };
+  const reason = "neither Go nor PRENV_TEST_KUBECONFIG is available";
+  if (isRequired(env)) {
+    throw new Error(`cluster test tier is required here (CI) but cannot start: ${reason}; ${ENABLE_HINT}`);
+  }
+  return { mode: "skip", reason };
+}
+
+export function isRequired(env: NodeJS.ProcessEnv): boolean {
+  return env.PRENV_REQUIRE_CLUSTER === "1" || (env.CI !== undefined && env.CI !== "" && env.CI !== "false");
+}

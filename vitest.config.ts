@@ -1,0 +1,35 @@
+import { defineConfig } from "vitest/config";
+import { decideClusterTier, ENABLE_HINT } from "./test/cluster/harness/tier.js";
+
+// Three tiers: unit (pure code), integration (the real Probot app against a GitHub stand-in),
+// cluster (a real Kubernetes API server). The cluster tier is skipped only where it cannot run
+// and is not required; see test/cluster/harness/tier.ts.
+const tier = decideClusterTier();
+if (tier.mode === "skip") {
+  console.warn(`cluster test tier SKIPPED (${tier.reason}): ${ENABLE_HINT}`);
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { test: { name: "integration", include: ["test/integration/**/*.test.ts"] } },
+      ...(tier.mode === "skip"
+        ? []
+        : [
+            {
+              test: {
+                name: "cluster",
+                include: ["test/cluster/**/*.test.ts"],
+                globalSetup: ["test/cluster/harness/global-setup.ts"],
+                testTimeout: 60_000,
+                hookTimeout: 60_000,
+                // One API server for the whole tier: run the files in one worker, one at a time.
+                pool: "forks",
+                poolOptions: { forks: { singleFork: true } },
+              },
+            },
+          ]),
+    ],
+  },
+});
