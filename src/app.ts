@@ -1,6 +1,66 @@
-// Wires GitHub events to prenv's use cases. No logic lives here.
+// Wires GitHub events to prenv's one use case: each relevant event asks for one pull request to
+// be reconciled. Handlers only narrow the payload and enqueue; no logic lives here.
 import type { Probot } from "probot";
+import type { JobQueue, ReconcileJob } from "./runtime/jobs.js";
 
-export default function prenvApp(app: Probot): void {
-  app.log.info("prenv loaded");
+export const PULL_REQUEST_EVENTS = [
+  "pull_request.opened",
+  "pull_request.reopened",
+  "pull_request.synchronize",
+  "pull_request.ready_for_review",
+  "pull_request.converted_to_draft",
+  "pull_request.labeled",
+  "pull_request.unlabeled",
+  "pull_request.edited",
+  "pull_request.closed",
+] as const;
+
+export interface AppDeps {
+  queue: JobQueue;
+  /** Our own App id: completions of our own check runs must not trigger reconciles. */
+  appId?: number;
+}
+
+interface RepoPayload {
+  installation?: { id: number };
+  repository: { name: string; owner: { login: string } };
+}
+
+function job(payload: RepoPayload, number: number, reason: string, delivery: string): ReconcileJob | null {
+  if (!payload.installation) return null;
+  return {
+    installationId: payload.installation.id,
+    owner: payload.repository.owner.login,
+    repo: payload.repository.name,
+    number,
+    reason,
+    delivery,
+  };
+}
+
+export function prenvApp(deps: AppDeps) {
+  return (app: Probot): void => {
+    app.on([...PULL_REQUEST_EVENTS], async (context) => {
+      const j = job(context.payload, context.payload.pull_request.number, `pull_request.${context.payload.action}`, context.id);
+      if (j) await deps.queue.enqueue(j);
+    });
+
+    app.on("check_run.completed", async (context) => {
+      const run = context.payload.check_run;
+      if (deps.appId !== undefined && run.app?.id === deps.appId) return;
+      for (const pr of run.pull_requests) {
+        const j = job(context.payload, pr.number, "check_run.completed", `${context.id}:${pr.number}`);
+        if (j) await deps.queue.enqueue(j);
+      }
+    });
+
+    app.on("check_suite.completed", async (context) => {
+      const suite = context.payload.check_suite;
+      if (deps.appId !== undefined && suite.app?.id === deps.appId) return;
+      for (const pr of suite.pull_requests) {
+        const j = job(context.payload, pr.number, "check_suite.completed", `${context.id}:${pr.number}`);
+        if (j) await deps.queue.enqueue(j);
+      }
+    });
+  };
 }

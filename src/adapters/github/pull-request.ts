@@ -1,0 +1,301 @@
+// GitHubPort on Probot's Octokit, for one pull request of one installation.
+import type { ProbotOctokit } from "probot";
+import { parseRepoConfig } from "../../config/parse.js";
+import { CONFIG_FILE } from "../../config/schema.js";
+import type {
+  CheckRunReport,
+  CheckRunView,
+  CheckState,
+  ConfigLookup,
+  DeploymentState,
+  DeploymentView,
+  GitHubPort,
+  ManifestFile,
+  PrRef,
+  PullRequest,
+} from "../../environment/ports.js";
+import { PrenvError } from "../../errors.js";
+
+export type Octokit = InstanceType<typeof ProbotOctokit>;
+
+/** Limits applied before any manifest byte is downloaded (the parser checks them again). */
+export const MANIFEST_FETCH_LIMITS = { maxFiles: 100, maxFileBytes: 256 * 1024, maxTotalBytes: 1024 * 1024 };
+const MAX_SUMMARY = 60_000;
+const DEPLOYMENTS_CHECKED = 5;
+
+function status(err: unknown): number | undefined {
+  return typeof err === "object" && err !== null && "status" in err ? (err as { status: number }).status : undefined;
+}
+
+function githubError(err: unknown, what: string): PrenvError {
+  if (err instanceof PrenvError) return err;
+  const code = status(err);
+  const hint = code === 403 || code === 404 ? " Check the GitHub App's permissions (see app.yml) and that it is installed on this repository." : "";
+  return new PrenvError("GITHUB_ERROR", `GitHub API ${code ?? "request"} failed while trying to ${what}.${hint}`, { cause: err });
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlain(base) || !isPlain(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
+  return out;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export class GitHubPullRequest implements GitHubPort {
+  private readonly repo: { owner: string; repo: string };
+
+  constructor(
+    private readonly octokit: Octokit,
+    private readonly ref: PrRef,
+    private readonly appId?: number,
+  ) {
+    this.repo = { owner: ref.owner, repo: ref.repo };
+  }
+
+  async getPull(): Promise<PullRequest | null> {
+    try {
+      const { data } = await this.octokit.rest.pulls.get({ ...this.repo, pull_number: this.ref.number });
+      return {
+        number: data.number,
+        state: data.state === "closed" ? "closed" : "open",
+        merged: data.merged ?? false,
+        draft: data.draft ?? false,
+        headSha: data.head.sha,
+        headRef: data.head.ref,
+        baseRef: data.base.ref,
+        headRepoFullName: data.head.repo?.full_name ?? null,
+        labels: data.labels.map((l) => l.name ?? "").filter(Boolean),
+        author: data.user?.login ?? "",
+        repoId: data.base.repo.id,
+        htmlUrl: data.html_url,
+      };
+    } catch (err) {
+      if (status(err) === 404) return null;
+      throw githubError(err, `read pull request #${this.ref.number}`);
+    }
+  }
+
+  /** `.github/prenv.yml` from the default branch, following `_extends` and the org `.github` repo. */
+  async getConfig(): Promise<ConfigLookup> {
+    let result: Awaited<ReturnType<Octokit["config"]["get"]>>;
+    try {
+      result = await this.octokit.config.get({
+        ...this.repo,
+        path: CONFIG_FILE,
+        // Later files in `configs` are the more specific ones; arrays replace, objects merge.
+        defaults: (configs) => configs.reduce<Record<string, unknown>>((acc, c) => deepMerge(acc, c) as Record<string, unknown>, {}),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (/could not be parsed|not an object|already loaded|Invalid _extends/i.test(message)) {
+        return {
+          kind: "invalid",
+          problems: [
+            {
+              path: "(root)",
+              message: message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "").replace(/https?:\/\/\S+/g, CONFIG_FILE),
+              fix: "Fix the YAML syntax (a linter such as yamllint shows the line), and check any _extends value.",
+            },
+          ],
+        };
+      }
+      throw githubError(err, `read ${CONFIG_FILE}`);
+    }
+    if (!result.files.some((f) => f.config !== null)) return { kind: "missing" };
+    const parsed = parseRepoConfig(result.config);
+    return parsed.ok ? { kind: "ok", config: parsed.config } : { kind: "invalid", problems: parsed.problems };
+  }
+
+  async listChangedFiles(): Promise<string[]> {
+    try {
+      const files = await this.octokit.paginate(this.octokit.rest.pulls.listFiles, {
+        ...this.repo,
+        pull_number: this.ref.number,
+        per_page: 100,
+      });
+      return files.map((f) => f.filename);
+    } catch (err) {
+      throw githubError(err, "list the pull request's changed files");
+    }
+  }
+
+  async checkStates(sha: string, names: readonly string[]): Promise<Map<string, CheckState>> {
+    const out = new Map<string, CheckState>();
+    for (const name of names) {
+      try {
+        const { data } = await this.octokit.rest.checks.listForRef({ ...this.repo, ref: sha, check_name: name, filter: "latest" });
+        const run = data.check_runs[0];
+        if (!run) out.set(name, "missing");
+        else if (run.status !== "completed") out.set(name, "pending");
+        else out.set(name, ["success", "neutral", "skipped"].includes(run.conclusion ?? "") ? "success" : "failure");
+      } catch (err) {
+        throw githubError(err, `read check '${name}'`);
+      }
+    }
+    return out;
+  }
+
+  async readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]> {
+    const prefix = dir.replace(/\/+$/, "") + "/";
+    let tree: { path?: string; type?: string; size?: number }[];
+    try {
+      const { data } = await this.octokit.rest.git.getTree({ ...this.repo, tree_sha: sha, recursive: "true" });
+      if (data.truncated) throw new PrenvError("MANIFEST_INVALID", "The repository tree is too large to read; move the manifests to a smaller repository.");
+      tree = data.tree;
+    } catch (err) {
+      throw githubError(err, `read the repository tree at ${sha.slice(0, 7)}`);
+    }
+    const entries = tree.filter((e) => e.type === "blob" && e.path?.startsWith(prefix) && /\.ya?ml$/i.test(e.path));
+    if (entries.length === 0) {
+      const exists = tree.some((e) => e.type === "tree" && e.path === prefix.slice(0, -1));
+      throw new PrenvError(
+        "MANIFEST_INVALID",
+        exists
+          ? `deploy.path '${dir}' has no .yaml or .yml files at commit ${sha.slice(0, 7)}.`
+          : `deploy.path '${dir}' does not exist at commit ${sha.slice(0, 7)}; add the directory or change deploy.path in ${CONFIG_FILE}.`,
+      );
+    }
+    const { maxFiles, maxFileBytes, maxTotalBytes } = MANIFEST_FETCH_LIMITS;
+    if (entries.length > maxFiles) throw new PrenvError("MANIFEST_INVALID", `deploy.path '${dir}' has ${entries.length} files; the limit is ${maxFiles}.`);
+    const big = entries.find((e) => (e.size ?? 0) > maxFileBytes);
+    if (big) throw new PrenvError("MANIFEST_INVALID", `${big.path} is ${big.size} bytes; the limit per file is ${maxFileBytes}.`);
+    const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
+    if (total > maxTotalBytes) throw new PrenvError("MANIFEST_INVALID", `The manifests under '${dir}' total ${total} bytes; the limit is ${maxTotalBytes}.`);
+    const files: ManifestFile[] = [];
+    for (const e of entries.sort((a, b) => (a.path! < b.path! ? -1 : 1))) {
+      try {
+        const { data } = await this.octokit.rest.repos.getContent({ ...this.repo, path: e.path!, ref: sha });
+        if (Array.isArray(data) || data.type !== "file" || typeof data.content !== "string") continue;
+        files.push({ path: e.path!, content: Buffer.from(data.content, "base64").toString("utf8") });
+      } catch (err) {
+        throw githubError(err, `read ${e.path}`);
+      }
+    }
+    return files;
+  }
+
+  async findComment(marker: string): Promise<{ id: number; body: string } | null> {
+    try {
+      for await (const page of this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
+        ...this.repo,
+        issue_number: this.ref.number,
+        per_page: 100,
+      })) {
+        const found = page.data.find((c) => c.user?.type === "Bot" && (c.body ?? "").startsWith(marker));
+        if (found) return { id: found.id, body: found.body ?? "" };
+      }
+      return null;
+    } catch (err) {
+      throw githubError(err, "list the pull request's comments");
+    }
+  }
+
+  async createComment(body: string): Promise<void> {
+    try {
+      await this.octokit.rest.issues.createComment({ ...this.repo, issue_number: this.ref.number, body });
+    } catch (err) {
+      throw githubError(err, "comment on the pull request");
+    }
+  }
+
+  async updateComment(id: number, body: string): Promise<void> {
+    try {
+      await this.octokit.rest.issues.updateComment({ ...this.repo, comment_id: id, body });
+    } catch (err) {
+      throw githubError(err, "update prenv's comment");
+    }
+  }
+
+  async listDeployments(environment: string): Promise<DeploymentView[]> {
+    try {
+      const { data } = await this.octokit.rest.repos.listDeployments({ ...this.repo, environment, per_page: DEPLOYMENTS_CHECKED });
+      const views: DeploymentView[] = [];
+      for (const d of data) {
+        const statuses = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.repo, deployment_id: d.id, per_page: 1 });
+        views.push({ id: d.id, sha: d.sha, state: (statuses.data[0]?.state as DeploymentView["state"]) ?? null });
+      }
+      return views;
+    } catch (err) {
+      throw githubError(err, `list deployments of ${environment}`);
+    }
+  }
+
+  async createDeployment(sha: string, environment: string, description: string): Promise<DeploymentView> {
+    try {
+      const res = await this.octokit.rest.repos.createDeployment({
+        ...this.repo,
+        ref: sha,
+        environment,
+        description,
+        transient_environment: true,
+        production_environment: false,
+        auto_merge: false,
+        required_contexts: [],
+      });
+      if (!("id" in res.data)) throw new PrenvError("GITHUB_ERROR", `GitHub did not create the deployment: ${res.data.message ?? ""}`);
+      return { id: res.data.id, sha, state: null };
+    } catch (err) {
+      throw githubError(err, `create a deployment for ${environment}`);
+    }
+  }
+
+  async setDeploymentStatus(id: number, state: DeploymentState, opts: { environmentUrl?: string; description: string }): Promise<void> {
+    try {
+      await this.octokit.rest.repos.createDeploymentStatus({
+        ...this.repo,
+        deployment_id: id,
+        state,
+        description: opts.description,
+        ...(opts.environmentUrl ? { environment_url: opts.environmentUrl } : {}),
+      });
+    } catch (err) {
+      throw githubError(err, `set deployment ${id} to ${state}`);
+    }
+  }
+
+  async findCheckRun(sha: string, name: string): Promise<CheckRunView | null> {
+    try {
+      const { data } = await this.octokit.rest.checks.listForRef({
+        ...this.repo,
+        ref: sha,
+        check_name: name,
+        filter: "latest",
+        ...(this.appId ? { app_id: this.appId } : {}),
+      });
+      const run = data.check_runs[0];
+      if (!run) return null;
+      return { id: run.id, status: run.status as CheckRunView["status"], conclusion: run.conclusion, title: run.output.title, summary: run.output.summary };
+    } catch (err) {
+      throw githubError(err, `read check run '${name}'`);
+    }
+  }
+
+  async createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<void> {
+    try {
+      await this.octokit.rest.checks.create({ ...this.repo, name, head_sha: sha, ...checkBody(report) });
+    } catch (err) {
+      throw githubError(err, `create check run '${name}'`);
+    }
+  }
+
+  async updateCheckRun(id: number, report: CheckRunReport): Promise<void> {
+    try {
+      await this.octokit.rest.checks.update({ ...this.repo, check_run_id: id, ...checkBody(report) });
+    } catch (err) {
+      throw githubError(err, `update check run ${id}`);
+    }
+  }
+}
+
+function checkBody(r: CheckRunReport) {
+  return {
+    status: r.status,
+    ...(r.conclusion ? { conclusion: r.conclusion } : {}),
+    ...(r.detailsUrl ? { details_url: r.detailsUrl } : {}),
+    output: { title: r.title, summary: r.summary.slice(0, MAX_SUMMARY) },
+  };
+}

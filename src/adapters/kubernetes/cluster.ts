@@ -1,0 +1,281 @@
+// ClusterPort on client-node. Everything inside a PR namespace runs impersonating the tenant
+// service account, so the namespace's own RBAC decides; the bot's identity only manages the
+// namespace and its guards. Vendor errors are translated into PrenvError here.
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  type CoreV1Event,
+  type KubeConfig,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { TENANT_SERVICE_ACCOUNT } from "../../environment/guards.js";
+import type {
+  ClusterPort,
+  EnvironmentRecord,
+  FailureReport,
+  KubeObject,
+  ObjectRef,
+  PodDiagnosis,
+  RolloutResult,
+} from "../../environment/ports.js";
+import { MANAGED_BY } from "../../environment/state.js";
+import { PrenvError } from "../../errors.js";
+import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
+import { RawKube } from "./raw.js";
+
+export const FIELD_MANAGER = "prenv";
+export const STATE_FIELD_MANAGER = "prenv-state";
+
+export interface ClusterOptions {
+  /** Poll interval while waiting for rollouts (ms). */
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export class KubernetesCluster implements ClusterPort {
+  private readonly core: CoreV1Api;
+  private readonly raw: RawKube;
+  private readonly pollMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: ClusterOptions = {},
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.raw = new RawKube(kc);
+    this.pollMs = opts.pollMs ?? 1000;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.now = opts.now ?? Date.now;
+  }
+
+  private tenant(namespace: string): KubeConfig {
+    return new ImpersonatingKubeConfig(this.kc, { user: serviceAccountUser(namespace, TENANT_SERVICE_ACCOUNT) });
+  }
+
+  async readEnvironment(namespace: string): Promise<EnvironmentRecord | null> {
+    try {
+      const ns = await this.core.readNamespace({ name: namespace });
+      return {
+        name: namespace,
+        phase: ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp ? "Terminating" : "Active",
+        labels: ns.metadata?.labels ?? {},
+        annotations: ns.metadata?.annotations ?? {},
+      };
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return null;
+      throw this.translate(err, `read namespace ${namespace}`);
+    }
+  }
+
+  async applyAsBot(objects: KubeObject[]): Promise<void> {
+    for (const o of objects) {
+      try {
+        await this.raw.apply(o, { fieldManager: FIELD_MANAGER, force: true });
+      } catch (err) {
+        throw this.translate(err, `apply ${o.kind}/${o.metadata.name}`);
+      }
+    }
+  }
+
+  async writeState(namespace: string, annotations: Record<string, string>): Promise<void> {
+    const body = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, annotations } };
+    try {
+      await this.raw.apply(body, { fieldManager: STATE_FIELD_MANAGER, force: true });
+    } catch (err) {
+      throw this.translate(err, `record state on namespace ${namespace}`);
+    }
+  }
+
+  async applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void> {
+    const api = new RawKube(this.tenant(namespace));
+    const refused: string[] = [];
+    for (const o of objects) {
+      try {
+        await api.apply({ ...o, metadata: { ...o.metadata, namespace } }, { fieldManager: FIELD_MANAGER, force: true, dryRun: opts.dryRun });
+      } catch (err) {
+        if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
+          refused.push(`${o.kind}/${o.metadata.name}: ${statusMessage(err)}`);
+          if (!opts.dryRun) break;
+          continue;
+        }
+        throw this.translate(err, `apply ${o.kind}/${o.metadata.name}`);
+      }
+    }
+    if (refused.length > 0) {
+      throw new PrenvError("MANIFEST_INVALID", `The cluster refused ${refused.length} object(s): ${refused.join("; ")}`);
+    }
+  }
+
+  async deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void> {
+    const api = new RawKube(this.tenant(namespace));
+    for (const r of refs) {
+      try {
+        await api.delete(r, namespace);
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) continue;
+        throw this.translate(err, `prune ${r.kind}/${r.name}`);
+      }
+    }
+  }
+
+  async waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult> {
+    const apps = this.tenant(namespace).makeApiClient(AppsV1Api);
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const pending: string[] = [];
+      for (const w of workloads) {
+        const ready = await this.workloadReady(apps, namespace, w);
+        if (ready === "failed") return { ready: false, pending: [`${w.kind}/${w.name} (progress deadline exceeded)`] };
+        if (!ready) pending.push(`${w.kind}/${w.name}`);
+      }
+      if (pending.length === 0) return { ready: true };
+      if (this.now() >= deadline) return { ready: false, pending };
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  private async workloadReady(apps: AppsV1Api, namespace: string, w: ObjectRef): Promise<boolean | "failed"> {
+    try {
+      if (w.kind === "Deployment") {
+        const d = await apps.readNamespacedDeployment({ name: w.name, namespace });
+        const want = d.spec?.replicas ?? 1;
+        const s = d.status ?? {};
+        const stuck = s.conditions?.some((c) => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded");
+        if (stuck) return "failed";
+        return (
+          (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+          (s.updatedReplicas ?? 0) >= want &&
+          (s.availableReplicas ?? 0) >= want &&
+          (s.replicas ?? 0) === want
+        );
+      }
+      const st = await apps.readNamespacedStatefulSet({ name: w.name, namespace });
+      const want = st.spec?.replicas ?? 1;
+      const s = st.status;
+      return (
+        (s?.observedGeneration ?? 0) >= (st.metadata?.generation ?? 1) &&
+        (s?.readyReplicas ?? 0) >= want &&
+        (s?.updatedReplicas ?? want) >= want &&
+        (want === 0 || s?.currentRevision === s?.updateRevision)
+      );
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return false;
+      throw this.translate(err, `read ${w.kind}/${w.name}`);
+    }
+  }
+
+  async diagnose(namespace: string): Promise<FailureReport> {
+    const core = this.tenant(namespace).makeApiClient(CoreV1Api);
+    try {
+      const [pods, events] = await Promise.all([
+        core.listNamespacedPod({ namespace }),
+        core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" }),
+      ]);
+      const unhealthy = pods.items.filter((p) => !podReady(p)).slice(0, 5);
+      const diagnosed: PodDiagnosis[] = [];
+      for (const p of unhealthy) diagnosed.push(await this.diagnosePod(core, namespace, p));
+      return { pods: diagnosed, events: recentEvents(events.items) };
+    } catch (err) {
+      throw this.translate(err, `diagnose namespace ${namespace}`);
+    }
+  }
+
+  private async diagnosePod(core: CoreV1Api, namespace: string, p: V1Pod): Promise<PodDiagnosis> {
+    const name = p.metadata?.name ?? "?";
+    const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
+    const bad = statuses.find((c) => c.state?.waiting || (c.state?.terminated && c.state.terminated.exitCode !== 0));
+    const scheduled = p.status?.conditions?.find((c) => c.type === "PodScheduled");
+    let reason = p.status?.phase ?? "Unknown";
+    let message = "";
+    if (bad?.state?.waiting) {
+      reason = bad.state.waiting.reason ?? "Waiting";
+      message = bad.state.waiting.message ?? `container ${bad.name} is waiting`;
+    } else if (bad?.state?.terminated) {
+      reason = bad.state.terminated.reason ?? "Error";
+      message = `container ${bad.name} exited with code ${bad.state.terminated.exitCode}`;
+    } else if (scheduled?.status === "False") {
+      reason = scheduled.reason ?? "Unschedulable";
+      message = scheduled.message ?? "the pod could not be scheduled";
+    } else if (!p.spec?.nodeName) {
+      reason = "Pending";
+      message = "the pod has not been scheduled to a node yet";
+    }
+    let logs: string | null = null;
+    if (bad && (bad.restartCount > 0 || bad.state?.terminated)) {
+      logs = await core
+        .readNamespacedPodLog({ name, namespace, container: bad.name, tailLines: 20, limitBytes: 4096, previous: bad.restartCount > 0 })
+        .catch(() => null);
+    }
+    return { name, reason, message: message.slice(0, 500), logs };
+  }
+
+  async deleteNamespace(namespace: string): Promise<void> {
+    const env = await this.readEnvironment(namespace);
+    if (!env) return;
+    const [key, value] = Object.entries(MANAGED_BY)[0]!;
+    if (env.labels[key] !== value) {
+      throw new PrenvError("CLUSTER_ERROR", `refusing to delete namespace ${namespace}: it is not managed by prenv`);
+    }
+    if (env.phase === "Terminating") return;
+    try {
+      await this.core.deleteNamespace({ name: namespace, propagationPolicy: "Background" });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return;
+      throw this.translate(err, `delete namespace ${namespace}`);
+    }
+  }
+
+  /** Vendor error → PrenvError with an operator-facing message naming what to fix. */
+  translate(err: unknown, what: string): PrenvError {
+    if (err instanceof PrenvError) return err;
+    if (err instanceof ApiException) {
+      const msg = statusMessage(err);
+      if (err.code === 401) {
+        return new PrenvError("CLUSTER_FORBIDDEN", `Kubernetes rejected prenv's credentials while trying to ${what}; check KUBECONFIG/KUBE_CONTEXT (or the EKS access entry).`, { cause: err });
+      }
+      if (err.code === 403) {
+        return new PrenvError("CLUSTER_FORBIDDEN", `prenv lacks a Kubernetes permission to ${what}: ${msg}. Apply deploy/rbac.yaml and bind the bot to the prenv-bot group.`, { cause: err });
+      }
+      return new PrenvError("CLUSTER_ERROR", `Kubernetes API error (HTTP ${err.code}) while trying to ${what}: ${msg}`, { cause: err });
+    }
+    const code = (err as { code?: string; cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
+    return new PrenvError(
+      "CLUSTER_UNREACHABLE",
+      `Cannot reach the Kubernetes API at ${this.kc.getCurrentCluster()?.server ?? "(no server in kubeconfig)"} to ${what}${code ? ` (${code})` : ""}; check KUBECONFIG and KUBE_CONTEXT.`,
+      { cause: err },
+    );
+  }
+}
+
+function podReady(p: V1Pod): boolean {
+  if (p.status?.phase === "Succeeded") return true;
+  return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+function recentEvents(events: CoreV1Event[]): FailureReport["events"] {
+  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
+  return [...events]
+    .sort((a, b) => time(b) - time(a))
+    .slice(0, 10)
+    .map((e) => ({
+      object: `${e.involvedObject.kind ?? "?"}/${e.involvedObject.name ?? "?"}`,
+      reason: e.reason ?? "",
+      message: (e.message ?? "").slice(0, 500),
+    }));
+}
+
+export function statusMessage(err: ApiException<unknown>): string {
+  const body = err.body;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 300);
+}

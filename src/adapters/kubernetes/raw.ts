@@ -1,0 +1,119 @@
+// Raw JSON requests to the API server with the kubeconfig's credentials. Server-side apply must
+// send objects exactly as written: client-node's KubernetesObjectApi serialises known kinds
+// through its typed models, which silently drops fields it does not know (LimitRange `default`
+// for one, and every field newer than the library).
+import { ApiException, type KubeConfig } from "@kubernetes/client-node";
+import type { OutgoingHttpHeaders } from "node:http";
+import { request, type RequestOptions } from "node:https";
+import { request as httpRequest } from "node:http";
+
+export interface ResourceInfo {
+  plural: string;
+  namespaced: boolean;
+}
+
+export interface ApplyOptions {
+  fieldManager: string;
+  force: boolean;
+  dryRun?: boolean;
+}
+
+interface ApiResourceList {
+  resources: { name: string; kind: string; namespaced: boolean }[];
+}
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+export class RawKube {
+  private readonly discovery = new Map<string, Promise<ApiResourceList>>();
+
+  constructor(private readonly kc: KubeConfig) {}
+
+  async request(method: string, path: string, opts: { body?: unknown; contentType?: string } = {}): Promise<unknown> {
+    const server = this.kc.getCurrentCluster()?.server;
+    if (!server) throw new Error("the kubeconfig's current context has no cluster server");
+    const url = new URL(path, server);
+    const options: RequestOptions = { method, headers: {} };
+    await this.kc.applyToHTTPSOptions(options);
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const headers: OutgoingHttpHeaders = { ...(options.headers as OutgoingHttpHeaders), accept: "application/json" };
+    if (payload) {
+      headers["content-type"] = opts.contentType ?? "application/json";
+      headers["content-length"] = payload.length;
+    }
+    options.headers = headers;
+    const send = url.protocol === "http:" ? httpRequest : request;
+    return new Promise((resolve, reject) => {
+      const req = send(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY) req.destroy(new Error("response too large"));
+          else chunks.push(c);
+        });
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = res.statusCode ?? 0;
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            // leave as text
+          }
+          if (status >= 200 && status < 300) resolve(body);
+          else reject(new ApiException(status, `HTTP ${status} from ${method} ${url.pathname}`, body, {}));
+        });
+        res.on("error", reject);
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error("request timed out")));
+      req.on("error", reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  private groupPath(apiVersion: string): string {
+    return apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  }
+
+  async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    let list = this.discovery.get(apiVersion);
+    if (!list) {
+      list = this.request("GET", this.groupPath(apiVersion)) as Promise<ApiResourceList>;
+      this.discovery.set(apiVersion, list);
+      list.catch(() => this.discovery.delete(apiVersion));
+    }
+    let resources: ApiResourceList["resources"];
+    try {
+      resources = (await list).resources ?? [];
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) {
+        throw new ApiException(404, "not served", { message: `apiVersion ${apiVersion} is not served by this cluster` }, {});
+      }
+      throw err;
+    }
+    const r = resources.find((x) => x.kind === kind && !x.name.includes("/"));
+    if (!r) throw new ApiException(404, "not served", { message: `kind ${kind} is not served by this cluster under apiVersion ${apiVersion}` }, {});
+    return { plural: r.name, namespaced: r.namespaced };
+  }
+
+  async objectPath(apiVersion: string, kind: string, name: string, namespace?: string): Promise<string> {
+    const info = await this.resource(apiVersion, kind);
+    const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+    return `${this.groupPath(apiVersion)}${ns}/${info.plural}/${encodeURIComponent(name)}`;
+  }
+
+  /** Server-side apply of `obj` exactly as given. */
+  async apply(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, opts: ApplyOptions): Promise<unknown> {
+    const path = await this.objectPath(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
+    const q = new URLSearchParams({ fieldManager: opts.fieldManager, force: String(opts.force) });
+    if (opts.dryRun) q.set("dryRun", "All");
+    return this.request("PATCH", `${path}?${q}`, { body: obj, contentType: "application/apply-patch+yaml" });
+  }
+
+  async delete(ref: { apiVersion: string; kind: string; name: string }, namespace?: string): Promise<void> {
+    const path = await this.objectPath(ref.apiVersion, ref.kind, ref.name, namespace);
+    await this.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" } });
+  }
+}

@@ -1,0 +1,156 @@
+// The small interfaces the environment use cases talk through. Adapters in src/adapters
+// implement them with Octokit and client-node; tests implement none of them by hand: they run
+// the real adapters against a GitHub stand-in and a real Kubernetes API server.
+import type { ConfigProblem } from "../config/parse.js";
+import type { RepoConfig } from "../config/schema.js";
+
+/** Which pull request a job is about. */
+export interface PrRef {
+  owner: string;
+  repo: string;
+  number: number;
+  installationId: number;
+}
+
+export interface PullRequest {
+  number: number;
+  state: "open" | "closed";
+  merged: boolean;
+  draft: boolean;
+  headSha: string;
+  headRef: string;
+  baseRef: string;
+  /** owner/repo of the head branch; differs from the base repository for forks; null if deleted. */
+  headRepoFullName: string | null;
+  labels: string[];
+  author: string;
+  repoId: number;
+  htmlUrl: string;
+}
+
+export type ConfigLookup =
+  | { kind: "missing" }
+  | { kind: "invalid"; problems: ConfigProblem[] }
+  | { kind: "ok"; config: RepoConfig };
+
+export type CheckState = "success" | "pending" | "failure" | "missing";
+
+export interface ManifestFile {
+  path: string;
+  content: string;
+}
+
+export interface CheckRunView {
+  id: number;
+  status: "queued" | "in_progress" | "completed";
+  conclusion: string | null;
+  title: string | null;
+  summary: string | null;
+}
+
+export interface CheckRunReport {
+  status: "in_progress" | "completed";
+  conclusion?: "success" | "failure" | "neutral" | "cancelled" | "skipped" | "action_required";
+  title: string;
+  summary: string;
+  detailsUrl?: string;
+}
+
+export type DeploymentState = "in_progress" | "success" | "failure" | "error" | "inactive";
+
+export interface DeploymentView {
+  id: number;
+  sha: string;
+  /** State of the newest status, or null if it has none. */
+  state: DeploymentState | "pending" | "queued" | null;
+}
+
+/** GitHub, for one pull request of one installation. */
+export interface GitHubPort {
+  getPull(): Promise<PullRequest | null>;
+  getConfig(): Promise<ConfigLookup>;
+  listChangedFiles(): Promise<string[]>;
+  checkStates(sha: string, names: readonly string[]): Promise<Map<string, CheckState>>;
+  /** Every .yaml/.yml file under `dir` at `sha`; throws PrenvError MANIFEST_INVALID when missing. */
+  readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]>;
+  findComment(marker: string): Promise<{ id: number; body: string } | null>;
+  createComment(body: string): Promise<void>;
+  updateComment(id: number, body: string): Promise<void>;
+  listDeployments(environment: string): Promise<DeploymentView[]>;
+  createDeployment(sha: string, environment: string, description: string): Promise<DeploymentView>;
+  setDeploymentStatus(
+    id: number,
+    state: DeploymentState,
+    opts: { environmentUrl?: string; description: string },
+  ): Promise<void>;
+  findCheckRun(sha: string, name: string): Promise<CheckRunView | null>;
+  createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<void>;
+  updateCheckRun(id: number, report: CheckRunReport): Promise<void>;
+}
+
+/** A Kubernetes object as prenv handles it. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+/** Reference to an applied object, as stored for pruning. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+}
+
+export interface EnvironmentRecord {
+  name: string;
+  phase: "Active" | "Terminating";
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface PodDiagnosis {
+  name: string;
+  reason: string;
+  message: string;
+  logs: string | null;
+}
+
+export interface FailureReport {
+  pods: PodDiagnosis[];
+  events: { object: string; reason: string; message: string }[];
+}
+
+export type RolloutResult = { ready: true } | { ready: false; pending: string[] };
+
+/** The host cluster. `asTenant` calls run impersonating the namespace's tenant service account. */
+export interface ClusterPort {
+  readEnvironment(namespace: string): Promise<EnvironmentRecord | null>;
+  /** Server-side apply of prenv's own objects, as the bot (field manager `prenv`). */
+  applyAsBot(objects: KubeObject[]): Promise<void>;
+  /** Replaces the state annotations prenv keeps on the namespace (field manager `prenv-state`). */
+  writeState(namespace: string, annotations: Record<string, string>): Promise<void>;
+  /** Server-side apply as the tenant; with dryRun nothing is persisted. Refusals throw MANIFEST_INVALID. */
+  applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void>;
+  deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void>;
+  waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
+  diagnose(namespace: string): Promise<FailureReport>;
+  deleteNamespace(namespace: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Logger {
+  info(meta: object, msg: string): void;
+  warn(meta: object, msg: string): void;
+  error(meta: object, msg: string): void;
+}

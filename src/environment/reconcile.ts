@@ -1,0 +1,309 @@
+// reconcile(pr): level-triggered. Reads the fresh pull request from GitHub and the environment
+// from the cluster, works out what should be, and converges. Every event only asks for this;
+// running it twice changes nothing the second time.
+import { createHash } from "node:crypto";
+import { formatProblems } from "../config/parse.js";
+import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
+import { parseDuration } from "../config/duration.js";
+import { PrenvError } from "../errors.js";
+import { parseTenantManifests } from "../manifests/parse.js";
+import type { Report } from "../report/comment.js";
+import { redactFailure } from "../report/redact.js";
+import { publish, type PublishDeps } from "../report/publish.js";
+import type { CommentVars } from "../report/comment.js";
+import type { TemplateFn } from "../templates/engine.js";
+import { eligibility } from "./filters.js";
+import { ingressObject, namespaceObjects, type GuardTemplates } from "./guards.js";
+import { branchSlug, namespaceName, previewHost, shortSha } from "./naming.js";
+import type {
+  ClusterPort,
+  Clock,
+  EnvironmentRecord,
+  GitHubPort,
+  KubeObject,
+  Logger,
+  ObjectRef,
+  PrRef,
+  PullRequest,
+} from "./ports.js";
+import type { EnvironmentSettings } from "./settings.js";
+import { decodeState, encodeState, IDENTITY, LABELS, MANAGED_BY, refKey, type EnvState } from "./state.js";
+
+export interface ReconcileDeps {
+  github: GitHubPort;
+  cluster: ClusterPort;
+  clock: Clock;
+  log: Logger;
+  settings: EnvironmentSettings;
+  templates: { guards: GuardTemplates; comment: TemplateFn<CommentVars> };
+}
+
+export type Outcome =
+  | "unchanged"
+  | "not-configured"
+  | "invalid-config"
+  | "skipped"
+  | "waiting-checks"
+  | "checks-failed"
+  | "manifest-invalid"
+  | "deployed"
+  | "failed"
+  | "deleted";
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
+
+interface Ctx {
+  ref: PrRef;
+  deps: ReconcileDeps;
+  namespace: string;
+  environment: string;
+  publishDeps: PublishDeps;
+}
+
+export async function reconcile(ref: PrRef, deps: ReconcileDeps): Promise<Outcome> {
+  const namespace = namespaceName({ owner: ref.owner, repo: ref.repo, pr: ref.number }, deps.settings.namespacePrefix);
+  const environment = `pr-${ref.number}`;
+  const ctx: Ctx = {
+    ref,
+    deps,
+    namespace,
+    environment,
+    publishDeps: { github: deps.github, comment: deps.templates.comment, checkName: deps.settings.checkName, environment },
+  };
+  const pr = await deps.github.getPull();
+  const env = await deps.cluster.readEnvironment(namespace);
+  if (!pr || pr.state === "closed") {
+    return teardown(ctx, env, pr ? (pr.merged ? "The pull request was merged." : "The pull request was closed.") : null);
+  }
+  const config = await deps.github.getConfig();
+  if (config.kind === "missing") {
+    return env ? teardown(ctx, env, `${CONFIG_FILE} was removed from the default branch.`) : "not-configured";
+  }
+  if (config.kind === "invalid") {
+    await publish(
+      {
+        ...blankReport(pr.headSha),
+        kind: "invalid-config",
+        detail: env ? "The existing environment was left as it was." : "Nothing was created.",
+        detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
+      },
+      ctx.publishDeps,
+    );
+    return "invalid-config";
+  }
+  return reconcileOpen(ctx, pr, config.config, env);
+}
+
+async function reconcileOpen(ctx: Ctx, pr: PullRequest, config: RepoConfig, env: EnvironmentRecord | null): Promise<Outcome> {
+  const { deps } = ctx;
+  const allowed = await eligibility(pr, config, () => deps.github.listChangedFiles());
+  if (!allowed.ok) {
+    if (env) return teardown(ctx, env, allowed.reason);
+    await publish({ ...blankReport(null), kind: "skipped", detail: allowed.reason }, ctx.publishDeps);
+    return "skipped";
+  }
+  if (env?.phase === "Terminating") {
+    throw new PrenvError("CLUSTER_ERROR", `namespace ${ctx.namespace} is still being deleted; will retry`);
+  }
+  const waiting = await requiredChecks(ctx, pr, config);
+  if (waiting) return waiting;
+
+  const state = env ? decodeState(env.annotations) : null;
+  const configHash = hashConfig(config);
+  const expiresAt = expiry(ctx, env, config);
+  const url = config.url ? previewUrl(ctx) : null;
+  if (env && state?.phase === "ready" && state.deployedSha === pr.headSha && state.configHash === configHash) {
+    // Already converged: make sure GitHub says so (a no-op when it does).
+    await publish({ ...blankReport(pr.headSha), kind: "ready", url, namespace: ctx.namespace, expiresAt }, ctx.publishDeps);
+    return "unchanged";
+  }
+  return deploy(ctx, pr, config, { env, state, configHash, expiresAt, url });
+}
+
+async function requiredChecks(ctx: Ctx, pr: PullRequest, config: RepoConfig): Promise<Outcome | null> {
+  const names = config.deploy.waitForChecks;
+  if (names.length === 0) return null;
+  const states = await ctx.deps.github.checkStates(pr.headSha, names);
+  const failed = names.filter((n) => states.get(n) === "failure");
+  if (failed.length > 0) {
+    await publish(
+      { ...blankReport(pr.headSha), kind: "checks-failed", detail: `Failed: ${failed.join(", ")}. Push a fix to try again.` },
+      ctx.publishDeps,
+    );
+    return "checks-failed";
+  }
+  const pending = names.filter((n) => states.get(n) !== "success");
+  if (pending.length > 0) {
+    await publish(
+      { ...blankReport(pr.headSha), kind: "waiting-checks", detail: `Waiting for: ${pending.join(", ")}.` },
+      ctx.publishDeps,
+    );
+    return "waiting-checks";
+  }
+  return null;
+}
+
+interface DeployPlan {
+  env: EnvironmentRecord | null;
+  state: EnvState | null;
+  configHash: string;
+  expiresAt: Date;
+  url: string | null;
+}
+
+async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
+  const { deps, namespace } = ctx;
+  const host = previewHost(namespace, deps.settings.baseDomain);
+  const labels = { ...MANAGED_BY, [LABELS.pr]: String(pr.number), [LABELS.repoId]: String(pr.repoId) };
+  const appliedLabels = { ...MANAGED_BY, [LABELS.applied]: "true" };
+
+  // 1. Read and check the PR's manifests before anything is created or changed.
+  const files = await deps.github.readManifestFiles(pr.headSha, config.deploy.path);
+  const parsed = parseTenantManifests(files, {
+    namespace,
+    labels: appliedLabels,
+    isolation: config.isolation,
+    vars: {
+      pr: pr.number,
+      sha: pr.headSha,
+      shortSha: shortSha(pr.headSha),
+      branch: pr.headRef,
+      branchSlug: branchSlug(pr.headRef),
+      namespace,
+      host,
+      image: config.deploy.image,
+    },
+  });
+  const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
+  if (!parsed.ok) {
+    await publish({ ...report, kind: "manifest-invalid", problems: parsed.errors.map((e) => e.message), detail: untouched(plan.env) }, ctx.publishDeps);
+    return "manifest-invalid";
+  }
+  const ingress = ingressObject(deps.templates.guards, { namespace, labels: appliedLabels, host, config, settings: deps.settings });
+  const tenantObjects: KubeObject[] = [...parsed.objects.map((o) => o.object), ...(ingress ? [ingress] : [])];
+  const hostProblems = foreignIngressHosts(tenantObjects, host);
+  if (hostProblems.length > 0) {
+    await publish({ ...report, kind: "manifest-invalid", problems: hostProblems, detail: untouched(plan.env) }, ctx.publishDeps);
+    return "manifest-invalid";
+  }
+
+  // 2. Namespace and guards (as the bot), then say we are deploying.
+  const createdAt = plan.env?.annotations[IDENTITY.createdAt] ?? deps.clock.now().toISOString();
+  const annotations = {
+    [IDENTITY.repository]: `${ctx.ref.owner}/${ctx.ref.repo}`,
+    [IDENTITY.pr]: String(pr.number),
+    [IDENTITY.installation]: String(ctx.ref.installationId),
+    [IDENTITY.createdAt]: createdAt,
+    [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
+  };
+  await deps.cluster.applyAsBot(
+    namespaceObjects(deps.templates.guards, { namespace, labels, annotations, config, settings: deps.settings }),
+  );
+  await publish({ ...report, kind: "deploying" }, ctx.publishDeps);
+
+  // 3. All or nothing: a server-side dry run of every object as the tenant, then the real apply.
+  try {
+    await deps.cluster.applyAsTenant(namespace, tenantObjects, { dryRun: true });
+  } catch (err) {
+    if (err instanceof PrenvError && err.code === "MANIFEST_INVALID") {
+      await publish({ ...report, kind: "manifest-invalid", problems: [err.message], detail: untouched(plan.env) }, ctx.publishDeps);
+      return "manifest-invalid";
+    }
+    throw err;
+  }
+  const refs = tenantObjects.map(toRef);
+  const previous = plan.state?.applied ?? [];
+  await deps.cluster.writeState(namespace, encodeState({ phase: "deploying", deployedSha: pr.headSha, configHash: plan.configHash, applied: union(previous, refs) }));
+  await deps.cluster.applyAsTenant(namespace, tenantObjects, { dryRun: false });
+  const keep = new Set(refs.map(refKey));
+  const stale = previous.filter((r) => !keep.has(refKey(r)));
+  if (stale.length > 0) await deps.cluster.deleteAsTenant(namespace, stale);
+
+  // 4. Closed while we were deploying: leave nothing behind.
+  const fresh = await deps.github.getPull();
+  if (!fresh || fresh.state === "closed") {
+    return teardown(ctx, await deps.cluster.readEnvironment(namespace), "The pull request was closed during the deployment.");
+  }
+
+  // 5. Wait for workloads, then report.
+  const workloads = refs.filter((r) => WORKLOAD_KINDS.has(r.kind));
+  const rollout = await deps.cluster.waitForRollout(namespace, workloads, deps.settings.rolloutTimeoutMs);
+  if (!rollout.ready) {
+    const failure = redactFailure(await deps.cluster.diagnose(namespace));
+    await deps.cluster.writeState(namespace, encodeState({ phase: "failed", deployedSha: pr.headSha, configHash: plan.configHash, applied: refs }));
+    await publish(
+      { ...report, kind: "failed", failure, detail: `Not ready after ${Math.round(deps.settings.rolloutTimeoutMs / 1000)} s: ${rollout.pending.join(", ")}.` },
+      ctx.publishDeps,
+    );
+    return "failed";
+  }
+  await deps.cluster.writeState(namespace, encodeState({ phase: "ready", deployedSha: pr.headSha, configHash: plan.configHash, applied: refs }));
+  await publish({ ...report, kind: "ready" }, ctx.publishDeps);
+  deps.log.info({ namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length }, "environment deployed");
+  return "deployed";
+}
+
+async function teardown(ctx: Ctx, env: EnvironmentRecord | null, reason: string | null): Promise<Outcome> {
+  if (env) await ctx.deps.cluster.deleteNamespace(ctx.namespace);
+  await publish(
+    { ...blankReport(null), kind: "deleted", detail: reason ? `${reason} The environment was deleted.` : "The environment was deleted." },
+    ctx.publishDeps,
+  );
+  if (env) ctx.deps.log.info({ namespace: ctx.namespace, reason }, "environment deleted");
+  return "deleted";
+}
+
+function blankReport(sha: string | null): Omit<Report, "kind"> {
+  return { sha, url: null, namespace: null, expiresAt: null, detail: null, detailMarkdown: null, problems: [], failure: null };
+}
+
+function untouched(env: EnvironmentRecord | null): string {
+  return env ? "Nothing was applied; the environment still runs the previous deployment." : "Nothing was created.";
+}
+
+function previewUrl(ctx: Ctx): string {
+  const { settings } = ctx.deps;
+  return `${settings.urlScheme}://${previewHost(ctx.namespace, settings.baseDomain)}/`;
+}
+
+function expiry(ctx: Ctx, env: EnvironmentRecord | null, config: RepoConfig): Date {
+  const existing = env?.annotations[IDENTITY.expiresAt];
+  if (existing && !Number.isNaN(Date.parse(existing))) return new Date(existing);
+  const ttl = Math.min(parseDuration(config.ttl), parseDuration(config.maxTtl), ctx.deps.settings.maxTtlMs);
+  return new Date(ctx.deps.clock.now().getTime() + ttl);
+}
+
+function hashConfig(config: RepoConfig): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+}
+
+function toRef(o: KubeObject): ObjectRef {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name };
+}
+
+function union(a: ObjectRef[], b: ObjectRef[]): ObjectRef[] {
+  const seen = new Map(a.map((r) => [refKey(r), r]));
+  for (const r of b) seen.set(refKey(r), r);
+  return [...seen.values()];
+}
+
+/** Ingress hosts other than the preview's own would let a PR take traffic meant for someone else. */
+function foreignIngressHosts(objects: KubeObject[], host: string): string[] {
+  const problems: string[] = [];
+  for (const o of objects) {
+    if (o.kind !== "Ingress") continue;
+    const spec = (o.spec ?? {}) as { rules?: { host?: unknown }[]; tls?: { hosts?: unknown[] }[]; defaultBackend?: unknown };
+    if (spec.defaultBackend !== undefined) {
+      problems.push(`Ingress/${o.metadata.name}: defaultBackend would catch traffic for every host; use a rule with host {{host}}.`);
+    }
+    const hosts = [...(spec.rules ?? []).map((r) => r.host), ...(spec.tls ?? []).flatMap((t) => t.hosts ?? [])];
+    for (const h of hosts) {
+      if (typeof h !== "string" || (h !== host && !h.endsWith(`.${host}`))) {
+        problems.push(
+          `Ingress/${o.metadata.name}: host ${JSON.stringify(String(h)).slice(0, 80)} is not this preview's host; use {{host}} (${host}) or a subdomain of it.`,
+        );
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,76 @@
+// An environment's state lives on its namespace: labels to select by, annotations for the rest.
+// No other database; the host cluster is the source of truth.
+import type { ObjectRef } from "./ports.js";
+
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "prenv" } as const;
+const P = "prenv.dev";
+
+export const LABELS = {
+  pr: `${P}/pr`,
+  repoId: `${P}/repo-id`,
+  /** Put on every object prenv applies inside a PR namespace. */
+  applied: `${P}/applied`,
+} as const;
+
+/** Written once, with the guards (field manager `prenv`). */
+export const IDENTITY = {
+  repository: `${P}/repository`,
+  pr: `${P}/pr`,
+  installation: `${P}/installation`,
+  createdAt: `${P}/created-at`,
+  expiresAt: `${P}/expires-at`,
+} as const;
+
+/** Rewritten whole on every deploy (field manager `prenv-state`). */
+export const STATE = {
+  phase: `${P}/state`,
+  deployedSha: `${P}/deployed-sha`,
+  configHash: `${P}/config-hash`,
+  applied: `${P}/applied-objects`,
+} as const;
+
+export type EnvPhase = "deploying" | "ready" | "failed";
+
+export interface EnvState {
+  phase: EnvPhase;
+  deployedSha: string;
+  configHash: string;
+  applied: ObjectRef[];
+}
+
+export function encodeState(s: EnvState): Record<string, string> {
+  return {
+    [STATE.phase]: s.phase,
+    [STATE.deployedSha]: s.deployedSha,
+    [STATE.configHash]: s.configHash,
+    [STATE.applied]: JSON.stringify(s.applied.map((r) => [r.apiVersion, r.kind, r.name])),
+  };
+}
+
+/** Reads state back; anything malformed (edited by hand) counts as "no state", forcing a redeploy. */
+export function decodeState(annotations: Record<string, string>): EnvState | null {
+  const phase = annotations[STATE.phase];
+  if (phase !== "deploying" && phase !== "ready" && phase !== "failed") return null;
+  let applied: ObjectRef[] = [];
+  try {
+    const raw = JSON.parse(annotations[STATE.applied] ?? "[]") as unknown;
+    if (!Array.isArray(raw)) return null;
+    applied = raw.flatMap((r: unknown) =>
+      Array.isArray(r) && r.length === 3 && r.every((x) => typeof x === "string")
+        ? [{ apiVersion: r[0] as string, kind: r[1] as string, name: r[2] as string }]
+        : [],
+    );
+  } catch {
+    return null;
+  }
+  return {
+    phase,
+    deployedSha: annotations[STATE.deployedSha] ?? "",
+    configHash: annotations[STATE.configHash] ?? "",
+    applied,
+  };
+}
+
+export function refKey(r: ObjectRef): string {
+  return `${r.apiVersion}/${r.kind}/${r.name}`;
+}

@@ -1,0 +1,86 @@
+// The in-process queue of `npm start`: jobs of the same pull request run one at a time and in
+// order, different pull requests in parallel (up to `concurrency`). A job that is still waiting
+// when another arrives for the same PR is not queued twice: reconcile is level-triggered, so
+// one pending run covers both. A repeated delivery id is dropped.
+import type { JobQueue, ReconcileJob } from "./jobs.js";
+import { jobKey } from "./jobs.js";
+
+export interface LocalQueueOptions {
+  run: (job: ReconcileJob) => Promise<void>;
+  onError: (job: ReconcileJob, err: unknown, attempt: number) => { retryInMs: number | null };
+  concurrency?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class LocalQueue implements JobQueue {
+  private readonly pending = new Map<string, ReconcileJob>();
+  private readonly running = new Set<string>();
+  private readonly order: string[] = [];
+  private readonly seenDeliveries = new Set<string>();
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly opts: LocalQueueOptions) {
+    this.concurrency = opts.concurrency ?? 4;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  enqueue(job: ReconcileJob): Promise<void> {
+    if (this.seenDeliveries.has(job.delivery)) return Promise.resolve();
+    this.seenDeliveries.add(job.delivery);
+    if (this.seenDeliveries.size > 10_000) this.seenDeliveries.delete(this.seenDeliveries.values().next().value!);
+    const key = jobKey(job);
+    if (!this.pending.has(key)) this.order.push(key);
+    this.pending.set(key, job);
+    this.pump();
+    return Promise.resolve();
+  }
+
+  /** Resolves when nothing is pending or running (used by tests and on shutdown). */
+  onIdle(): Promise<void> {
+    if (this.active === 0 && this.pending.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private pump(): void {
+    for (let i = 0; i < this.order.length && this.active < this.concurrency; ) {
+      const key = this.order[i]!;
+      if (this.running.has(key)) {
+        i++;
+        continue;
+      }
+      this.order.splice(i, 1);
+      const job = this.pending.get(key)!;
+      this.pending.delete(key);
+      this.running.add(key);
+      this.active++;
+      void this.execute(job).finally(() => {
+        this.running.delete(key);
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.pending.size === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          waiters.forEach((w) => w());
+        }
+      });
+    }
+  }
+
+  private async execute(job: ReconcileJob): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.run(job);
+        return;
+      } catch (err) {
+        const { retryInMs } = this.opts.onError(job, err, attempt);
+        if (retryInMs === null) return;
+        await this.sleep(retryInMs);
+        // A newer job for the same PR supersedes this retry.
+        if (this.pending.has(jobKey(job))) return;
+      }
+    }
+  }
+}

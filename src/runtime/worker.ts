@@ -1,0 +1,58 @@
+// Runs one job: builds the adapters for its installation and PR, then reconcile().
+// Shared by `npm start` (local queue) and the AWS worker.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger as Pino } from "pino";
+import { GitHubPullRequest, type Octokit } from "../adapters/github/pull-request.js";
+import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
+import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
+import { isPrenvError, policyFor } from "../errors.js";
+import type { ReconcileJob } from "./jobs.js";
+import type { Settings } from "./settings.js";
+
+export interface WorkerDeps {
+  settings: Settings;
+  kubeConfig: KubeConfig;
+  octokitFor(installationId: number): Promise<Octokit>;
+  templates: ReconcileDeps["templates"];
+  log: Pino;
+  now?: () => Date;
+}
+
+export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<Outcome> {
+  const log = deps.log.child({ repo: `${job.owner}/${job.repo}`, pr: job.number, delivery: job.delivery, reason: job.reason });
+  const octokit = await deps.octokitFor(job.installationId);
+  const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
+  const started = Date.now();
+  const outcome = await reconcile(ref, {
+    github: new GitHubPullRequest(octokit, ref, deps.settings.appId),
+    cluster: new KubernetesCluster(deps.kubeConfig),
+    clock: { now: deps.now ?? (() => new Date()) },
+    log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
+    settings: deps.settings.environment,
+    templates: deps.templates,
+  });
+  log.info({ outcome, ms: Date.now() - started }, "reconciled");
+  return outcome;
+}
+
+/** Retry transient failures with backoff (at most 5 attempts); log the rest once. */
+export function retryPolicy(log: Pino) {
+  return (job: ReconcileJob, err: unknown, attempt: number): { retryInMs: number | null } => {
+    const code = isPrenvError(err) ? err.code : "UNEXPECTED";
+    const retry = isPrenvError(err) ? policyFor(err.code).retry : true;
+    const meta = { repo: `${job.owner}/${job.repo}`, pr: job.number, delivery: job.delivery, code, attempt, err: errorMeta(err) };
+    if (retry && attempt < 5) {
+      log.warn(meta, "reconcile failed; will retry");
+      return { retryInMs: Math.min(60_000, 1000 * 2 ** attempt) };
+    }
+    log.error(meta, "reconcile failed");
+    return { retryInMs: null };
+  };
+}
+
+/** Message and cause name only: vendor errors can carry request headers (tokens). */
+function errorMeta(err: unknown): { message: string; cause?: string } {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const cause = err.cause instanceof Error ? err.cause.name : undefined;
+  return cause ? { message: err.message, cause } : { message: err.message };
+}
