@@ -240,13 +240,12 @@ const rootShape = {
   ),
   ttl: field(
     duration.default("72h"),
-    "How long an environment lives after its last deployment before it is deleted, e.g. 72h or 3d. " +
-      "`/env extend` can push the expiry out, up to maxTtl.",
+    "How long an environment lives after it is created before it is deleted, e.g. 72h or 3d (capped by maxTtl).",
     DURATION_FORMAT_HINT,
   ),
   maxTtl: field(
     duration.default("7d"),
-    "The longest an environment may live, including `/env extend`, e.g. 7d. The cluster operator may " +
+    "The longest an environment may live, e.g. 7d. The cluster operator may " +
       "enforce a lower limit.",
     DURATION_FORMAT_HINT,
   ),

@@ -22,6 +22,7 @@ import type {
   GitHubPort,
   KubeObject,
   Logger,
+  ManifestFile,
   ObjectRef,
   PrRef,
   PullRequest,
@@ -158,7 +159,15 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   const appliedLabels = { ...MANAGED_BY, [LABELS.applied]: "true" };
 
   // 1. Read and check the PR's manifests before anything is created or changed.
-  const files = await deps.github.readManifestFiles(pr.headSha, config.deploy.path);
+  const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
+  let files: ManifestFile[];
+  try {
+    files = await deps.github.readManifestFiles(pr.headSha, config.deploy.path);
+  } catch (err) {
+    if (!(err instanceof PrenvError && err.code === "MANIFEST_INVALID")) throw err;
+    await publish({ ...report, kind: "manifest-invalid", problems: [err.message], detail: untouched(plan.env) }, ctx.publishDeps);
+    return "manifest-invalid";
+  }
   const parsed = parseTenantManifests(files, {
     namespace,
     labels: appliedLabels,
@@ -174,7 +183,6 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
       image: config.deploy.image,
     },
   });
-  const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
   if (!parsed.ok) {
     await publish({ ...report, kind: "manifest-invalid", problems: parsed.errors.map((e) => e.message), detail: untouched(plan.env) }, ctx.publishDeps);
     return "manifest-invalid";

@@ -60,8 +60,9 @@ const HEADLINES: Record<ReportKind, [headline: string, state: string]> = {
   skipped: ["⏸️ Preview environment: not deployed", "Not deployed"],
 };
 
+/** How to get kubectl access. Self-service kubeconfigs are not built yet, so this says so. */
 export const ACCESS_TEXT =
-  "kubeconfig access for this environment is issued on request to users with write access; " +
+  "ask your platform team for a kubeconfig scoped to this namespace (self-service access is not enabled in this installation). " +
   "prenv never posts credentials in comments.";
 
 export function compileComment(source: string): TemplateFn<CommentVars> {

@@ -27,7 +27,7 @@ const envSchema = z.object({
   PRENV_INGRESS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("ingress-nginx"),
   PRENV_NAMESPACE_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter").default("pr"),
   PRENV_MAX_TTL: duration("PRENV_MAX_TTL", "14d"),
-  PRENV_ROLLOUT_TIMEOUT: duration("PRENV_ROLLOUT_TIMEOUT", "5m"),
+  PRENV_ROLLOUT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(840).default(300),
   PRENV_CHECK_NAME: z.string().min(1).max(100).default("prenv"),
   PRENV_DEFAULT_CPU_LIMIT: z.string().default("500m"),
   PRENV_DEFAULT_MEMORY_LIMIT: z.string().default("512Mi"),
@@ -67,7 +67,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ingressClass: e.PRENV_INGRESS_CLASS,
       ingressNamespace: e.PRENV_INGRESS_NAMESPACE,
       maxTtlMs: e.PRENV_MAX_TTL,
-      rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT,
+      rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
       checkName: e.PRENV_CHECK_NAME,
       containerDefaults: {
         defaultCpu: e.PRENV_DEFAULT_CPU_LIMIT,

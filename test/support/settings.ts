@@ -5,7 +5,7 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
   return loadSettings({
     PRENV_BASE_DOMAIN: "preview.test",
     PRENV_URL_SCHEME: "https",
-    PRENV_ROLLOUT_TIMEOUT: "1m",
+    PRENV_ROLLOUT_TIMEOUT_SECONDS: "20",
     ...overrides,
   });
 }

@@ -1,0 +1,74 @@
+// End-to-end rig: the real Probot app receiving signed webhooks, prenv's local queue and worker,
+// Octokit talking to the GitHub stand-in over HTTP, and client-node talking to a real API server.
+import type { KubeConfig } from "@kubernetes/client-node";
+import { Probot, ProbotOctokit } from "probot";
+import { pino } from "pino";
+import { prenvApp } from "../../src/app.js";
+import { LocalQueue } from "../../src/runtime/local-queue.js";
+import type { Settings } from "../../src/runtime/settings.js";
+import { loadTemplates } from "../../src/runtime/templates.js";
+import { processJob, retryPolicy } from "../../src/runtime/worker.js";
+import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "./app-key.js";
+import { startGitHubStandIn, type GitHubStandIn } from "./github-standin.js";
+import { testSettings } from "./settings.js";
+
+export interface E2E {
+  standIn: GitHubStandIn;
+  probot: Probot;
+  queue: LocalQueue;
+  /** Log lines the worker wrote (JSON), to check that no secret is ever logged. */
+  logs: string[];
+  deliver(event: string, payload: Record<string, unknown>, delivery?: string): Promise<void>;
+  /** Waits until every queued job has run. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let deliveries = 0;
+
+export async function startE2E(kubeConfig: KubeConfig, settings: Settings = testSettings()): Promise<E2E> {
+  const standIn = await startGitHubStandIn();
+  const logs: string[] = [];
+  const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
+  const probot = new Probot({
+    appId: APP_ID,
+    privateKey: appPrivateKey(),
+    secret: WEBHOOK_SECRET,
+    baseUrl: standIn.url,
+    log: log.child({ name: "probot" }),
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  const templates = loadTemplates();
+  const failures: unknown[] = [];
+  const queue = new LocalQueue({
+    run: async (job) => {
+      await processJob(job, { settings, kubeConfig, templates, log, octokitFor: (id) => probot.auth(id) });
+    },
+    onError: (job, err, attempt) => {
+      failures.push(err);
+      return retryPolicy(log)(job, err, attempt).retryInMs === null ? { retryInMs: null } : { retryInMs: null };
+    },
+  });
+  await probot.load(prenvApp({ queue, appId: APP_ID }));
+  return {
+    standIn,
+    probot,
+    queue,
+    logs,
+    async deliver(event, payload, delivery = `e2e-${++deliveries}`) {
+      const body = JSON.stringify(payload);
+      await probot.webhooks.verifyAndReceive({ id: delivery, name: event as "pull_request", payload: body, signature: sign(body) });
+    },
+    async settle() {
+      await queue.onIdle();
+      if (failures.length > 0) {
+        const err = failures.shift();
+        failures.length = 0;
+        throw err instanceof Error ? err : new Error(String(err));
+      }
+    },
+    async close() {
+      await standIn.close();
+    },
+  };
+}

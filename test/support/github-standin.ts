@@ -1,0 +1,1945 @@
+/**
+ * A stand-in for the GitHub REST API at the HTTP boundary, for integration tests that drive the real
+ * Probot app (and its real Octokit clients) with recorded webhook payloads.
+ *
+ * Tests declare the calls they expect with `route()` or with the stateful models below; anything else
+ * is answered 501 and recorded. `verify()` then fails the test on every unexpected call, every route
+ * called a different number of times than declared, and every request GitHub would have rejected.
+ *
+ * Octokit as Probot configures it retries 5xx answers after 1 s, 4 s and 9 s, which outlasts a test's
+ * timeout: build the Probot under test with
+ * `Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } })`
+ * so that an unexpected call fails fast and is reported by `verify()`.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { APP_ID, verifyAppJwt } from "./app-key.js";
+
+// ---------------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------------
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** What a route handler sees of a request. */
+export interface StandInRequest {
+  readonly method: string;
+  /** The path as sent, without the query (still percent-encoded). */
+  readonly path: string;
+  /** Pattern parameters, percent-decoded (`:path*` joins the remaining segments with `/`). */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Parsed JSON body; the raw text for a non-JSON body; `undefined` when there is none. */
+  readonly body: unknown;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/**
+ * What a route handler answers. `status` defaults to 200. A string `body` is sent verbatim as
+ * `text/plain; charset=utf-8` (unless `headers` set a content type); anything else is sent as JSON.
+ */
+export interface StandInReply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (request: StandInRequest) => StandInReply | Promise<StandInReply>;
+
+/**
+ * How often a route must be called before `verify()`. Default: at least once.
+ * `times`: exactly this many calls. `optional`: zero calls are fine too (with `times`: 0 or exactly
+ * `times`).
+ */
+export interface RouteOptions {
+  times?: number;
+  optional?: boolean;
+}
+
+export interface RouteHandle {
+  readonly method: string;
+  readonly pattern: string;
+  readonly options: Readonly<RouteOptions>;
+  /** How many requests this route has answered so far. */
+  readonly callCount: number;
+}
+
+export interface RecordedCall {
+  readonly method: string;
+  /** The path as sent, without the query (still percent-encoded). */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly headers: IncomingHttpHeaders;
+  /** `METHOD pattern` of the route that answered; `undefined` for an unexpected call. */
+  readonly route: string | undefined;
+  /** The status answered (0 while the handler is still running). */
+  readonly status: number;
+}
+
+export interface StandInOptions {
+  /** Clock for `created_at`, `updated_at`, token expiry. Default: the system clock. */
+  now?: () => Date;
+  /** The App's id and slug; the bot user is `<slug>[bot]`. Default: APP_ID from app-key.ts, "prenv". */
+  appId?: number;
+  appSlug?: string;
+}
+
+/**
+ * Throw from a route handler to answer like GitHub does on an error: `{ message, documentation_url,
+ * status, ...details }`. With `report: true` the answer is also a problem for `verify()` (use it for
+ * requests GitHub would reject as malformed, which no working app sends).
+ */
+export class GitHubApiError extends Error {
+  override readonly name = "GitHubApiError";
+
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly report = false,
+  ) {
+    super(message);
+  }
+
+  /** The message plus the messages of any validation `errors`. */
+  describe(): string {
+    const errors = Array.isArray(this.details["errors"]) ? (this.details["errors"] as unknown[]) : [];
+    const reasons = errors.flatMap((error) =>
+      typeof error === "object" && error !== null && "message" in error ? [String(error.message)] : [],
+    );
+    return reasons.length === 0 ? this.message : `${this.message} (${reasons.join("; ")})`;
+  }
+
+  toReply(): StandInReply {
+    return {
+      status: this.status,
+      body: {
+        message: this.message,
+        documentation_url: "https://docs.github.com/rest",
+        status: String(this.status),
+        ...this.details,
+      },
+    };
+  }
+}
+
+export interface GitHubUser {
+  login: string;
+  id: number;
+  type: "User" | "Bot";
+}
+
+export interface IssuedInstallationToken {
+  readonly installationId: number;
+  readonly token: string;
+  readonly expiresAt: string;
+  /** The App JWT the token was requested with (sent as `authorization: bearer <jwt>`). */
+  readonly jwt: string;
+  /** The request body (requested `repositories`, `permissions`, ...), if any. */
+  readonly requestBody: unknown;
+}
+
+export interface InstallationAuthModel {
+  /** Tokens issued, oldest first. */
+  readonly tokens: IssuedInstallationToken[];
+}
+
+export interface IssueComment {
+  id: number;
+  node_id: string;
+  url: string;
+  html_url: string;
+  issue_url: string;
+  body: string;
+  user: GitHubUser;
+  author_association: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IssueCommentsModel {
+  readonly owner: string;
+  readonly repo: string;
+  readonly issue: number;
+  /** The issue's comments, oldest first; tests may read and change them. */
+  readonly comments: IssueComment[];
+  /** Comments deleted through the API. */
+  readonly deleted: IssueComment[];
+  /**
+   * Appends `count` comments written by someone else (default user `octocat`), e.g. to test
+   * pagination. `body` defaults to `seeded comment <n>` (1-based).
+   */
+  seedComments(count: number, body?: string | ((index: number) => string), user?: GitHubUser): IssueComment[];
+}
+
+export interface Deployment {
+  id: number;
+  node_id: string;
+  url: string;
+  sha: string;
+  ref: string;
+  task: string;
+  payload: unknown;
+  original_environment: string;
+  environment: string;
+  description: string | null;
+  creator: GitHubUser;
+  created_at: string;
+  updated_at: string;
+  statuses_url: string;
+  repository_url: string;
+  transient_environment: boolean;
+  production_environment: boolean;
+}
+
+export const DEPLOYMENT_STATES = [
+  "error",
+  "failure",
+  "inactive",
+  "in_progress",
+  "queued",
+  "pending",
+  "success",
+] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
+export interface DeploymentStatus {
+  id: number;
+  node_id: string;
+  state: DeploymentState;
+  description: string;
+  environment: string;
+  target_url: string;
+  log_url: string;
+  environment_url: string;
+  creator: GitHubUser;
+  created_at: string;
+  updated_at: string;
+  deployment_url: string;
+  repository_url: string;
+}
+
+/** Fields accepted by `POST /repos/{owner}/{repo}/deployments`, for seeding. */
+export interface DeploymentInput {
+  ref: string;
+  task?: string;
+  payload?: unknown;
+  environment?: string;
+  description?: string | null;
+  transient_environment?: boolean;
+  production_environment?: boolean;
+}
+
+export interface DeploymentsModel {
+  readonly owner: string;
+  readonly repo: string;
+  /** Deployments, oldest first. */
+  readonly deployments: Deployment[];
+  /** A deployment's statuses, oldest first. */
+  statusesOf(deploymentId: number): DeploymentStatus[];
+  latestStatus(deploymentId: number): DeploymentStatus | undefined;
+  /** Adds a deployment that existed before the test, with optional statuses (oldest first). */
+  seedDeployment(
+    input: DeploymentInput,
+    statuses?: Array<{
+      state: DeploymentState;
+      environment_url?: string;
+      log_url?: string;
+      description?: string;
+    }>,
+  ): Deployment;
+}
+
+export const CHECK_RUN_STATUSES = [
+  "queued",
+  "in_progress",
+  "completed",
+  "waiting",
+  "requested",
+  "pending",
+] as const;
+export const CHECK_RUN_CONCLUSIONS = [
+  "action_required",
+  "cancelled",
+  "failure",
+  "neutral",
+  "success",
+  "skipped",
+  "stale",
+  "timed_out",
+] as const;
+
+export interface CheckRun {
+  id: number;
+  node_id: string;
+  name: string;
+  head_sha: string;
+  external_id: string | null;
+  details_url: string | null;
+  url: string;
+  html_url: string;
+  status: (typeof CHECK_RUN_STATUSES)[number];
+  conclusion: (typeof CHECK_RUN_CONCLUSIONS)[number] | null;
+  started_at: string | null;
+  completed_at: string | null;
+  output: { title: string | null; summary: string | null; text: string | null; annotations_count: number };
+  app: { id: number; slug: string; name: string };
+  check_suite: { id: number };
+  pull_requests: unknown[];
+}
+
+export interface CheckRunsModel {
+  readonly owner: string;
+  readonly repo: string;
+  /** Check runs, oldest first. */
+  readonly checkRuns: CheckRun[];
+}
+
+export interface ContentsModel {
+  readonly owner: string;
+  readonly repo: string;
+  /** The ref these files are served at (branch name or commit sha). */
+  readonly ref: string;
+  /** Path → UTF-8 content; tests may change it between calls. */
+  readonly files: Record<string, string>;
+}
+
+export interface PullRequestLike {
+  number: number;
+  base: { repo: { name: string; owner: { login: string } } };
+}
+
+export type PullRequestFileStatus =
+  "added" | "removed" | "modified" | "renamed" | "copied" | "changed" | "unchanged";
+
+export interface PullRequestFile {
+  filename: string;
+  status: PullRequestFileStatus;
+  previous_filename?: string;
+  additions?: number;
+  deletions?: number;
+}
+
+export interface PullRequestModel<T extends PullRequestLike> {
+  /** Answered by `GET /repos/{owner}/{repo}/pulls/{number}`; mutate or replace it between calls. */
+  pr: T;
+  /** Answered (paginated) by `GET .../pulls/{number}/files`. A bare string means `modified`. */
+  files: Array<PullRequestFile | string>;
+}
+
+export type RepositoryRole = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
+export interface CollaboratorPermissionModel {
+  /** Login → role; logins are matched case-insensitively, unknown logins answer 404. */
+  readonly perms: Record<string, RepositoryRole>;
+}
+
+export interface InstallationAuthOptions {
+  /** Default: `{ optional: true }`. */
+  expect?: RouteOptions;
+  /** `permissions` answered when the request asks for none. Default: `{ metadata: "read" }`. */
+  permissions?: Record<string, string>;
+}
+
+export interface IssueCommentsOptions {
+  /** Default: list, create, update required; delete optional. A given entry replaces the default. */
+  expect?: { list?: RouteOptions; create?: RouteOptions; update?: RouteOptions; delete?: RouteOptions };
+}
+
+export interface DeploymentsOptions {
+  /** Branch or tag name → commit sha, used to fill a deployment's `sha` when `ref` is not a sha. */
+  refs?: Record<string, string>;
+  /** Default: create, list, createStatus, listStatuses required; get, delete optional. */
+  expect?: {
+    create?: RouteOptions;
+    list?: RouteOptions;
+    get?: RouteOptions;
+    delete?: RouteOptions;
+    createStatus?: RouteOptions;
+    listStatuses?: RouteOptions;
+  };
+}
+
+export interface CheckRunsOptions {
+  /** Default: create, update, listForRef required; get optional. */
+  expect?: { create?: RouteOptions; update?: RouteOptions; get?: RouteOptions; listForRef?: RouteOptions };
+}
+
+export interface ContentsOptions {
+  /** The branch served when a request has no `ref`. Default: "main". */
+  defaultBranch?: string;
+  /** Default: both required. */
+  expect?: { get?: RouteOptions; tree?: RouteOptions };
+}
+
+export interface PullRequestOptions {
+  files?: Array<PullRequestFile | string>;
+  /** Default: both required. */
+  expect?: { get?: RouteOptions; files?: RouteOptions };
+}
+
+export interface CollaboratorPermissionOptions {
+  /** Default: required. */
+  expect?: RouteOptions;
+}
+
+export interface ConfigFileOptions {
+  /** Default: ".github/prenv.yml" (what `context.config("prenv.yml")` reads). */
+  path?: string;
+  /** The file in the owner's `.github` repository. Default: null (404). */
+  orgText?: string | null;
+  /** A request with a `ref` other than this answers 404. Default: "main". */
+  defaultBranch?: string;
+  /** Default: repo required, org optional. */
+  expect?: { repo?: RouteOptions; org?: RouteOptions };
+}
+
+export interface ConfigFileModel {
+  /** YAML in the repository's default branch; `null` answers 404. */
+  text: string | null;
+  /** YAML in the owner's `.github` repository (the plugin's fallback); `null` answers 404. */
+  orgText: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Route patterns
+// ---------------------------------------------------------------------------------------------------
+
+type Segment =
+  { kind: "literal"; value: string } | { kind: "param"; name: string } | { kind: "rest"; name: string };
+
+function compilePattern(pattern: string): Segment[] {
+  if (!pattern.startsWith("/")) {
+    throw new Error(`route pattern must start with "/": ${pattern}`);
+  }
+  const parts = pattern.slice(1).split("/");
+  return parts.map((part, index): Segment => {
+    if (!part.startsWith(":")) return { kind: "literal", value: decode(part) };
+    if (!part.endsWith("*")) return { kind: "param", name: part.slice(1) };
+    if (index !== parts.length - 1) {
+      throw new Error(`a wildcard parameter must be the last segment: ${pattern}`);
+    }
+    return { kind: "rest", name: part.slice(1, -1) };
+  });
+}
+
+/** Matches a raw (percent-encoded) path; segments are decoded one by one, so `a%2Fb` is one segment. */
+function matchPattern(segments: readonly Segment[], rawPath: string): Record<string, string> | undefined {
+  const parts = rawPath.slice(1).split("/");
+  const params: Record<string, string> = {};
+  for (const [index, segment] of segments.entries()) {
+    if (segment.kind === "rest") {
+      params[segment.name] = parts.slice(index).map(decode).join("/");
+      return params;
+    }
+    const part = parts[index];
+    if (part === undefined) return undefined;
+    if (segment.kind === "literal" && decode(part) !== segment.value) return undefined;
+    if (segment.kind === "param") {
+      if (part === "") return undefined;
+      params[segment.name] = decode(part);
+    }
+  }
+  return parts.length === segments.length ? params : undefined;
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------------------------------
+
+interface RouteEntry extends RouteHandle {
+  readonly segments: readonly Segment[];
+  readonly handler: RouteHandler;
+  callCount: number;
+}
+
+interface MutableCall extends RecordedCall {
+  status: number;
+}
+
+const ID_BASES = {
+  comment: 1_000_000,
+  deployment: 2_000_000,
+  deploymentStatus: 3_000_000,
+  checkRun: 4_000_000,
+  checkSuite: 5_000_000,
+  user: 6_000_000,
+} as const;
+type IdKind = keyof typeof ID_BASES;
+
+/** What the models need from the stand-in. */
+interface ModelHost {
+  readonly baseUrl: string;
+  readonly app: { id: number; slug: string; name: string };
+  readonly bot: GitHubUser;
+  readonly commentsByRepo: Map<string, IssueCommentsModel[]>;
+  readonly contentsByRepo: Map<string, Map<string, ContentsModel>>;
+  route(method: HttpMethod, pattern: string, handler: RouteHandler, options?: RouteOptions): RouteHandle;
+  timestamp(offsetMs?: number): string;
+  nextId(kind: IdKind): number;
+  /** Throws if `model` (e.g. "deployments(acme, web)") is already enabled, then remembers it. */
+  claim(model: string): void;
+  onTokenIssued(token: string): void;
+}
+
+export async function startGitHubStandIn(options: StandInOptions = {}): Promise<GitHubStandIn> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return new GitHubStandIn(server, `http://127.0.0.1:${port}`, options);
+}
+
+export class GitHubStandIn {
+  /** Base URL to give Probot/Octokit as `baseUrl` (no trailing slash). */
+  readonly url: string;
+
+  readonly #server: Server;
+  readonly #now: () => Date;
+  readonly #app: { id: number; slug: string; name: string };
+  #routes: RouteEntry[] = [];
+  readonly #calls: MutableCall[] = [];
+  readonly #problems: string[] = [];
+  readonly #claimed = new Set<string>();
+  readonly #commentsByRepo = new Map<string, IssueCommentsModel[]>();
+  readonly #contentsByRepo = new Map<string, Map<string, ContentsModel>>();
+  /** Tokens stay valid across `reset()`, like real ones: a Probot may cache one between tests. */
+  readonly #issuedTokens = new Set<string>();
+  #requireInstallationToken = false;
+  #ids: Record<IdKind, number> = { ...ID_BASES };
+
+  /** Use {@link startGitHubStandIn}. */
+  constructor(server: Server, url: string, options: StandInOptions) {
+    this.#server = server;
+    this.url = url;
+    this.#now = options.now ?? (() => new Date());
+    const slug = options.appSlug ?? "prenv";
+    this.#app = { id: options.appId ?? APP_ID, slug, name: slug };
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      this.#handle(req, res).catch((error: unknown) => {
+        this.#problems.push(`stand-in failed on ${req.method} ${req.url}: ${describeError(error)}`);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+  }
+
+  /** Every request received, in arrival order. */
+  get calls(): readonly RecordedCall[] {
+    return this.#calls;
+  }
+
+  /** Requests that matched no route (answered 501). */
+  get unexpectedCalls(): readonly RecordedCall[] {
+    return this.#calls.filter((call) => call.route === undefined);
+  }
+
+  /**
+   * Declares an expected call. `pattern` matches the path only (`:name` is one segment, a final
+   * `:name*` the rest of the path). A route registered later takes precedence over earlier ones;
+   * registering the same method and pattern again replaces the earlier route (and its expectation).
+   */
+  route(method: HttpMethod, pattern: string, handler: RouteHandler, options: RouteOptions = {}): RouteHandle {
+    const entry: RouteEntry = {
+      method,
+      pattern,
+      options: { ...options },
+      segments: compilePattern(pattern),
+      handler,
+      callCount: 0,
+    };
+    this.#routes = this.#routes.filter((route) => route.method !== method || route.pattern !== pattern);
+    this.#routes.push(entry);
+    return entry;
+  }
+
+  /** Everything `verify()` would complain about, one line each. */
+  problems(): string[] {
+    const problems = this.unexpectedCalls.map(
+      (call) => `unexpected call: ${describeCall(call)} (answered 501; declare it with route() or a model)`,
+    );
+    problems.push(...this.#problems);
+    for (const route of this.#routes) {
+      const problem = countProblem(route);
+      if (problem !== undefined) problems.push(problem);
+    }
+    return problems;
+  }
+
+  /** Throws an Error listing every problem (see the module comment) and the calls received. */
+  verify(): void {
+    const problems = this.problems();
+    if (problems.length === 0) return;
+    const calls = this.#calls.map((call, index) => `  ${index + 1}. ${describeCall(call)} -> ${call.status}`);
+    throw new Error(
+      [
+        `GitHub stand-in found ${problems.length} problem(s):`,
+        ...problems.map((problem) => `  - ${problem}`),
+        `Calls received (${this.#calls.length}):`,
+        ...calls,
+      ].join("\n"),
+    );
+  }
+
+  /** Forgets all routes, models, calls and problems (ids start over); issued tokens stay valid. */
+  reset(): void {
+    this.#routes = [];
+    this.#calls.length = 0;
+    this.#problems.length = 0;
+    this.#claimed.clear();
+    this.#commentsByRepo.clear();
+    this.#contentsByRepo.clear();
+    this.#requireInstallationToken = false;
+    this.#ids = { ...ID_BASES };
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve, reject) =>
+      this.#server.close((error) => (error ? reject(error) : resolve())),
+    );
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  // ----- models ------------------------------------------------------------------------------------
+
+  /**
+   * `POST /app/installations/:id/access_tokens` → 201 `{ token: "ghs_test_…", expires_at: +1h }`.
+   * Optional by default (Probot caches tokens). Rejects (401, reported) a request whose
+   * `authorization` is not `bearer <JWT signed with the test App key>`. Once enabled, every other
+   * request must carry `authorization: token <a token issued here>`, or `verify()` reports it.
+   */
+  installationAuth(options: InstallationAuthOptions = {}): InstallationAuthModel {
+    this.#requireInstallationToken = true;
+    return enableInstallationAuth(this.#host(), options);
+  }
+
+  /**
+   * An issue's (or pull request's) comments. Routes and default expectations:
+   * `list` GET /repos/:o/:r/issues/:n/comments (paginated, `since`), `create` POST same path (201),
+   * `update` PATCH /repos/:o/:r/issues/comments/:id (404 if unknown), `delete` DELETE same path
+   * (204; optional). Pass `expect.<route>` to replace a default. The update and delete routes are per
+   * repository and find comments of every issue enabled for it; their expectations come from the
+   * first call for that repository.
+   */
+  issueComments(
+    owner: string,
+    repo: string,
+    issue: number,
+    options: IssueCommentsOptions = {},
+  ): IssueCommentsModel {
+    return enableIssueComments(this.#host(), owner, repo, issue, options);
+  }
+
+  /**
+   * Deployments and their statuses. Routes (required unless noted): `create` POST
+   * /repos/:o/:r/deployments (201), `list` GET same (filters `sha`, `ref`, `task`, `environment`;
+   * newest first; paginated), `get` GET …/deployments/:id (optional), `delete` DELETE
+   * …/deployments/:id (optional; 422 for an active deployment as GitHub does), `createStatus` POST
+   * …/deployments/:id/statuses (201; `auto_inactive` as GitHub), `listStatuses` GET same (newest
+   * first). A `ref` that is not a 40-hex sha resolves through `refs` (name → sha) or to a made-up sha.
+   */
+  deployments(owner: string, repo: string, options: DeploymentsOptions = {}): DeploymentsModel {
+    return enableDeployments(this.#host(), owner, repo, options);
+  }
+
+  /**
+   * Check runs. Routes: `create` POST /repos/:o/:r/check-runs (201), `update` PATCH
+   * …/check-runs/:id, `get` GET …/check-runs/:id (optional), `listForRef` GET
+   * /repos/:o/:r/commits/:ref/check-runs (`ref` is matched against head_sha; `check_name`, `status`,
+   * `filter=latest|all`; `{ total_count, check_runs }`, paginated). Validates as GitHub does
+   * (name/head_sha required, output needs title and summary, conclusion ⇒ completed).
+   */
+  checkRuns(owner: string, repo: string, options: CheckRunsOptions = {}): CheckRunsModel {
+    return enableCheckRuns(this.#host(), owner, repo, options);
+  }
+
+  /**
+   * Repository files at `ref`. Routes: `get` GET /repos/:o/:r/contents/:path* (`?ref=`, default
+   * branch when absent; file, directory listing, raw text for `accept: …raw`, 404 otherwise) and
+   * `tree` GET /repos/:o/:r/git/trees/:sha (`sha` is the ref or a tree sha; `recursive` present ⇒
+   * the whole tree). Calling it again for the same repository adds another ref (routes and options
+   * come from the first call).
+   */
+  contents(
+    owner: string,
+    repo: string,
+    files: Record<string, string>,
+    ref: string,
+    options: ContentsOptions = {},
+  ): ContentsModel {
+    return enableContents(this.#host(), owner, repo, files, ref, options);
+  }
+
+  /**
+   * A pull request. Routes: `get` GET /repos/:o/:r/pulls/:n → `model.pr`; `files` GET
+   * …/pulls/:n/files → `model.files` (paginated).
+   */
+  pullRequest<T extends PullRequestLike>(pr: T, options: PullRequestOptions = {}): PullRequestModel<T> {
+    return enablePullRequest(this.#host(), pr, options);
+  }
+
+  /** GET /repos/:o/:r/collaborators/:username/permission → `{ permission, role_name, user }`; 404 for unknown users. */
+  collaboratorPermission(
+    owner: string,
+    repo: string,
+    perms: Record<string, RepositoryRole>,
+    options: CollaboratorPermissionOptions = {},
+  ): CollaboratorPermissionModel {
+    return enableCollaboratorPermission(this.#host(), owner, repo, perms, options);
+  }
+
+  /**
+   * What Probot's `context.config("prenv.yml")` fetches (via @probot/octokit-plugin-config):
+   * `repo` GET /repos/:o/:r/contents/.github%2Fprenv.yml with no `ref` (the default branch) and
+   * `accept: application/vnd.github.v3.raw`, answered with the raw YAML or 404; when that is 404 the
+   * plugin asks `org` GET /repos/:o/.github/contents/.github%2Fprenv.yml (optional; `orgText`).
+   * Register it after any `contents()` for the same repository, or that route takes precedence.
+   */
+  configFile(
+    owner: string,
+    repo: string,
+    text: string | null,
+    options: ConfigFileOptions = {},
+  ): ConfigFileModel {
+    return enableConfigFile(this.#host(), owner, repo, text, options);
+  }
+
+  // ----- plumbing ----------------------------------------------------------------------------------
+
+  #host(): ModelHost {
+    return {
+      baseUrl: this.url,
+      app: this.#app,
+      bot: { login: `${this.#app.slug}[bot]`, id: this.#app.id + 40_000_000, type: "Bot" },
+      commentsByRepo: this.#commentsByRepo,
+      contentsByRepo: this.#contentsByRepo,
+      route: (method, pattern, handler, options) => this.route(method, pattern, handler, options),
+      timestamp: (offsetMs = 0) => isoSeconds(new Date(this.#now().getTime() + offsetMs)),
+      nextId: (kind) => ++this.#ids[kind],
+      claim: (model) => {
+        if (this.#claimed.has(model)) throw new Error(`standIn.${model} is already enabled (reset() first)`);
+        this.#claimed.add(model);
+      },
+      onTokenIssued: (token) => this.#issuedTokens.add(token),
+    };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", this.url);
+    const method = (req.method ?? "GET").toUpperCase();
+    const text = await readBody(req);
+    const parsed = parseBody(text, req.headers["content-type"]);
+    const route = this.#routes.findLast(
+      (entry) => entry.method === method && matchPattern(entry.segments, url.pathname),
+    );
+    const call: MutableCall = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body: parsed.body,
+      headers: req.headers,
+      route: route ? `${route.method} ${route.pattern}` : undefined,
+      status: 0,
+    };
+    this.#calls.push(call);
+    this.#checkAuthorization(call);
+    const reply = await this.#answer(call, route, url, parsed.error);
+    call.status = reply.status ?? 200;
+    send(res, reply);
+  }
+
+  async #answer(
+    call: MutableCall,
+    route: RouteEntry | undefined,
+    url: URL,
+    parseError: string | undefined,
+  ): Promise<StandInReply> {
+    if (!route) {
+      return {
+        status: 501,
+        body: { message: `GitHub stand-in: no route for ${call.method} ${call.path}`, status: "501" },
+      };
+    }
+    route.callCount += 1;
+    if (parseError !== undefined) {
+      this.#problems.push(`${describeCall(call)} sent a body that is not JSON: ${parseError}`);
+      return new GitHubApiError(400, "Problems parsing JSON").toReply();
+    }
+    const params = matchPattern(route.segments, call.path) ?? {};
+    const request: StandInRequest = { ...call, params, query: new URLSearchParams(url.search) };
+    try {
+      return await route.handler(request);
+    } catch (error) {
+      if (error instanceof GitHubApiError) {
+        if (error.report) {
+          this.#problems.push(
+            `GitHub would reject ${describeCall(call)} with ${error.status}: ${error.describe()}`,
+          );
+        }
+        return error.toReply();
+      }
+      this.#problems.push(`handler of ${call.route} threw on ${describeCall(call)}: ${describeError(error)}`);
+      return { status: 500, body: { message: `GitHub stand-in: handler threw: ${describeError(error)}` } };
+    }
+  }
+
+  #checkAuthorization(call: RecordedCall): void {
+    if (!this.#requireInstallationToken || call.path.startsWith("/app/")) return;
+    const authorization = call.headers.authorization ?? "";
+    const [scheme = "", token = ""] = authorization.split(" ");
+    if (scheme.toLowerCase() === "token" && this.#issuedTokens.has(token)) return;
+    this.#problems.push(
+      `${describeCall(call)} was not authenticated with an installation token issued by the stand-in ` +
+        `(authorization scheme: ${scheme === "" ? "none" : scheme})`,
+    );
+  }
+}
+
+function countProblem(route: RouteEntry): string | undefined {
+  const { times, optional = false } = route.options;
+  const name = `${route.method} ${route.pattern}`;
+  if (optional && route.callCount === 0) return undefined;
+  if (times !== undefined) {
+    return route.callCount === times
+      ? undefined
+      : `route ${name} expected exactly ${times} call(s), got ${route.callCount}`;
+  }
+  if (route.callCount === 0) {
+    return `route ${name} was never called (declare it { optional: true } if that is fine)`;
+  }
+  return undefined;
+}
+
+function describeCall(call: RecordedCall): string {
+  const query = new URLSearchParams(call.query).toString();
+  const body = call.body === undefined ? "" : ` ${truncate(JSON.stringify(call.body), 200)}`;
+  return `${call.method} ${call.path}${query === "" ? "" : `?${query}`}${body}`;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseBody(text: string, contentType: string | undefined): { body: unknown; error?: string } {
+  if (text === "") return { body: undefined };
+  if (!(contentType ?? "").includes("json")) return { body: text };
+  try {
+    return { body: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { body: text, error: describeError(error) };
+  }
+}
+
+function send(res: ServerResponse, reply: StandInReply): void {
+  const status = reply.status ?? 200;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.headers ?? {})) headers[name.toLowerCase()] = value;
+  if (reply.body === undefined || status === 204 || status === 304) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const isText = typeof reply.body === "string";
+  headers["content-type"] ??= isText ? "text/plain; charset=utf-8" : "application/json; charset=utf-8";
+  res.writeHead(status, headers).end(isText ? (reply.body as string) : JSON.stringify(reply.body));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers shared by the models
+// ---------------------------------------------------------------------------------------------------
+
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function repoPath(owner: string, repo: string): string {
+  return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+}
+
+function sha1(data: string | Buffer): string {
+  return createHash("sha1").update(data).digest("hex");
+}
+
+/** Git's object id of a blob, as `git hash-object` computes it. */
+function blobSha(content: string): string {
+  const data = Buffer.from(content, "utf8");
+  return sha1(Buffer.concat([Buffer.from(`blob ${data.length}\0`), data]));
+}
+
+function nodeId(kind: string, id: number): string {
+  return Buffer.from(`${kind}:${id}`).toString("base64url");
+}
+
+function notFound(): GitHubApiError {
+  return new GitHubApiError(404, "Not Found");
+}
+
+/** A 422 GitHub would answer to a malformed request; reported by `verify()`. */
+function invalid(resource: string, field: string, message: string): GitHubApiError {
+  return new GitHubApiError(
+    422,
+    "Validation Failed",
+    { errors: [{ resource, field, code: "invalid", message }] },
+    true,
+  );
+}
+
+function bodyObject(request: StandInRequest, resource: string): Record<string, unknown> {
+  const { body } = request;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalid(resource, "", "the request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function requiredString(body: Record<string, unknown>, field: string, resource: string): string {
+  const value = body[field];
+  if (typeof value !== "string" || value === "") {
+    throw invalid(resource, field, `${field} is required and must be a non-empty string`);
+  }
+  return value;
+}
+
+function optionalString(
+  body: Record<string, unknown>,
+  field: string,
+  resource: string,
+  maxLength = Infinity,
+): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw invalid(resource, field, `${field} must be a string`);
+  if (value.length > maxLength) {
+    throw invalid(resource, field, `${field} is too long (maximum is ${maxLength} characters)`);
+  }
+  return value;
+}
+
+function optionalBoolean(
+  body: Record<string, unknown>,
+  field: string,
+  resource: string,
+): boolean | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw invalid(resource, field, `${field} must be a boolean`);
+  return value;
+}
+
+function optionalEnum<T extends string>(
+  body: Record<string, unknown>,
+  field: string,
+  allowed: readonly T[],
+  resource: string,
+): T | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw invalid(
+      resource,
+      field,
+      `${field} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as T;
+}
+
+function numericParam(request: StandInRequest, name: string): number {
+  const value = request.params[name] ?? "";
+  if (!/^\d+$/.test(value)) throw notFound();
+  return Number(value);
+}
+
+function positiveInt(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value)) return undefined;
+  const number = Number(value);
+  return number >= 1 ? number : undefined;
+}
+
+/**
+ * Answers one page of `items` the way GitHub paginates: `per_page` (default 30, at most 100),
+ * `page` (default 1), and a `Link` header with rel="prev", "next", "last", "first" as applicable.
+ */
+function paginate<T>(
+  request: StandInRequest,
+  baseUrl: string,
+  items: readonly T[],
+  wrap: (page: T[]) => unknown = (page) => page,
+): StandInReply {
+  const perPage = Math.min(100, positiveInt(request.query.get("per_page")) ?? 30);
+  const page = positiveInt(request.query.get("page")) ?? 1;
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  const rels: Array<[string, number]> = [];
+  if (page > 1) rels.push(["prev", page - 1]);
+  if (page < last) rels.push(["next", page + 1], ["last", last]);
+  if (page > 1) rels.push(["first", 1]);
+  const pageUrl = (number: number): string => {
+    const query = new URLSearchParams(request.query);
+    query.set("page", String(number));
+    return `${baseUrl}${request.path}?${query.toString()}`;
+  };
+  const link = rels.map(([rel, number]) => `<${pageUrl(number)}>; rel="${rel}"`).join(", ");
+  return {
+    body: wrap(items.slice((page - 1) * perPage, page * perPage)),
+    headers: link === "" ? {} : { link },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: installation access tokens
+// ---------------------------------------------------------------------------------------------------
+
+function enableInstallationAuth(host: ModelHost, options: InstallationAuthOptions): InstallationAuthModel {
+  host.claim("installationAuth()");
+  const model: InstallationAuthModel = { tokens: [] };
+  host.route(
+    "POST",
+    "/app/installations/:installation_id/access_tokens",
+    (request) => {
+      const jwt = appJwtOf(request);
+      const token = `ghs_test_${randomBytes(18).toString("hex")}`;
+      const expiresAt = host.timestamp(60 * 60 * 1000);
+      const installationId = numericParam(request, "installation_id");
+      model.tokens.push({ installationId, token, expiresAt, jwt, requestBody: request.body });
+      host.onTokenIssued(token);
+      const requested = (request.body as { permissions?: Record<string, string> } | undefined)?.permissions;
+      return {
+        status: 201,
+        body: {
+          token,
+          expires_at: expiresAt,
+          permissions: requested ?? options.permissions ?? { metadata: "read" },
+          repository_selection: "all",
+        },
+      };
+    },
+    options.expect ?? { optional: true },
+  );
+  return model;
+}
+
+function appJwtOf(request: StandInRequest): string {
+  const match = /^bearer (\S+)$/i.exec(request.headers.authorization ?? "");
+  if (!match) {
+    throw new GitHubApiError(401, "A JSON web token could not be decoded", {}, true);
+  }
+  const jwt = match[1]!;
+  try {
+    verifyAppJwt(jwt);
+  } catch (error) {
+    throw new GitHubApiError(
+      401,
+      `A JSON web token could not be decoded (${describeError(error)})`,
+      {},
+      true,
+    );
+  }
+  return jwt;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: issue comments
+// ---------------------------------------------------------------------------------------------------
+
+const MAX_COMMENT_LENGTH = 65536;
+
+function enableIssueComments(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  issue: number,
+  options: IssueCommentsOptions,
+): IssueCommentsModel {
+  host.claim(`issueComments(${owner}, ${repo}, ${issue})`);
+  const key = `${owner}/${repo}`;
+  const siblings = host.commentsByRepo.get(key) ?? [];
+  const base = repoPath(owner, repo);
+  const newComment = (body: string, user: GitHubUser): IssueComment => {
+    const id = host.nextId("comment");
+    const now = host.timestamp();
+    return {
+      id,
+      node_id: nodeId("IssueComment", id),
+      url: `${host.baseUrl}${base}/issues/comments/${id}`,
+      html_url: `https://github.com/${owner}/${repo}/pull/${issue}#issuecomment-${id}`,
+      issue_url: `${host.baseUrl}${base}/issues/${issue}`,
+      body,
+      user: { ...user },
+      author_association: user.type === "Bot" ? "NONE" : "MEMBER",
+      created_at: now,
+      updated_at: now,
+    };
+  };
+  const model: IssueCommentsModel = {
+    owner,
+    repo,
+    issue,
+    comments: [],
+    deleted: [],
+    seedComments(count, body = (index) => `seeded comment ${index + 1}`, user) {
+      const author = user ?? { login: "octocat", id: host.nextId("user"), type: "User" };
+      const start = model.comments.length;
+      const seeded = Array.from({ length: count }, (_, index) =>
+        newComment(typeof body === "string" ? body : body(start + index), author),
+      );
+      model.comments.push(...seeded);
+      return seeded;
+    },
+  };
+  const path = `${base}/issues/${issue}/comments`;
+  const expect = options.expect ?? {};
+  host.route(
+    "GET",
+    path,
+    (request) => {
+      const since = request.query.get("since");
+      const comments = since === null ? model.comments : model.comments.filter((c) => c.updated_at >= since);
+      return paginate(request, host.baseUrl, comments);
+    },
+    expect.list,
+  );
+  host.route(
+    "POST",
+    path,
+    (request) => {
+      const text = commentBody(request);
+      const comment = newComment(text, host.bot);
+      model.comments.push(comment);
+      return { status: 201, body: comment };
+    },
+    expect.create,
+  );
+  if (siblings.length === 0) registerCommentByIdRoutes(host, base, siblings, expect);
+  siblings.push(model);
+  host.commentsByRepo.set(key, siblings);
+  return model;
+}
+
+function commentBody(request: StandInRequest): string {
+  const body = bodyObject(request, "IssueComment");
+  const text = requiredString(body, "body", "IssueComment");
+  if (text.length > MAX_COMMENT_LENGTH) {
+    throw invalid("IssueComment", "body", `body is too long (maximum is ${MAX_COMMENT_LENGTH} characters)`);
+  }
+  return text;
+}
+
+function registerCommentByIdRoutes(
+  host: ModelHost,
+  base: string,
+  models: readonly IssueCommentsModel[],
+  expect: { update?: RouteOptions; delete?: RouteOptions },
+): void {
+  const find = (request: StandInRequest): { model: IssueCommentsModel; index: number } => {
+    const id = numericParam(request, "comment_id");
+    for (const model of models) {
+      const index = model.comments.findIndex((comment) => comment.id === id);
+      if (index >= 0) return { model, index };
+    }
+    throw notFound();
+  };
+  const path = `${base}/issues/comments/:comment_id`;
+  host.route(
+    "PATCH",
+    path,
+    (request) => {
+      const text = commentBody(request);
+      const { model, index } = find(request);
+      const comment = model.comments[index]!;
+      comment.body = text;
+      comment.updated_at = host.timestamp();
+      return { body: comment };
+    },
+    expect.update,
+  );
+  host.route(
+    "DELETE",
+    path,
+    (request) => {
+      const { model, index } = find(request);
+      model.deleted.push(...model.comments.splice(index, 1));
+      return { status: 204 };
+    },
+    expect.delete ?? { optional: true },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: deployments and deployment statuses
+// ---------------------------------------------------------------------------------------------------
+
+function enableDeployments(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  options: DeploymentsOptions,
+): DeploymentsModel {
+  host.claim(`deployments(${owner}, ${repo})`);
+  const base = repoPath(owner, repo);
+  const statuses = new Map<number, DeploymentStatus[]>();
+  const deployments: Deployment[] = [];
+
+  const create = (input: DeploymentInput): Deployment => {
+    const id = host.nextId("deployment");
+    const now = host.timestamp();
+    const environment = input.environment ?? "production";
+    const resolved = /^[0-9a-f]{40}$/i.test(input.ref) ? input.ref : options.refs?.[input.ref];
+    const deployment: Deployment = {
+      id,
+      node_id: nodeId("Deployment", id),
+      url: `${host.baseUrl}${base}/deployments/${id}`,
+      sha: resolved ?? sha1(`ref:${input.ref}`),
+      ref: input.ref,
+      task: input.task ?? "deploy",
+      payload: input.payload ?? {},
+      original_environment: environment,
+      environment,
+      description: input.description ?? null,
+      creator: host.bot,
+      created_at: now,
+      updated_at: now,
+      statuses_url: `${host.baseUrl}${base}/deployments/${id}/statuses`,
+      repository_url: `${host.baseUrl}${base}`,
+      transient_environment: input.transient_environment ?? false,
+      production_environment: input.production_environment ?? environment === "production",
+    };
+    deployments.push(deployment);
+    statuses.set(id, []);
+    return deployment;
+  };
+
+  const addStatus = (deployment: Deployment, input: StatusInput): DeploymentStatus => {
+    const id = host.nextId("deploymentStatus");
+    const now = host.timestamp();
+    if (input.environment !== undefined) deployment.environment = input.environment;
+    const status: DeploymentStatus = {
+      id,
+      node_id: nodeId("DeploymentStatus", id),
+      state: input.state,
+      description: input.description ?? "",
+      environment: deployment.environment,
+      target_url: input.target_url ?? input.log_url ?? "",
+      log_url: input.log_url ?? input.target_url ?? "",
+      environment_url: input.environment_url ?? "",
+      creator: host.bot,
+      created_at: now,
+      updated_at: now,
+      deployment_url: deployment.url,
+      repository_url: deployment.repository_url,
+    };
+    statuses.get(deployment.id)!.push(status);
+    deployment.updated_at = now;
+    return status;
+  };
+
+  const model: DeploymentsModel = {
+    owner,
+    repo,
+    deployments,
+    statusesOf: (id) => statuses.get(id) ?? [],
+    latestStatus: (id) => statuses.get(id)?.at(-1),
+    seedDeployment(input, seeded = []) {
+      const deployment = create(input);
+      for (const status of seeded) addStatus(deployment, status);
+      return deployment;
+    },
+  };
+  registerDeploymentRoutes(host, base, model, { create, addStatus }, options.expect ?? {});
+  return model;
+}
+
+interface StatusInput {
+  state: DeploymentState;
+  description?: string;
+  environment?: string;
+  target_url?: string;
+  log_url?: string;
+  environment_url?: string;
+}
+
+function registerDeploymentRoutes(
+  host: ModelHost,
+  base: string,
+  model: DeploymentsModel,
+  ops: {
+    create: (input: DeploymentInput) => Deployment;
+    addStatus: (deployment: Deployment, input: StatusInput) => DeploymentStatus;
+  },
+  expect: NonNullable<DeploymentsOptions["expect"]>,
+): void {
+  const path = `${base}/deployments`;
+  const find = (request: StandInRequest): Deployment => {
+    const id = numericParam(request, "deployment_id");
+    const deployment = model.deployments.find((candidate) => candidate.id === id);
+    if (!deployment) throw notFound();
+    return deployment;
+  };
+  host.route(
+    "POST",
+    path,
+    (request) => ({ status: 201, body: ops.create(deploymentInput(request)) }),
+    expect.create,
+  );
+  host.route(
+    "GET",
+    path,
+    (request) => paginate(request, host.baseUrl, filterDeployments(model.deployments, request.query)),
+    expect.list,
+  );
+  host.route(
+    "GET",
+    `${path}/:deployment_id`,
+    (request) => ({ body: find(request) }),
+    expect.get ?? { optional: true },
+  );
+  host.route(
+    "DELETE",
+    `${path}/:deployment_id`,
+    (request) => {
+      deleteDeployment(model, find(request));
+      return { status: 204 };
+    },
+    expect.delete ?? { optional: true },
+  );
+  host.route(
+    "POST",
+    `${path}/:deployment_id/statuses`,
+    (request) => {
+      const deployment = find(request);
+      const input = statusInput(request);
+      const status = ops.addStatus(deployment, input);
+      if (input.state === "success" && input.auto_inactive !== false) {
+        for (const prior of autoInactiveTargets(model, deployment))
+          ops.addStatus(prior, { state: "inactive" });
+      }
+      return { status: 201, body: status };
+    },
+    expect.createStatus,
+  );
+  host.route(
+    "GET",
+    `${path}/:deployment_id/statuses`,
+    (request) => paginate(request, host.baseUrl, model.statusesOf(find(request).id).toReversed()),
+    expect.listStatuses,
+  );
+}
+
+function deploymentInput(request: StandInRequest): DeploymentInput {
+  const body = bodyObject(request, "Deployment");
+  const payload = body["payload"];
+  if (
+    payload !== undefined &&
+    typeof payload !== "string" &&
+    (typeof payload !== "object" || payload === null)
+  ) {
+    throw invalid("Deployment", "payload", "payload must be an object or a JSON string");
+  }
+  return {
+    ref: requiredString(body, "ref", "Deployment"),
+    task: optionalString(body, "task", "Deployment"),
+    payload,
+    environment: optionalString(body, "environment", "Deployment"),
+    description: optionalString(body, "description", "Deployment", 140) ?? null,
+    transient_environment: optionalBoolean(body, "transient_environment", "Deployment"),
+    production_environment: optionalBoolean(body, "production_environment", "Deployment"),
+  };
+}
+
+function statusInput(request: StandInRequest): StatusInput & { auto_inactive?: boolean } {
+  const body = bodyObject(request, "DeploymentStatus");
+  const state = optionalEnum(body, "state", DEPLOYMENT_STATES, "DeploymentStatus");
+  if (state === undefined) throw invalid("DeploymentStatus", "state", "state is required");
+  return {
+    state,
+    description: optionalString(body, "description", "DeploymentStatus", 140),
+    environment: optionalString(body, "environment", "DeploymentStatus"),
+    target_url: optionalString(body, "target_url", "DeploymentStatus"),
+    log_url: optionalString(body, "log_url", "DeploymentStatus"),
+    environment_url: optionalString(body, "environment_url", "DeploymentStatus"),
+    auto_inactive: optionalBoolean(body, "auto_inactive", "DeploymentStatus"),
+  };
+}
+
+function filterDeployments(deployments: readonly Deployment[], query: URLSearchParams): Deployment[] {
+  const filters = (["sha", "ref", "task", "environment"] as const).flatMap((field) => {
+    const value = query.get(field);
+    return value === null ? [] : [[field, value] as const];
+  });
+  return deployments
+    .filter((deployment) => filters.every(([field, value]) => deployment[field] === value))
+    .toReversed();
+}
+
+/** GitHub's `auto_inactive`: prior non-transient, non-production deployments to the same environment whose latest state is success. */
+function autoInactiveTargets(model: DeploymentsModel, current: Deployment): Deployment[] {
+  return model.deployments.filter(
+    (prior) =>
+      prior.id < current.id &&
+      prior.environment === current.environment &&
+      !prior.transient_environment &&
+      !prior.production_environment &&
+      model.latestStatus(prior.id)?.state === "success",
+  );
+}
+
+function deleteDeployment(model: DeploymentsModel, deployment: Deployment): void {
+  const alone = !model.deployments.some(
+    (other) => other.id !== deployment.id && other.environment === deployment.environment,
+  );
+  if (!alone && model.latestStatus(deployment.id)?.state !== "inactive") {
+    throw new GitHubApiError(
+      422,
+      "We cannot delete an active deployment unless it is the only deployment in a given environment.",
+      {},
+      true,
+    );
+  }
+  model.deployments.splice(model.deployments.indexOf(deployment), 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: check runs
+// ---------------------------------------------------------------------------------------------------
+
+const MAX_CHECK_TEXT = 65535;
+
+function enableCheckRuns(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  options: CheckRunsOptions,
+): CheckRunsModel {
+  host.claim(`checkRuns(${owner}, ${repo})`);
+  const base = repoPath(owner, repo);
+  const model: CheckRunsModel = { owner, repo, checkRuns: [] };
+  const expect = options.expect ?? {};
+  const find = (request: StandInRequest): CheckRun => {
+    const id = numericParam(request, "check_run_id");
+    const run = model.checkRuns.find((candidate) => candidate.id === id);
+    if (!run) throw notFound();
+    return run;
+  };
+  host.route(
+    "POST",
+    `${base}/check-runs`,
+    (request) => {
+      const body = bodyObject(request, "CheckRun");
+      const name = requiredString(body, "name", "CheckRun");
+      const headSha = requiredString(body, "head_sha", "CheckRun");
+      const id = host.nextId("checkRun");
+      const run: CheckRun = {
+        id,
+        node_id: nodeId("CheckRun", id),
+        name,
+        head_sha: headSha,
+        external_id: null,
+        details_url: null,
+        url: `${host.baseUrl}${base}/check-runs/${id}`,
+        html_url: `https://github.com/${owner}/${repo}/runs/${id}`,
+        status: "queued",
+        conclusion: null,
+        started_at: host.timestamp(),
+        completed_at: null,
+        output: { title: null, summary: null, text: null, annotations_count: 0 },
+        app: host.app,
+        check_suite: { id: host.nextId("checkSuite") },
+        pull_requests: [],
+      };
+      Object.assign(run, checkRunChanges(body, run, host));
+      model.checkRuns.push(run);
+      return { status: 201, body: run };
+    },
+    expect.create,
+  );
+  host.route(
+    "PATCH",
+    `${base}/check-runs/:check_run_id`,
+    (request) => {
+      const run = find(request);
+      const body = bodyObject(request, "CheckRun");
+      const name = optionalString(body, "name", "CheckRun");
+      Object.assign(run, checkRunChanges(body, run, host), name === undefined ? {} : { name });
+      return { body: run };
+    },
+    expect.update,
+  );
+  host.route(
+    "GET",
+    `${base}/check-runs/:check_run_id`,
+    (request) => ({ body: find(request) }),
+    expect.get ?? { optional: true },
+  );
+  host.route(
+    "GET",
+    `${base}/commits/:ref/check-runs`,
+    (request) => {
+      const runs = filterCheckRuns(model.checkRuns, request.params["ref"]!, request.query);
+      return paginate(request, host.baseUrl, runs, (page) => ({
+        total_count: runs.length,
+        check_runs: page,
+      }));
+    },
+    expect.listForRef,
+  );
+  return model;
+}
+
+/** The fields a create or update request sets, validated as GitHub does before anything changes. */
+function checkRunChanges(body: Record<string, unknown>, run: CheckRun, host: ModelHost): Partial<CheckRun> {
+  const changes: Partial<CheckRun> = {};
+  const detailsUrl = optionalString(body, "details_url", "CheckRun");
+  const externalId = optionalString(body, "external_id", "CheckRun");
+  const startedAt = optionalString(body, "started_at", "CheckRun");
+  const completedAt = optionalString(body, "completed_at", "CheckRun");
+  const status = optionalEnum(body, "status", CHECK_RUN_STATUSES, "CheckRun");
+  const conclusion = optionalEnum(body, "conclusion", CHECK_RUN_CONCLUSIONS, "CheckRun");
+  if (detailsUrl !== undefined) changes.details_url = detailsUrl;
+  if (externalId !== undefined) changes.external_id = externalId;
+  if (startedAt !== undefined) changes.started_at = startedAt;
+  if (status !== undefined) changes.status = status;
+  if (conclusion !== undefined) {
+    changes.conclusion = conclusion;
+    changes.status = "completed";
+  }
+  const completing = changes.status === "completed" || completedAt !== undefined;
+  if (completing && (changes.conclusion ?? run.conclusion) === null) {
+    throw invalid(
+      "CheckRun",
+      "conclusion",
+      "conclusion is required when status is completed or completed_at is set",
+    );
+  }
+  if (completing) changes.completed_at = completedAt ?? run.completed_at ?? host.timestamp();
+  if (body["output"] !== undefined) changes.output = checkRunOutput(body["output"], run);
+  return changes;
+}
+
+function checkRunOutput(value: unknown, run: CheckRun): CheckRun["output"] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("CheckRun", "output", "output must be an object");
+  }
+  const output = value as Record<string, unknown>;
+  const annotations = output["annotations"];
+  const summary = requiredString(output, "summary", "CheckRun");
+  if (summary.length > MAX_CHECK_TEXT) {
+    throw invalid("CheckRun", "summary", `summary is too long (maximum is ${MAX_CHECK_TEXT} characters)`);
+  }
+  return {
+    title: requiredString(output, "title", "CheckRun"),
+    summary,
+    text: optionalString(output, "text", "CheckRun", MAX_CHECK_TEXT) ?? null,
+    annotations_count: run.output.annotations_count + (Array.isArray(annotations) ? annotations.length : 0),
+  };
+}
+
+function filterCheckRuns(runs: readonly CheckRun[], ref: string, query: URLSearchParams): CheckRun[] {
+  const name = query.get("check_name");
+  const status = query.get("status");
+  const newestFirst = runs
+    .filter((run) => run.head_sha === ref)
+    .filter((run) => name === null || run.name === name)
+    .filter((run) => status === null || run.status === status)
+    .toReversed();
+  if (query.get("filter") === "all") return newestFirst;
+  // The default filter, "latest", keeps the most recent run of each name.
+  return newestFirst.filter(
+    (run, index) => newestFirst.findIndex((other) => other.name === run.name) === index,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: repository contents and git trees
+// ---------------------------------------------------------------------------------------------------
+
+interface TreeNode {
+  readonly files: Map<string, string>;
+  readonly dirs: Map<string, TreeNode>;
+}
+
+function enableContents(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  files: Record<string, string>,
+  ref: string,
+  options: ContentsOptions,
+): ContentsModel {
+  const key = `${owner}/${repo}`;
+  const model: ContentsModel = { owner, repo, ref: normalizeRef(ref), files: { ...files } };
+  const existing = host.contentsByRepo.get(key);
+  if (existing) {
+    if (existing.has(model.ref)) throw new Error(`contents(${owner}, ${repo}) is already enabled at ${ref}`);
+    existing.set(model.ref, model);
+    return model;
+  }
+  const snapshots = new Map([[model.ref, model]]);
+  host.contentsByRepo.set(key, snapshots);
+  const base = repoPath(owner, repo);
+  const defaultBranch = options.defaultBranch ?? "main";
+  host.route(
+    "GET",
+    `${base}/contents/:path*`,
+    (request) => {
+      const snapshot = snapshots.get(normalizeRef(request.query.get("ref") ?? defaultBranch));
+      if (!snapshot) throw notFound();
+      return contentReply(host, snapshot, request.params["path"]!, request.headers.accept);
+    },
+    options.expect?.get,
+  );
+  host.route(
+    "GET",
+    `${base}/git/trees/:tree_sha`,
+    (request) => treeReply(host, base, [...snapshots.values()], request),
+    options.expect?.tree,
+  );
+  return model;
+}
+
+function normalizeRef(ref: string): string {
+  return ref.replace(/^refs\/heads\//, "");
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/^\/+|\/+$/g, "");
+}
+
+function buildTree(files: Record<string, string>): TreeNode {
+  const root: TreeNode = { files: new Map(), dirs: new Map() };
+  for (const [path, content] of Object.entries(files)) {
+    const parts = trimSlashes(path).split("/");
+    const name = parts.pop()!;
+    let node = root;
+    for (const part of parts) {
+      let child = node.dirs.get(part);
+      if (!child) {
+        child = { files: new Map(), dirs: new Map() };
+        node.dirs.set(part, child);
+      }
+      node = child;
+    }
+    node.files.set(name, content);
+  }
+  return root;
+}
+
+function findNode(root: TreeNode, path: string): TreeNode | undefined {
+  let node: TreeNode | undefined = root;
+  for (const part of path === "" ? [] : path.split("/")) node = node?.dirs.get(part);
+  return node;
+}
+
+/** Entries of a tree in git's order (a directory sorts as if its name ended in "/"). */
+function treeEntries(node: TreeNode): Array<{ name: string; dir?: TreeNode; content?: string }> {
+  const entries = [
+    ...[...node.files].map(([name, content]) => ({ name, content, sortKey: name })),
+    ...[...node.dirs].map(([name, dir]) => ({ name, dir, sortKey: `${name}/` })),
+  ];
+  return entries.sort((a, b) => Buffer.compare(Buffer.from(a.sortKey), Buffer.from(b.sortKey)));
+}
+
+/** Git's object id of a tree, as git computes it. */
+function treeSha(node: TreeNode): string {
+  const body = Buffer.concat(
+    treeEntries(node).map((entry) =>
+      Buffer.concat([
+        Buffer.from(`${entry.dir ? "40000" : "100644"} ${entry.name}\0`),
+        Buffer.from(entry.dir ? treeSha(entry.dir) : blobSha(entry.content!), "hex"),
+      ]),
+    ),
+  );
+  return sha1(Buffer.concat([Buffer.from(`tree ${body.length}\0`), body]));
+}
+
+function contentEntry(
+  host: ModelHost,
+  snapshot: ContentsModel,
+  path: string,
+  entry: { dir?: TreeNode; content?: string },
+) {
+  const base = `${host.baseUrl}${repoPath(snapshot.owner, snapshot.repo)}`;
+  const sha = entry.dir ? treeSha(entry.dir) : blobSha(entry.content!);
+  const url = `${base}/contents/${path.split("/").map(encodeURIComponent).join("/")}?ref=${encodeURIComponent(snapshot.ref)}`;
+  const gitUrl = `${base}/git/${entry.dir ? "trees" : "blobs"}/${sha}`;
+  const htmlUrl = `https://github.com/${snapshot.owner}/${snapshot.repo}/${entry.dir ? "tree" : "blob"}/${snapshot.ref}/${path}`;
+  return {
+    type: entry.dir ? ("dir" as const) : ("file" as const),
+    name: path.split("/").pop()!,
+    path,
+    sha,
+    size: entry.dir ? 0 : Buffer.byteLength(entry.content!, "utf8"),
+    url,
+    git_url: gitUrl,
+    html_url: htmlUrl,
+    download_url: entry.dir
+      ? null
+      : `https://raw.githubusercontent.com/${snapshot.owner}/${snapshot.repo}/${snapshot.ref}/${path}`,
+    _links: { self: url, git: gitUrl, html: htmlUrl },
+  };
+}
+
+function contentReply(
+  host: ModelHost,
+  snapshot: ContentsModel,
+  rawPath: string,
+  accept: string | undefined,
+): StandInReply {
+  const path = trimSlashes(rawPath);
+  const root = buildTree(snapshot.files);
+  const parent = findNode(root, path.split("/").slice(0, -1).join("/"));
+  const content = parent?.files.get(path.split("/").pop()!);
+  if (content !== undefined) {
+    if ((accept ?? "").includes("raw")) return { body: content };
+    const base64 = (
+      Buffer.from(content, "utf8")
+        .toString("base64")
+        .match(/.{1,60}/g) ?? []
+    ).join("\n");
+    return {
+      body: {
+        ...contentEntry(host, snapshot, path, { content }),
+        encoding: "base64",
+        content: `${base64}\n`,
+      },
+    };
+  }
+  const dir = findNode(root, path);
+  if (!dir) throw notFound();
+  return {
+    body: treeEntries(dir).map((entry) =>
+      contentEntry(host, snapshot, path === "" ? entry.name : `${path}/${entry.name}`, entry),
+    ),
+  };
+}
+
+function treeReply(
+  host: ModelHost,
+  base: string,
+  snapshots: readonly ContentsModel[],
+  request: StandInRequest,
+): StandInReply {
+  const wanted = request.params["tree_sha"]!;
+  const node = findTreeNode(snapshots, wanted);
+  if (!node) throw notFound();
+  const recursive = request.query.has("recursive");
+  const tree: unknown[] = [];
+  const walk = (current: TreeNode, prefix: string): void => {
+    for (const entry of treeEntries(current)) {
+      const path = `${prefix}${entry.name}`;
+      if (entry.dir) {
+        const sha = treeSha(entry.dir);
+        tree.push({
+          path,
+          mode: "040000",
+          type: "tree",
+          sha,
+          url: `${host.baseUrl}${base}/git/trees/${sha}`,
+        });
+        if (recursive) walk(entry.dir, `${path}/`);
+      } else {
+        const sha = blobSha(entry.content!);
+        const size = Buffer.byteLength(entry.content!, "utf8");
+        tree.push({
+          path,
+          mode: "100644",
+          type: "blob",
+          sha,
+          size,
+          url: `${host.baseUrl}${base}/git/blobs/${sha}`,
+        });
+      }
+    }
+  };
+  walk(node, "");
+  const sha = treeSha(node);
+  return { body: { sha, url: `${host.baseUrl}${base}/git/trees/${sha}`, tree, truncated: false } };
+}
+
+/** A ref served by a snapshot, or the sha of a snapshot's root tree or of one of its subtrees. */
+function findTreeNode(snapshots: readonly ContentsModel[], wanted: string): TreeNode | undefined {
+  for (const snapshot of snapshots) {
+    const root = buildTree(snapshot.files);
+    if (snapshot.ref === normalizeRef(wanted)) return root;
+    const pending = [root];
+    for (let node = pending.pop(); node; node = pending.pop()) {
+      if (treeSha(node) === wanted) return node;
+      pending.push(...node.dirs.values());
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: pull request and its files
+// ---------------------------------------------------------------------------------------------------
+
+function enablePullRequest<T extends PullRequestLike>(
+  host: ModelHost,
+  pr: T,
+  options: PullRequestOptions,
+): PullRequestModel<T> {
+  const owner = pr.base.repo.owner.login;
+  const repo = pr.base.repo.name;
+  host.claim(`pullRequest(${owner}/${repo}#${pr.number})`);
+  const model: PullRequestModel<T> = { pr, files: [...(options.files ?? [])] };
+  const path = `${repoPath(owner, repo)}/pulls/${pr.number}`;
+  host.route("GET", path, () => ({ body: model.pr }), options.expect?.get);
+  host.route(
+    "GET",
+    `${path}/files`,
+    (request) =>
+      paginate(
+        request,
+        host.baseUrl,
+        model.files.map((file) =>
+          pullRequestFile(
+            owner,
+            repo,
+            typeof file === "string" ? { filename: file, status: "modified" } : file,
+          ),
+        ),
+      ),
+    options.expect?.files,
+  );
+  return model;
+}
+
+function pullRequestFile(owner: string, repo: string, file: PullRequestFile) {
+  const sha = sha1(`file:${file.filename}`);
+  const additions = file.additions ?? 0;
+  const deletions = file.deletions ?? 0;
+  return {
+    sha,
+    filename: file.filename,
+    status: file.status,
+    additions,
+    deletions,
+    changes: additions + deletions,
+    blob_url: `https://github.com/${owner}/${repo}/blob/${sha}/${file.filename}`,
+    raw_url: `https://github.com/${owner}/${repo}/raw/${sha}/${file.filename}`,
+    contents_url: `https://api.github.com/repos/${owner}/${repo}/contents/${file.filename}?ref=${sha}`,
+    ...(file.previous_filename === undefined ? {} : { previous_filename: file.previous_filename }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: collaborator permission
+// ---------------------------------------------------------------------------------------------------
+
+/** GitHub's legacy `permission` field only knows admin, write, read and none. */
+const LEGACY_PERMISSION: Record<RepositoryRole, "admin" | "write" | "read" | "none"> = {
+  admin: "admin",
+  maintain: "write",
+  write: "write",
+  triage: "read",
+  read: "read",
+  none: "none",
+};
+
+function enableCollaboratorPermission(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  perms: Record<string, RepositoryRole>,
+  options: CollaboratorPermissionOptions,
+): CollaboratorPermissionModel {
+  host.claim(`collaboratorPermission(${owner}, ${repo})`);
+  const model: CollaboratorPermissionModel = { perms: { ...perms } };
+  host.route(
+    "GET",
+    `${repoPath(owner, repo)}/collaborators/:username/permission`,
+    (request) => {
+      const wanted = request.params["username"]!.toLowerCase();
+      const login = Object.keys(model.perms).find((candidate) => candidate.toLowerCase() === wanted);
+      if (login === undefined) throw notFound();
+      const role = model.perms[login]!;
+      const rank = ["none", "read", "triage", "write", "maintain", "admin"].indexOf(role);
+      return {
+        body: {
+          permission: LEGACY_PERMISSION[role],
+          role_name: role,
+          user: {
+            login,
+            id: host.nextId("user"),
+            type: "User",
+            role_name: role,
+            permissions: {
+              admin: rank >= 5,
+              maintain: rank >= 4,
+              push: rank >= 3,
+              triage: rank >= 2,
+              pull: rank >= 1,
+            },
+          },
+        },
+      };
+    },
+    options.expect,
+  );
+  return model;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: Probot's config file
+// ---------------------------------------------------------------------------------------------------
+
+function enableConfigFile(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  text: string | null,
+  options: ConfigFileOptions,
+): ConfigFileModel {
+  host.claim(`configFile(${owner}, ${repo})`);
+  const path = options.path ?? ".github/prenv.yml";
+  const defaultBranch = options.defaultBranch ?? "main";
+  const model: ConfigFileModel = { text, orgText: options.orgText ?? null };
+  // @probot/octokit-plugin-config expands `{path}` in /repos/{owner}/{repo}/contents/{path}, so the
+  // slash travels encoded as %2F; it sends no `ref` (Probot reads config from the default branch
+  // only) and asks for `application/vnd.github.v3.raw`.
+  const configPath = (repository: string) =>
+    `${repoPath(owner, repository)}/contents/${encodeURIComponent(path)}`;
+  const answer = (repository: string, yaml: string | null) => (request: StandInRequest) => {
+    const ref = request.query.get("ref");
+    if (yaml === null || (ref !== null && normalizeRef(ref) !== defaultBranch)) throw notFound();
+    const snapshot: ContentsModel = { owner, repo: repository, ref: defaultBranch, files: { [path]: yaml } };
+    return contentReply(host, snapshot, path, request.headers.accept);
+  };
+  host.route("GET", configPath(repo), (request) => answer(repo, model.text)(request), options.expect?.repo);
+  if (repo !== ".github") {
+    host.route(
+      "GET",
+      configPath(".github"),
+      (request) => answer(".github", model.orgText)(request),
+      options.expect?.org ?? { optional: true },
+    );
+  }
+  return model;
+}
