@@ -41,7 +41,12 @@ function job(payload: RepoPayload, number: number, reason: string, delivery: str
 export function prenvApp(deps: AppDeps) {
   return (app: Probot): void => {
     app.on([...PULL_REQUEST_EVENTS], async (context) => {
-      const j = job(context.payload, context.payload.pull_request.number, `pull_request.${context.payload.action}`, context.id);
+      const j = job(
+        context.payload,
+        context.payload.pull_request.number,
+        `pull_request.${context.payload.action}`,
+        context.id,
+      );
       if (j) await deps.queue.enqueue(j);
     });
 

@@ -245,8 +245,7 @@ const rootShape = {
   ),
   maxTtl: field(
     duration.default("7d"),
-    "The longest an environment may live, e.g. 7d. The cluster operator may " +
-      "enforce a lower limit.",
+    "The longest an environment may live, e.g. 7d. The cluster operator may " + "enforce a lower limit.",
     DURATION_FORMAT_HINT,
   ),
   deploy: field(

@@ -12,13 +12,22 @@ export async function eligibility(
 ): Promise<Eligibility> {
   const f = config.filters;
   if (pr.draft && !f.drafts) {
-    return { ok: false, reason: "This pull request is a draft; mark it ready for review (or set filters.drafts: true)." };
+    return {
+      ok: false,
+      reason: "This pull request is a draft; mark it ready for review (or set filters.drafts: true).",
+    };
   }
   if (f.branches.length > 0 && !matchesAny(f.branches, pr.baseRef)) {
-    return { ok: false, reason: `The base branch is not one of filters.branches (${f.branches.join(", ")}).` };
+    return {
+      ok: false,
+      reason: `The base branch is not one of filters.branches (${f.branches.join(", ")}).`,
+    };
   }
   if (f.labels.length > 0 && !f.labels.some((l) => pr.labels.includes(l))) {
-    return { ok: false, reason: `Add one of the labels ${f.labels.map((l) => `"${l}"`).join(", ")} to get a preview.` };
+    return {
+      ok: false,
+      reason: `Add one of the labels ${f.labels.map((l) => `"${l}"`).join(", ")} to get a preview.`,
+    };
   }
   if (f.paths.length > 0) {
     const files = await changedFiles();

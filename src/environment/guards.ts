@@ -44,10 +44,24 @@ export interface GuardTemplates {
 export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
   return {
     namespace: compileTemplate<NamespaceVars>("namespace.yaml.hbs", src.namespace, [
-      "namespace", "labels", "annotations", "podSecurity", "quota", "limits", "ingressNamespace", "tenant",
+      "namespace",
+      "labels",
+      "annotations",
+      "podSecurity",
+      "quota",
+      "limits",
+      "ingressNamespace",
+      "tenant",
     ]),
     ingress: compileTemplate<IngressVars>("ingress.yaml.hbs", src.ingress, [
-      "namespace", "labels", "host", "ingressClass", "service", "portNumber", "portName", "path",
+      "namespace",
+      "labels",
+      "host",
+      "ingressClass",
+      "service",
+      "portNumber",
+      "portName",
+      "path",
     ]),
   };
 }
@@ -94,7 +108,13 @@ export function namespaceObjects(
 
 export function ingressObject(
   t: GuardTemplates,
-  args: { namespace: string; labels: Record<string, string>; host: string; config: RepoConfig; settings: EnvironmentSettings },
+  args: {
+    namespace: string;
+    labels: Record<string, string>;
+    host: string;
+    config: RepoConfig;
+    settings: EnvironmentSettings;
+  },
 ): KubeObject | null {
   const url = args.config.url;
   if (!url) return null;

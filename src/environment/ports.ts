@@ -29,9 +29,7 @@ export interface PullRequest {
 }
 
 export type ConfigLookup =
-  | { kind: "missing" }
-  | { kind: "invalid"; problems: ConfigProblem[] }
-  | { kind: "ok"; config: RepoConfig };
+  { kind: "missing" } | { kind: "invalid"; problems: ConfigProblem[] } | { kind: "ok"; config: RepoConfig };
 
 export type CheckState = "success" | "pending" | "failure" | "missing";
 

@@ -62,19 +62,31 @@ interface Ctx {
 }
 
 export async function reconcile(ref: PrRef, deps: ReconcileDeps): Promise<Outcome> {
-  const namespace = namespaceName({ owner: ref.owner, repo: ref.repo, pr: ref.number }, deps.settings.namespacePrefix);
+  const namespace = namespaceName(
+    { owner: ref.owner, repo: ref.repo, pr: ref.number },
+    deps.settings.namespacePrefix,
+  );
   const environment = `pr-${ref.number}`;
   const ctx: Ctx = {
     ref,
     deps,
     namespace,
     environment,
-    publishDeps: { github: deps.github, comment: deps.templates.comment, checkName: deps.settings.checkName, environment },
+    publishDeps: {
+      github: deps.github,
+      comment: deps.templates.comment,
+      checkName: deps.settings.checkName,
+      environment,
+    },
   };
   const pr = await deps.github.getPull();
   const env = await deps.cluster.readEnvironment(namespace);
   if (!pr || pr.state === "closed") {
-    return teardown(ctx, env, pr ? (pr.merged ? "The pull request was merged." : "The pull request was closed.") : null);
+    return teardown(
+      ctx,
+      env,
+      pr ? (pr.merged ? "The pull request was merged." : "The pull request was closed.") : null,
+    );
   }
   const config = await deps.github.getConfig();
   if (config.kind === "missing") {
@@ -95,7 +107,12 @@ export async function reconcile(ref: PrRef, deps: ReconcileDeps): Promise<Outcom
   return reconcileOpen(ctx, pr, config.config, env);
 }
 
-async function reconcileOpen(ctx: Ctx, pr: PullRequest, config: RepoConfig, env: EnvironmentRecord | null): Promise<Outcome> {
+async function reconcileOpen(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord | null,
+): Promise<Outcome> {
   const { deps } = ctx;
   const allowed = await eligibility(pr, config, () => deps.github.listChangedFiles());
   if (!allowed.ok) {
@@ -113,9 +130,17 @@ async function reconcileOpen(ctx: Ctx, pr: PullRequest, config: RepoConfig, env:
   const configHash = hashConfig(config);
   const expiresAt = expiry(ctx, env, config);
   const url = config.url ? previewUrl(ctx) : null;
-  if (env && state?.phase === "ready" && state.deployedSha === pr.headSha && state.configHash === configHash) {
+  if (
+    env &&
+    state?.phase === "ready" &&
+    state.deployedSha === pr.headSha &&
+    state.configHash === configHash
+  ) {
     // Already converged: make sure GitHub says so (a no-op when it does).
-    await publish({ ...blankReport(pr.headSha), kind: "ready", url, namespace: ctx.namespace, expiresAt }, ctx.publishDeps);
+    await publish(
+      { ...blankReport(pr.headSha), kind: "ready", url, namespace: ctx.namespace, expiresAt },
+      ctx.publishDeps,
+    );
     return "unchanged";
   }
   return deploy(ctx, pr, config, { env, state, configHash, expiresAt, url });
@@ -128,7 +153,11 @@ async function requiredChecks(ctx: Ctx, pr: PullRequest, config: RepoConfig): Pr
   const failed = names.filter((n) => states.get(n) === "failure");
   if (failed.length > 0) {
     await publish(
-      { ...blankReport(pr.headSha), kind: "checks-failed", detail: `Failed: ${failed.join(", ")}. Push a fix to try again.` },
+      {
+        ...blankReport(pr.headSha),
+        kind: "checks-failed",
+        detail: `Failed: ${failed.join(", ")}. Push a fix to try again.`,
+      },
       ctx.publishDeps,
     );
     return "checks-failed";
@@ -152,25 +181,26 @@ interface DeployPlan {
   url: string | null;
 }
 
-async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
+/** Reads, renders and checks the PR's manifests: the objects to apply, or the problems to report. */
+async function tenantObjects(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  host: string,
+): Promise<{ ok: true; objects: KubeObject[] } | { ok: false; problems: string[] }> {
   const { deps, namespace } = ctx;
-  const host = previewHost(namespace, deps.settings.baseDomain);
-  const labels = { ...MANAGED_BY, [LABELS.pr]: String(pr.number), [LABELS.repoId]: String(pr.repoId) };
-  const appliedLabels = { ...MANAGED_BY, [LABELS.applied]: "true" };
-
-  // 1. Read and check the PR's manifests before anything is created or changed.
-  const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
+  const labels = { ...MANAGED_BY, [LABELS.applied]: "true" };
   let files: ManifestFile[];
   try {
     files = await deps.github.readManifestFiles(pr.headSha, config.deploy.path);
   } catch (err) {
-    if (!(err instanceof PrenvError && err.code === "MANIFEST_INVALID")) throw err;
-    await publish({ ...report, kind: "manifest-invalid", problems: [err.message], detail: untouched(plan.env) }, ctx.publishDeps);
-    return "manifest-invalid";
+    if (err instanceof PrenvError && err.code === "MANIFEST_INVALID")
+      return { ok: false, problems: [err.message] };
+    throw err;
   }
   const parsed = parseTenantManifests(files, {
     namespace,
-    labels: appliedLabels,
+    labels,
     isolation: config.isolation,
     vars: {
       pr: pr.number,
@@ -183,46 +213,52 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
       image: config.deploy.image,
     },
   });
-  if (!parsed.ok) {
-    await publish({ ...report, kind: "manifest-invalid", problems: parsed.errors.map((e) => e.message), detail: untouched(plan.env) }, ctx.publishDeps);
+  if (!parsed.ok) return { ok: false, problems: parsed.errors.map((e) => e.message) };
+  const ingress = ingressObject(deps.templates.guards, {
+    namespace,
+    labels,
+    host,
+    config,
+    settings: deps.settings,
+  });
+  const objects = [...parsed.objects.map((o) => o.object), ...(ingress ? [ingress] : [])];
+  const hostProblems = foreignIngressHosts(objects, host);
+  return hostProblems.length > 0 ? { ok: false, problems: hostProblems } : { ok: true, objects };
+}
+
+async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
+  const { deps, namespace } = ctx;
+  const host = previewHost(namespace, deps.settings.baseDomain);
+  const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
+  const refuse = async (problems: string[]): Promise<Outcome> => {
+    await publish(
+      { ...report, kind: "manifest-invalid", problems, detail: untouched(plan.env) },
+      ctx.publishDeps,
+    );
     return "manifest-invalid";
-  }
-  const ingress = ingressObject(deps.templates.guards, { namespace, labels: appliedLabels, host, config, settings: deps.settings });
-  const tenantObjects: KubeObject[] = [...parsed.objects.map((o) => o.object), ...(ingress ? [ingress] : [])];
-  const hostProblems = foreignIngressHosts(tenantObjects, host);
-  if (hostProblems.length > 0) {
-    await publish({ ...report, kind: "manifest-invalid", problems: hostProblems, detail: untouched(plan.env) }, ctx.publishDeps);
-    return "manifest-invalid";
-  }
+  };
+
+  // 1. Read and check the PR's manifests before anything is created or changed.
+  const tenant = await tenantObjects(ctx, pr, config, host);
+  if (!tenant.ok) return refuse(tenant.problems);
 
   // 2. Namespace and guards (as the bot), then say we are deploying.
-  const createdAt = plan.env?.annotations[IDENTITY.createdAt] ?? deps.clock.now().toISOString();
-  const annotations = {
-    [IDENTITY.repository]: `${ctx.ref.owner}/${ctx.ref.repo}`,
-    [IDENTITY.pr]: String(pr.number),
-    [IDENTITY.installation]: String(ctx.ref.installationId),
-    [IDENTITY.createdAt]: createdAt,
-    [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
-  };
-  await deps.cluster.applyAsBot(
-    namespaceObjects(deps.templates.guards, { namespace, labels, annotations, config, settings: deps.settings }),
-  );
+  await deps.cluster.applyAsBot(guardObjects(ctx, pr, config, plan));
   await publish({ ...report, kind: "deploying" }, ctx.publishDeps);
 
   // 3. All or nothing: a server-side dry run of every object as the tenant, then the real apply.
   try {
-    await deps.cluster.applyAsTenant(namespace, tenantObjects, { dryRun: true });
+    await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: true });
   } catch (err) {
-    if (err instanceof PrenvError && err.code === "MANIFEST_INVALID") {
-      await publish({ ...report, kind: "manifest-invalid", problems: [err.message], detail: untouched(plan.env) }, ctx.publishDeps);
-      return "manifest-invalid";
-    }
+    if (err instanceof PrenvError && err.code === "MANIFEST_INVALID") return refuse([err.message]);
     throw err;
   }
-  const refs = tenantObjects.map(toRef);
+  const refs = tenant.objects.map(toRef);
+  const state = (phase: EnvState["phase"], applied: ObjectRef[]) =>
+    encodeState({ phase, deployedSha: pr.headSha, configHash: plan.configHash, applied });
   const previous = plan.state?.applied ?? [];
-  await deps.cluster.writeState(namespace, encodeState({ phase: "deploying", deployedSha: pr.headSha, configHash: plan.configHash, applied: union(previous, refs) }));
-  await deps.cluster.applyAsTenant(namespace, tenantObjects, { dryRun: false });
+  await deps.cluster.writeState(namespace, state("deploying", union(previous, refs)));
+  await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: false });
   const keep = new Set(refs.map(refKey));
   const stale = previous.filter((r) => !keep.has(refKey(r)));
   if (stale.length > 0) await deps.cluster.deleteAsTenant(namespace, stale);
@@ -230,7 +266,8 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   // 4. Closed while we were deploying: leave nothing behind.
   const fresh = await deps.github.getPull();
   if (!fresh || fresh.state === "closed") {
-    return teardown(ctx, await deps.cluster.readEnvironment(namespace), "The pull request was closed during the deployment.");
+    const env = await deps.cluster.readEnvironment(namespace);
+    return teardown(ctx, env, "The pull request was closed during the deployment.");
   }
 
   // 5. Wait for workloads, then report.
@@ -238,23 +275,48 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   const rollout = await deps.cluster.waitForRollout(namespace, workloads, deps.settings.rolloutTimeoutMs);
   if (!rollout.ready) {
     const failure = redactFailure(await deps.cluster.diagnose(namespace));
-    await deps.cluster.writeState(namespace, encodeState({ phase: "failed", deployedSha: pr.headSha, configHash: plan.configHash, applied: refs }));
-    await publish(
-      { ...report, kind: "failed", failure, detail: `Not ready after ${Math.round(deps.settings.rolloutTimeoutMs / 1000)} s: ${rollout.pending.join(", ")}.` },
-      ctx.publishDeps,
-    );
+    await deps.cluster.writeState(namespace, state("failed", refs));
+    const seconds = Math.round(deps.settings.rolloutTimeoutMs / 1000);
+    const detail = `Not ready after ${seconds} s: ${rollout.pending.join(", ")}.`;
+    await publish({ ...report, kind: "failed", failure, detail }, ctx.publishDeps);
     return "failed";
   }
-  await deps.cluster.writeState(namespace, encodeState({ phase: "ready", deployedSha: pr.headSha, configHash: plan.configHash, applied: refs }));
+  await deps.cluster.writeState(namespace, state("ready", refs));
   await publish({ ...report, kind: "ready" }, ctx.publishDeps);
-  deps.log.info({ namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length }, "environment deployed");
+  deps.log.info(
+    { namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length },
+    "environment deployed",
+  );
   return "deployed";
+}
+
+function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): KubeObject[] {
+  const { deps, namespace } = ctx;
+  const labels = { ...MANAGED_BY, [LABELS.pr]: String(pr.number), [LABELS.repoId]: String(pr.repoId) };
+  const annotations = {
+    [IDENTITY.repository]: `${ctx.ref.owner}/${ctx.ref.repo}`,
+    [IDENTITY.pr]: String(pr.number),
+    [IDENTITY.installation]: String(ctx.ref.installationId),
+    [IDENTITY.createdAt]: plan.env?.annotations[IDENTITY.createdAt] ?? deps.clock.now().toISOString(),
+    [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
+  };
+  return namespaceObjects(deps.templates.guards, {
+    namespace,
+    labels,
+    annotations,
+    config,
+    settings: deps.settings,
+  });
 }
 
 async function teardown(ctx: Ctx, env: EnvironmentRecord | null, reason: string | null): Promise<Outcome> {
   if (env) await ctx.deps.cluster.deleteNamespace(ctx.namespace);
   await publish(
-    { ...blankReport(null), kind: "deleted", detail: reason ? `${reason} The environment was deleted.` : "The environment was deleted." },
+    {
+      ...blankReport(null),
+      kind: "deleted",
+      detail: reason ? `${reason} The environment was deleted.` : "The environment was deleted.",
+    },
     ctx.publishDeps,
   );
   if (env) ctx.deps.log.info({ namespace: ctx.namespace, reason }, "environment deleted");
@@ -262,11 +324,22 @@ async function teardown(ctx: Ctx, env: EnvironmentRecord | null, reason: string 
 }
 
 function blankReport(sha: string | null): Omit<Report, "kind"> {
-  return { sha, url: null, namespace: null, expiresAt: null, detail: null, detailMarkdown: null, problems: [], failure: null };
+  return {
+    sha,
+    url: null,
+    namespace: null,
+    expiresAt: null,
+    detail: null,
+    detailMarkdown: null,
+    problems: [],
+    failure: null,
+  };
 }
 
 function untouched(env: EnvironmentRecord | null): string {
-  return env ? "Nothing was applied; the environment still runs the previous deployment." : "Nothing was created.";
+  return env
+    ? "Nothing was applied; the environment still runs the previous deployment."
+    : "Nothing was created.";
 }
 
 function previewUrl(ctx: Ctx): string {
@@ -300,11 +373,20 @@ function foreignIngressHosts(objects: KubeObject[], host: string): string[] {
   const problems: string[] = [];
   for (const o of objects) {
     if (o.kind !== "Ingress") continue;
-    const spec = (o.spec ?? {}) as { rules?: { host?: unknown }[]; tls?: { hosts?: unknown[] }[]; defaultBackend?: unknown };
+    const spec = (o.spec ?? {}) as {
+      rules?: { host?: unknown }[];
+      tls?: { hosts?: unknown[] }[];
+      defaultBackend?: unknown;
+    };
     if (spec.defaultBackend !== undefined) {
-      problems.push(`Ingress/${o.metadata.name}: defaultBackend would catch traffic for every host; use a rule with host {{host}}.`);
+      problems.push(
+        `Ingress/${o.metadata.name}: defaultBackend would catch traffic for every host; use a rule with host {{host}}.`,
+      );
     }
-    const hosts = [...(spec.rules ?? []).map((r) => r.host), ...(spec.tls ?? []).flatMap((t) => t.hosts ?? [])];
+    const hosts = [
+      ...(spec.rules ?? []).map((r) => r.host),
+      ...(spec.tls ?? []).flatMap((t) => t.hosts ?? []),
+    ];
     for (const h of hosts) {
       if (typeof h !== "string" || (h !== host && !h.endsWith(`.${host}`))) {
         problems.push(

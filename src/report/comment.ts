@@ -53,7 +53,10 @@ const HEADLINES: Record<ReportKind, [headline: string, state: string]> = {
   ready: ["✅ Preview environment: ready", "Ready"],
   failed: ["❌ Preview environment: deployment failed", "Failed"],
   "manifest-invalid": ["❌ Preview environment: manifests refused", "Not deployed: manifests refused"],
-  "invalid-config": ["⚠️ Preview environment: invalid configuration", "Not deployed: invalid .github/prenv.yml"],
+  "invalid-config": [
+    "⚠️ Preview environment: invalid configuration",
+    "Not deployed: invalid .github/prenv.yml",
+  ],
   "waiting-checks": ["⏳ Preview environment: waiting for checks", "Waiting for checks"],
   "checks-failed": ["❌ Preview environment: required checks failed", "Not deployed: checks failed"],
   deleted: ["🧹 Preview environment: deleted", "Deleted"],
@@ -67,7 +70,19 @@ export const ACCESS_TEXT =
 
 export function compileComment(source: string): TemplateFn<CommentVars> {
   return compileTemplate<CommentVars>("comment.md.hbs", source, [
-    "marker", "headline", "stateText", "url", "shortSha", "namespace", "expiresAt", "detail", "detailMarkdown", "problems", "failure", "access", "commands",
+    "marker",
+    "headline",
+    "stateText",
+    "url",
+    "shortSha",
+    "namespace",
+    "expiresAt",
+    "detail",
+    "detailMarkdown",
+    "problems",
+    "failure",
+    "access",
+    "commands",
   ]);
 }
 

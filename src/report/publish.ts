@@ -50,7 +50,11 @@ async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, bo
   const check = CHECKS[report.kind];
   if (!check) return;
   const summary = body.replace(COMMENT_MARKER, "").trim();
-  const wanted: CheckRunReport = { ...check, summary, ...(report.url && report.kind === "ready" ? { detailsUrl: report.url } : {}) };
+  const wanted: CheckRunReport = {
+    ...check,
+    summary,
+    ...(report.url && report.kind === "ready" ? { detailsUrl: report.url } : {}),
+  };
   const existing = await deps.github.findCheckRun(sha, deps.checkName);
   if (!existing) return deps.github.createCheckRun(sha, deps.checkName, wanted);
   const same =
@@ -79,7 +83,13 @@ async function updateDeployment(deps: PublishDeps, report: Report): Promise<void
     (await github.createDeployment(report.sha, environment, `Preview of PR ${environment}`));
   if (deployment.state === state) return;
   await github.setDeploymentStatus(deployment.id, state, {
-    description: { in_progress: "Deploying", success: "Ready", failure: "Failed", error: "Error", inactive: "Deleted" }[state],
+    description: {
+      in_progress: "Deploying",
+      success: "Ready",
+      failure: "Failed",
+      error: "Error",
+      inactive: "Deleted",
+    }[state],
     ...(state === "success" && report.url ? { environmentUrl: report.url } : {}),
   });
 }

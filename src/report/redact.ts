@@ -26,7 +26,11 @@ export function redact(text: string): string {
 
 export function redactFailure(report: FailureReport): FailureReport {
   return {
-    pods: report.pods.map((p) => ({ ...p, message: redact(p.message), logs: p.logs === null ? null : redact(p.logs) })),
+    pods: report.pods.map((p) => ({
+      ...p,
+      message: redact(p.message),
+      logs: p.logs === null ? null : redact(p.logs),
+    })),
     events: report.events.map((e) => ({ ...e, message: redact(e.message) })),
   };
 }

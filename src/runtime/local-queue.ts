@@ -30,7 +30,8 @@ export class LocalQueue implements JobQueue {
   enqueue(job: ReconcileJob): Promise<void> {
     if (this.seenDeliveries.has(job.delivery)) return Promise.resolve();
     this.seenDeliveries.add(job.delivery);
-    if (this.seenDeliveries.size > 10_000) this.seenDeliveries.delete(this.seenDeliveries.values().next().value!);
+    if (this.seenDeliveries.size > 10_000)
+      this.seenDeliveries.delete(this.seenDeliveries.values().next().value!);
     const key = jobKey(job);
     if (!this.pending.has(key)) this.order.push(key);
     this.pending.set(key, job);
@@ -45,7 +46,7 @@ export class LocalQueue implements JobQueue {
   }
 
   private pump(): void {
-    for (let i = 0; i < this.order.length && this.active < this.concurrency; ) {
+    for (let i = 0; i < this.order.length && this.active < this.concurrency;) {
       const key = this.order[i]!;
       if (this.running.has(key)) {
         i++;

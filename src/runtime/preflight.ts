@@ -38,7 +38,17 @@ export async function preflight(kc: KubeConfig): Promise<void> {
   for (const n of REQUIRED_PERMISSIONS) {
     const review = await authz
       .createSelfSubjectAccessReview({
-        body: { spec: { resourceAttributes: { verb: n.verb, resource: n.resource, group: n.group ?? "", subresource: n.subresource, name: n.name } } },
+        body: {
+          spec: {
+            resourceAttributes: {
+              verb: n.verb,
+              resource: n.resource,
+              group: n.group ?? "",
+              subresource: n.subresource,
+              name: n.name,
+            },
+          },
+        },
       })
       .catch((err: unknown) => {
         throw cluster.translate(err, "check its own permissions");
@@ -46,6 +56,8 @@ export async function preflight(kc: KubeConfig): Promise<void> {
     if (!review.status?.allowed) missing.push(describeNeed(n));
   }
   if (missing.length > 0) {
-    throw new Error(`the Kubernetes identity in use lacks: ${missing.join(", ")}; apply deploy/rbac.yaml and map the bot to the prenv-bot group`);
+    throw new Error(
+      `the Kubernetes identity in use lacks: ${missing.join(", ")}; apply deploy/rbac.yaml and map the bot to the prenv-bot group`,
+    );
   }
 }

@@ -12,7 +12,10 @@ const duration = (name: string, fallback: string) =>
       try {
         return parseDuration(v);
       } catch (err) {
-        ctx.addIssue({ code: "custom", message: err instanceof DurationError ? err.message : `${name} is not a duration` });
+        ctx.addIssue({
+          code: "custom",
+          message: err instanceof DurationError ? err.message : `${name} is not a duration`,
+        });
         return z.NEVER;
       }
     });
@@ -21,11 +24,17 @@ const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const envSchema = z.object({
-  PRENV_BASE_DOMAIN: z.string().regex(DNS_NAME, "must be a DNS name such as preview.example.com").default("preview.localhost"),
+  PRENV_BASE_DOMAIN: z
+    .string()
+    .regex(DNS_NAME, "must be a DNS name such as preview.example.com")
+    .default("preview.localhost"),
   PRENV_URL_SCHEME: z.enum(["http", "https"]).default("https"),
   PRENV_INGRESS_CLASS: z.string().regex(DNS_LABEL, "must be an IngressClass name").default("nginx"),
   PRENV_INGRESS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("ingress-nginx"),
-  PRENV_NAMESPACE_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter").default("pr"),
+  PRENV_NAMESPACE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter")
+    .default("pr"),
   PRENV_MAX_TTL: duration("PRENV_MAX_TTL", "14d"),
   PRENV_ROLLOUT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(840).default(300),
   PRENV_CHECK_NAME: z.string().min(1).max(100).default("prenv"),

@@ -10,7 +10,11 @@ export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), "../.
 
 export function readTemplateSources(dir: string = TEMPLATES_DIR): TemplateSources {
   const read = (f: string) => readFileSync(join(dir, f), "utf8");
-  return { namespace: read("namespace.yaml.hbs"), ingress: read("ingress.yaml.hbs"), comment: read("comment.md.hbs") };
+  return {
+    namespace: read("namespace.yaml.hbs"),
+    ingress: read("ingress.yaml.hbs"),
+    comment: read("comment.md.hbs"),
+  };
 }
 
 export function loadTemplates(dir: string = TEMPLATES_DIR): ReconcileDeps["templates"] {

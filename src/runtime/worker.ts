@@ -19,7 +19,12 @@ export interface WorkerDeps {
 }
 
 export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<Outcome> {
-  const log = deps.log.child({ repo: `${job.owner}/${job.repo}`, pr: job.number, delivery: job.delivery, reason: job.reason });
+  const log = deps.log.child({
+    repo: `${job.owner}/${job.repo}`,
+    pr: job.number,
+    delivery: job.delivery,
+    reason: job.reason,
+  });
   const octokit = await deps.octokitFor(job.installationId);
   const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
   const started = Date.now();
@@ -40,7 +45,14 @@ export function retryPolicy(log: Pino) {
   return (job: ReconcileJob, err: unknown, attempt: number): { retryInMs: number | null } => {
     const code = isPrenvError(err) ? err.code : "UNEXPECTED";
     const retry = isPrenvError(err) ? policyFor(err.code).retry : true;
-    const meta = { repo: `${job.owner}/${job.repo}`, pr: job.number, delivery: job.delivery, code, attempt, err: errorMeta(err) };
+    const meta = {
+      repo: `${job.owner}/${job.repo}`,
+      pr: job.number,
+      delivery: job.delivery,
+      code,
+      attempt,
+      err: errorMeta(err),
+    };
     if (retry && attempt < 5) {
       log.warn(meta, "reconcile failed; will retry");
       return { retryInMs: Math.min(60_000, 1000 * 2 ** attempt) };

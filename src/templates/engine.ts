@@ -9,9 +9,14 @@ const hb = Handlebars.create();
 hb.registerHelper("json", (value: unknown) => new Handlebars.SafeString(JSON.stringify(value ?? null)));
 hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
 /** Markdown-escapes untrusted text for a PR comment (no HTML, no mentions, no formatting). */
-hb.registerHelper("md", (value: unknown) => new Handlebars.SafeString(escapeMarkdown(String(value ?? ""))));
+hb.registerHelper("md", (value: unknown) => new Handlebars.SafeString(escapeMarkdown(text(value))));
 /** A fenced code block that the content cannot close early. */
-hb.registerHelper("fence", (value: unknown) => new Handlebars.SafeString(fence(String(value ?? ""))));
+hb.registerHelper("fence", (value: unknown) => new Handlebars.SafeString(fence(text(value))));
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
 
 export function escapeMarkdown(text: string): string {
   return text
@@ -37,7 +42,8 @@ export function compileTemplate<V extends object>(
   const fn = hb.compile(source, { strict: true, noEscape: !options.escapeHtml });
   return (vars: V) => {
     const unknown = Object.keys(vars).filter((k) => !(allowed as readonly string[]).includes(k));
-    if (unknown.length > 0) throw new Error(`template ${name}: variables not on its allow-list: ${unknown.join(", ")}`);
+    if (unknown.length > 0)
+      throw new Error(`template ${name}: variables not on its allow-list: ${unknown.join(", ")}`);
     try {
       return fn(vars);
     } catch (err) {

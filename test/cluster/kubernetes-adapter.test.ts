@@ -61,7 +61,11 @@ function deployment(name: string, replicas: number): KubeObject {
 }
 
 describe("KubernetesCluster as prenv-bot", () => {
-  test("applies the rendered namespace guards and they are what the API server stores", async ({ bot, admin, freshName }) => {
+  test("applies the rendered namespace guards and they are what the API server stores", async ({
+    bot,
+    admin,
+    freshName,
+  }) => {
     const ns = freshName("guards");
     const cluster = new KubernetesCluster(bot);
     await cluster.applyAsBot(guards(templates.guards, ns));
@@ -75,21 +79,31 @@ describe("KubernetesCluster as prenv-bot", () => {
     const quota = await core.readNamespacedResourceQuota({ name: "prenv", namespace: ns });
     expect(quota.spec?.hard?.["requests.cpu"]).toBe("1");
     expect(quota.spec?.hard?.["services.loadbalancers"]).toBe("0");
-    const policy = await admin.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: "prenv-default-deny", namespace: ns });
+    const policy = await admin
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedNetworkPolicy({ name: "prenv-default-deny", namespace: ns });
     expect(policy.spec?.policyTypes).toEqual(["Ingress", "Egress"]);
-    const binding = await admin.makeApiClient(RbacAuthorizationV1Api).readNamespacedRoleBinding({ name: "prenv-tenant", namespace: ns });
+    const binding = await admin
+      .makeApiClient(RbacAuthorizationV1Api)
+      .readNamespacedRoleBinding({ name: "prenv-tenant", namespace: ns });
     expect(binding.roleRef.name).toBe("prenv-tenant");
     expect((await cluster.readEnvironment(ns))?.phase).toBe("Active");
   });
 
-  test("applies tenant objects as the tenant, refuses what the tenant may not do, and prunes", async ({ bot, admin, freshName }) => {
+  test("applies tenant objects as the tenant, refuses what the tenant may not do, and prunes", async ({
+    bot,
+    admin,
+    freshName,
+  }) => {
     const ns = freshName("tenant");
     const cluster = new KubernetesCluster(bot);
     await cluster.applyAsBot(guards(templates.guards, ns));
 
     await cluster.applyAsTenant(ns, [configMap("a"), configMap("b")], { dryRun: true });
     const core = admin.makeApiClient(CoreV1Api);
-    expect((await core.listNamespacedConfigMap({ namespace: ns })).items.map((c) => c.metadata?.name)).not.toContain("a");
+    expect(
+      (await core.listNamespacedConfigMap({ namespace: ns })).items.map((c) => c.metadata?.name),
+    ).not.toContain("a");
 
     await cluster.applyAsTenant(ns, [configMap("a"), configMap("b")], { dryRun: false });
     const a = await core.readNamespacedConfigMap({ name: "a", namespace: ns });
@@ -102,32 +116,47 @@ describe("KubernetesCluster as prenv-bot", () => {
       metadata: { name: "allow-all" },
       spec: { podSelector: {}, ingress: [{}] },
     };
-    const err = await cluster.applyAsTenant(ns, [configMap("c"), sneaky], { dryRun: true }).catch((e: unknown) => e);
+    const err = await cluster
+      .applyAsTenant(ns, [configMap("c"), sneaky], { dryRun: true })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PrenvError);
     expect((err as PrenvError).code).toBe("MANIFEST_INVALID");
     expect((err as PrenvError).message).toContain("NetworkPolicy/allow-all");
     expect((err as PrenvError).message).toContain("forbidden");
 
-    await cluster.deleteAsTenant(ns, [{ apiVersion: "v1", kind: "ConfigMap", name: "b" }, { apiVersion: "v1", kind: "ConfigMap", name: "gone" }]);
+    await cluster.deleteAsTenant(ns, [
+      { apiVersion: "v1", kind: "ConfigMap", name: "b" },
+      { apiVersion: "v1", kind: "ConfigMap", name: "gone" },
+    ]);
     const names = (await core.listNamespacedConfigMap({ namespace: ns })).items.map((c) => c.metadata?.name);
     expect(names).toContain("a");
     expect(names).not.toContain("b");
   });
 
-  test("waits for a rollout the deployment controller completes, and diagnoses one that cannot", async ({ bot, admin, freshName }) => {
+  test("waits for a rollout the deployment controller completes, and diagnoses one that cannot", async ({
+    bot,
+    admin,
+    freshName,
+  }) => {
     const ns = freshName("rollout");
     const cluster = new KubernetesCluster(bot, { pollMs: 200 });
     await cluster.applyAsBot(guards(templates.guards, ns));
     await waitForDefaultServiceAccount(admin, ns);
     await cluster.applyAsTenant(ns, [deployment("idle", 0), deployment("web", 1)], { dryRun: false });
 
-    expect(await cluster.waitForRollout(ns, [{ apiVersion: "apps/v1", kind: "Deployment", name: "idle" }], 30_000)).toEqual({ ready: true });
+    expect(
+      await cluster.waitForRollout(ns, [{ apiVersion: "apps/v1", kind: "Deployment", name: "idle" }], 30_000),
+    ).toEqual({ ready: true });
     // No kubelet runs here: the pod is created (quota and PSA admit it) but never scheduled.
     await eventually("web's pod", 30_000, async () => {
       const pods = await admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns });
       return pods.items.length === 1;
     });
-    const result = await cluster.waitForRollout(ns, [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }], 1_000);
+    const result = await cluster.waitForRollout(
+      ns,
+      [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }],
+      1_000,
+    );
     expect(result).toEqual({ ready: false, pending: ["Deployment/web"] });
     const report = await cluster.diagnose(ns);
     expect(report.pods).toHaveLength(1);
@@ -143,11 +172,14 @@ describe("KubernetesCluster as prenv-bot", () => {
     await cluster.applyAsBot(guards(templates.guards, ns));
     await waitForDefaultServiceAccount(admin, ns);
     const greedy = deployment("greedy", 1);
-    const pod = (greedy.spec as { template: { spec: { containers: { resources?: unknown }[] } } }).template.spec;
+    const pod = (greedy.spec as { template: { spec: { containers: { resources?: unknown }[] } } }).template
+      .spec;
     pod.containers[0]!.resources = { requests: { cpu: "4" }, limits: { cpu: "4" } };
     await cluster.applyAsTenant(ns, [greedy], { dryRun: false });
     await eventually("a FailedCreate event for the quota", 30_000, async () =>
-      (await cluster.diagnose(ns)).events.some((e) => e.reason === "FailedCreate" && e.message.includes("exceeded quota")),
+      (await cluster.diagnose(ns)).events.some(
+        (e) => e.reason === "FailedCreate" && e.message.includes("exceeded quota"),
+      ),
     );
   });
 
@@ -163,10 +195,15 @@ describe("KubernetesCluster as prenv-bot", () => {
     await eventually(`${mine} gone`, 60_000, async () => (await cluster.readEnvironment(mine)) === null);
   });
 
-  test("translates an identity without rights into CLUSTER_FORBIDDEN naming the permission", async ({ admin, freshName }) => {
+  test("translates an identity without rights into CLUSTER_FORBIDDEN naming the permission", async ({
+    admin,
+    freshName,
+  }) => {
     const { ImpersonatingKubeConfig } = await import("../../src/adapters/kubernetes/kubeconfig.js");
     const nobody = new ImpersonatingKubeConfig(admin, { user: "nobody" });
-    const err = await new KubernetesCluster(nobody).applyAsBot(guards(templates.guards, freshName("nobody"))).catch((e: unknown) => e);
+    const err = await new KubernetesCluster(nobody)
+      .applyAsBot(guards(templates.guards, freshName("nobody")))
+      .catch((e: unknown) => e);
     expect((err as PrenvError).code).toBe("CLUSTER_FORBIDDEN");
     expect((err as PrenvError).message).toMatch(/cannot (patch|create) resource "namespaces"/);
   });

@@ -75,7 +75,10 @@ const namespaces: { kc: KubeConfig; name: string }[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) await r.close();
   for (const { kc, name } of namespaces.splice(0)) {
-    await kc.makeApiClient(CoreV1Api).deleteNamespace({ name }).catch(() => undefined);
+    await kc
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name })
+      .catch(() => undefined);
   }
 });
 
@@ -87,23 +90,58 @@ async function setup(
   const owner = "acme";
   const repo = `web-${process.pid}-${++counter}`;
   const number = 7;
-  const rig = await startE2E(bot, testSettings({ PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20) }));
+  const rig = await startE2E(
+    bot,
+    testSettings({ PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20) }),
+  );
   rigs.push(rig);
   const ns = namespaceName({ owner, repo, pr: number });
   namespaces.push({ kc: admin, name: ns });
   const { standIn } = rig;
   const opened = pullRequestPayload("opened", { owner, repo, number, sha: SHA1 });
   const auth = standIn.installationAuth();
-  const pr = standIn.pullRequest(structuredClone(opened.pull_request) as never, { expect: { files: { optional: true } } });
-  const files = opts.files ?? { "deploy/preview/web.yaml": web(), "deploy/preview/extra.yml": extraConfigMap, "README.md": "# hi" };
-  const contents = standIn.contents(owner, repo, files, SHA1, { expect: { get: { optional: true }, tree: { optional: true } } });
-  const config = standIn.configFile(owner, repo, opts.config === undefined ? CONFIG : opts.config);
-  const comments = standIn.issueComments(owner, repo, number, { expect: { list: { optional: true }, create: { optional: true }, update: { optional: true } } });
-  const deployments = standIn.deployments(owner, repo, {
-    expect: { create: { optional: true }, list: { optional: true }, createStatus: { optional: true }, listStatuses: { optional: true } },
+  const pr = standIn.pullRequest(structuredClone(opened.pull_request) as never, {
+    expect: { files: { optional: true } },
   });
-  const checks = standIn.checkRuns(owner, repo, { expect: { create: { optional: true }, update: { optional: true }, listForRef: { optional: true } } });
-  return { rig, standIn, auth, owner, repo, number, ns, opened, pr, contents, config, comments, deployments, checks };
+  const files = opts.files ?? {
+    "deploy/preview/web.yaml": web(),
+    "deploy/preview/extra.yml": extraConfigMap,
+    "README.md": "# hi",
+  };
+  const contents = standIn.contents(owner, repo, files, SHA1, {
+    expect: { get: { optional: true }, tree: { optional: true } },
+  });
+  const config = standIn.configFile(owner, repo, opts.config === undefined ? CONFIG : opts.config);
+  const comments = standIn.issueComments(owner, repo, number, {
+    expect: { list: { optional: true }, create: { optional: true }, update: { optional: true } },
+  });
+  const deployments = standIn.deployments(owner, repo, {
+    expect: {
+      create: { optional: true },
+      list: { optional: true },
+      createStatus: { optional: true },
+      listStatuses: { optional: true },
+    },
+  });
+  const checks = standIn.checkRuns(owner, repo, {
+    expect: { create: { optional: true }, update: { optional: true }, listForRef: { optional: true } },
+  });
+  return {
+    rig,
+    standIn,
+    auth,
+    owner,
+    repo,
+    number,
+    ns,
+    opened,
+    pr,
+    contents,
+    config,
+    comments,
+    deployments,
+    checks,
+  };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -131,7 +169,11 @@ async function namespaceExists(admin: KubeConfig, ns: string): Promise<boolean> 
 }
 
 function everythingPosted(s: Setup): string {
-  return JSON.stringify([s.comments.comments.map((c) => c.body), s.checks.checkRuns.map((c) => c.output), s.rig.logs]);
+  return JSON.stringify([
+    s.comments.comments.map((c) => c.body),
+    s.checks.checkRuns.map((c) => c.output),
+    s.rig.logs,
+  ]);
 }
 
 describe("namespace preview environments", () => {
@@ -146,8 +188,13 @@ describe("namespace preview environments", () => {
     s.standIn.verify();
   });
 
-  test("an invalid config gets one comment and a failed check listing every problem, and nothing is created", async ({ bot, admin }) => {
-    const s = await setup(bot, admin, { config: "isolation: vm\nttl: forever\nresources: { pods: 0 }\ntll: 3h\n" });
+  test("an invalid config gets one comment and a failed check listing every problem, and nothing is created", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, {
+      config: "isolation: vm\nttl: forever\nresources: { pods: 0 }\ntll: 3h\n",
+    });
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.settle();
@@ -158,7 +205,11 @@ describe("namespace preview environments", () => {
     for (const where of ["`isolation`", "`ttl`", "`resources.pods`", "`tll`"]) expect(body).toContain(where);
     expect(body).toContain("did you mean 'ttl'");
     expect(s.checks.checkRuns).toHaveLength(1);
-    expect(s.checks.checkRuns[0]).toMatchObject({ status: "completed", conclusion: "failure", head_sha: SHA1 });
+    expect(s.checks.checkRuns[0]).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      head_sha: SHA1,
+    });
     expect(s.deployments.deployments).toEqual([]);
     s.standIn.verify();
   });
@@ -184,18 +235,30 @@ describe("namespace preview environments", () => {
       "prenv.dev/state": "ready",
       "prenv.dev/deployed-sha": SHA1,
     });
-    expect((await core.readNamespacedResourceQuota({ name: "prenv", namespace: s.ns })).spec?.hard?.["requests.cpu"]).toBe("2");
-    const binding = await admin.makeApiClient(RbacAuthorizationV1Api).readNamespacedRoleBinding({ name: "prenv-tenant", namespace: s.ns });
+    expect(
+      (await core.readNamespacedResourceQuota({ name: "prenv", namespace: s.ns })).spec?.hard?.[
+        "requests.cpu"
+      ],
+    ).toBe("2");
+    const binding = await admin
+      .makeApiClient(RbacAuthorizationV1Api)
+      .readNamespacedRoleBinding({ name: "prenv-tenant", namespace: s.ns });
     expect(binding.subjects?.[0]?.name).toBe("prenv-tenant");
-    const deployment = await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "web", namespace: s.ns });
+    const deployment = await admin
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: "web", namespace: s.ns });
     expect(deployment.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/web:1111111");
     // Applied as the tenant, with prenv as the field manager.
-    const appliers = deployment.metadata?.managedFields?.filter((f) => f.operation === "Apply").map((f) => f.manager);
+    const appliers = deployment.metadata?.managedFields
+      ?.filter((f) => f.operation === "Apply")
+      .map((f) => f.manager);
     expect(appliers).toEqual(["prenv"]);
     const extra = await core.readNamespacedConfigMap({ name: "extra", namespace: s.ns });
     const host = `${s.ns}.preview.test`;
     expect(extra.data).toEqual({ pr: "7", host });
-    const ingress = (await admin.makeApiClient((await import("@kubernetes/client-node")).NetworkingV1Api).readNamespacedIngress({ name: "prenv-preview", namespace: s.ns }));
+    const ingress = await admin
+      .makeApiClient((await import("@kubernetes/client-node")).NetworkingV1Api)
+      .readNamespacedIngress({ name: "prenv-preview", namespace: s.ns });
     expect(ingress.spec?.rules?.[0]?.host).toBe(host);
 
     expect(s.comments.comments).toHaveLength(1);
@@ -204,29 +267,53 @@ describe("namespace preview environments", () => {
     expect(comment.body).toContain(`https://${host}/`);
     expect(comment.body).toContain("`1111111`");
     expect(s.deployments.deployments).toHaveLength(1);
-    expect(s.deployments.deployments[0]).toMatchObject({ sha: SHA1, environment: "pr-7", transient_environment: true, production_environment: false });
-    expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)).toMatchObject({ state: "success", environment_url: `https://${host}/` });
+    expect(s.deployments.deployments[0]).toMatchObject({
+      sha: SHA1,
+      environment: "pr-7",
+      transient_environment: true,
+      production_environment: false,
+    });
+    expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)).toMatchObject({
+      state: "success",
+      environment_url: `https://${host}/`,
+    });
     expect(s.checks.checkRuns).toHaveLength(1);
-    expect(s.checks.checkRuns[0]).toMatchObject({ head_sha: SHA1, status: "completed", conclusion: "success", name: "prenv" });
+    expect(s.checks.checkRuns[0]).toMatchObject({
+      head_sha: SHA1,
+      status: "completed",
+      conclusion: "success",
+      name: "prenv",
+    });
 
     // duplicate delivery (same id) and a repeated event (new id): no new comment, objects or writes
-    const writes = () => s.standIn.calls.filter((c) => c.method !== "GET" && !c.path.includes("access_tokens")).length;
+    const writes = () =>
+      s.standIn.calls.filter((c) => c.method !== "GET" && !c.path.includes("access_tokens")).length;
     const writesBefore = writes();
-    const versionBefore = (await core.readNamespacedConfigMap({ name: "extra", namespace: s.ns })).metadata?.resourceVersion;
+    const versionBefore = (await core.readNamespacedConfigMap({ name: "extra", namespace: s.ns })).metadata
+      ?.resourceVersion;
     await s.rig.deliver("pull_request", s.opened, "open-1");
-    await s.rig.deliver("pull_request", pullRequestPayload("labeled", { owner: s.owner, repo: s.repo, number: 7, sha: SHA1 }));
+    await s.rig.deliver(
+      "pull_request",
+      pullRequestPayload("labeled", { owner: s.owner, repo: s.repo, number: 7, sha: SHA1 }),
+    );
     await s.rig.settle();
     expect(writes()).toBe(writesBefore);
-    expect((await core.readNamespacedConfigMap({ name: "extra", namespace: s.ns })).metadata?.resourceVersion).toBe(versionBefore);
+    expect(
+      (await core.readNamespacedConfigMap({ name: "extra", namespace: s.ns })).metadata?.resourceVersion,
+    ).toBe(versionBefore);
     expect(s.comments.comments).toHaveLength(1);
 
     // push: extra.yml removed, web changed
     await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": web() }));
     await s.rig.settle();
     expect(await configMaps(admin, s.ns)).toEqual([]);
-    const redeployed = await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "web", namespace: s.ns });
+    const redeployed = await admin
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: "web", namespace: s.ns });
     expect(redeployed.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/web:2222222");
-    expect((await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/deployed-sha"]).toBe(SHA2);
+    expect((await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/deployed-sha"]).toBe(
+      SHA2,
+    );
     expect(s.comments.comments).toHaveLength(1);
     expect(s.comments.comments[0]!.body).toContain("`2222222`");
     expect(s.deployments.deployments.map((d) => d.sha).sort()).toEqual([SHA1, SHA2]);
@@ -234,13 +321,17 @@ describe("namespace preview environments", () => {
 
     // close
     (s.pr.pr as { state: string }).state = "closed";
-    await s.rig.deliver("pull_request", pullRequestPayload("closed", { owner: s.owner, repo: s.repo, number: 7, sha: SHA2, state: "closed" }));
+    await s.rig.deliver(
+      "pull_request",
+      pullRequestPayload("closed", { owner: s.owner, repo: s.repo, number: 7, sha: SHA2, state: "closed" }),
+    );
     await s.rig.settle();
     await eventually(`${s.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, s.ns)));
     expect(s.comments.comments).toHaveLength(1);
     expect(s.comments.comments[0]!.body).toContain("deleted");
     expect(s.comments.comments[0]!.body).not.toContain(host);
-    for (const d of s.deployments.deployments) expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
+    for (const d of s.deployments.deployments)
+      expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
 
     // No token, key or credential anywhere we wrote.
     const posted = everythingPosted(s);
@@ -262,7 +353,8 @@ describe("namespace preview environments", () => {
     await s.rig.settle();
     await eventually(`${s.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, s.ns)));
     expect(s.comments.comments[0]!.body).toContain("closed during the deployment");
-    for (const d of s.deployments.deployments) expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
+    for (const d of s.deployments.deployments)
+      expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
     // The stand-in's own pull-request routes were replaced by the override above.
     expect(s.standIn.problems().filter((p) => !p.includes("/pulls/"))).toEqual([]);
   });
@@ -278,24 +370,34 @@ describe("namespace preview environments", () => {
       `apiVersion: v1\nkind: Pod\nmetadata: { name: root }\nspec:\n  containers: [{ name: c, image: x, securityContext: { privileged: true } }]\n  volumes: [{ name: h, hostPath: { path: / } }]\n`,
       /hostPath|privileged/,
     ],
-    ["an object in another namespace", `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: elsewhere, namespace: kube-system }\n`, /kube-system/],
-  ])("a PR with %s is refused with a clear message and nothing is applied", async ([, hostile, message], { bot, admin }) => {
-    const s = await setup(bot, admin, {
-      files: { "deploy/preview/ok.yaml": extraConfigMap, "deploy/preview/zz-bad.yaml": hostile },
-    });
-    await s.rig.deliver("pull_request", s.opened);
-    await s.rig.settle();
-    expect(await namespaceExists(admin, s.ns)).toBe(false);
-    expect(s.comments.comments).toHaveLength(1);
-    const body = s.comments.comments[0]!.body;
-    expect(body).toContain("manifests refused");
-    expect(body).toMatch(message);
-    expect(body).toContain("zz-bad.yaml");
-    expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });
-    s.standIn.verify();
-  });
+    [
+      "an object in another namespace",
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: elsewhere, namespace: kube-system }\n`,
+      /kube-system/,
+    ],
+  ])(
+    "a PR with %s is refused with a clear message and nothing is applied",
+    async ([, hostile, message], { bot, admin }) => {
+      const s = await setup(bot, admin, {
+        files: { "deploy/preview/ok.yaml": extraConfigMap, "deploy/preview/zz-bad.yaml": hostile },
+      });
+      await s.rig.deliver("pull_request", s.opened);
+      await s.rig.settle();
+      expect(await namespaceExists(admin, s.ns)).toBe(false);
+      expect(s.comments.comments).toHaveLength(1);
+      const body = s.comments.comments[0]!.body;
+      expect(body).toContain("manifests refused");
+      expect(body).toMatch(message);
+      expect(body).toContain("zz-bad.yaml");
+      expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });
+      s.standIn.verify();
+    },
+  );
 
-  test("a rollout that cannot finish is reported with the failing pod, and the deployment is marked failed", async ({ bot, admin }) => {
+  test("a rollout that cannot finish is reported with the failing pod, and the deployment is marked failed", async ({
+    bot,
+    admin,
+  }) => {
     const s = await setup(bot, admin, { files: { "deploy/preview/web.yaml": web(1) }, rolloutSeconds: 3 });
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.settle();
@@ -305,7 +407,11 @@ describe("namespace preview environments", () => {
     expect(body).toContain("Deployment/web");
     expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)?.state).toBe("failure");
     expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });
-    expect((await admin.makeApiClient(CoreV1Api).readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/state"]).toBe("failed");
+    expect(
+      (await admin.makeApiClient(CoreV1Api).readNamespace({ name: s.ns })).metadata?.annotations?.[
+        "prenv.dev/state"
+      ],
+    ).toBe("failed");
     s.standIn.verify();
   });
 });

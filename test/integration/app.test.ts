@@ -27,28 +27,54 @@ beforeEach(async () => {
     secret: WEBHOOK_SECRET,
     log: pino({ level: "silent" }),
     // No GitHub call may happen while handling a webhook: point Octokit nowhere.
-    Octokit: ProbotOctokit.defaults({ baseUrl: "http://127.0.0.1:9", retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: ProbotOctokit.defaults({
+      baseUrl: "http://127.0.0.1:9",
+      retry: { enabled: false },
+      throttle: { enabled: false },
+    }),
   });
   await probot.load(prenvApp({ queue, appId: APP_ID }));
 });
 
-async function deliver(name: string, payload: Record<string, unknown>, id = `delivery-${Math.random()}`, signature?: string) {
+async function deliver(
+  name: string,
+  payload: Record<string, unknown>,
+  id = `delivery-${Math.random()}`,
+  signature?: string,
+) {
   const body = JSON.stringify(payload);
-  await probot.webhooks.verifyAndReceive({ id, name: name as "pull_request", payload: body, signature: signature ?? sign(body) });
+  await probot.webhooks.verifyAndReceive({
+    id,
+    name: name,
+    payload: body,
+    signature: signature ?? sign(body),
+  });
 }
 
 describe("webhook to job", () => {
-  it.each(["opened", "reopened", "synchronize", "ready_for_review", "labeled", "closed", "converted_to_draft"])(
-    "pull_request.%s asks to reconcile that pull request",
-    async (action) => {
-      const payload = examplePayload("pull_request", action);
-      await deliver("pull_request", payload, "d-1");
-      const pr = payload.pull_request as { number: number };
-      expect(queue.jobs).toEqual([
-        { installationId: INSTALLATION_ID, owner: "Codertocat", repo: "Hello-World", number: pr.number, reason: `pull_request.${action}`, delivery: "d-1" },
-      ]);
-    },
-  );
+  it.each([
+    "opened",
+    "reopened",
+    "synchronize",
+    "ready_for_review",
+    "labeled",
+    "closed",
+    "converted_to_draft",
+  ])("pull_request.%s asks to reconcile that pull request", async (action) => {
+    const payload = examplePayload("pull_request", action);
+    await deliver("pull_request", payload, "d-1");
+    const pr = payload.pull_request as { number: number };
+    expect(queue.jobs).toEqual([
+      {
+        installationId: INSTALLATION_ID,
+        owner: "Codertocat",
+        repo: "Hello-World",
+        number: pr.number,
+        reason: `pull_request.${action}`,
+        delivery: "d-1",
+      },
+    ]);
+  });
 
   it.each(["assigned", "locked"])("pull_request.%s is ignored", async (action) => {
     await deliver("pull_request", examplePayload("pull_request", action));
@@ -58,7 +84,9 @@ describe("webhook to job", () => {
   it("check_run.completed of another app asks to reconcile each of its pull requests", async () => {
     const payload = examplePayload("check_run", "completed");
     await deliver("check_run", payload, "d-2");
-    const prs = (payload.check_run as { pull_requests: { number: number }[] }).pull_requests.map((p) => p.number);
+    const prs = (payload.check_run as { pull_requests: { number: number }[] }).pull_requests.map(
+      (p) => p.number,
+    );
     expect(queue.jobs.map((j) => j.number)).toEqual(prs);
     expect(queue.jobs[0]?.reason).toBe("check_run.completed");
   });
@@ -79,7 +107,9 @@ describe("webhook to job", () => {
 
   it("a delivery with a bad signature is rejected and enqueues nothing", async () => {
     const payload = examplePayload("pull_request", "opened");
-    await expect(deliver("pull_request", payload, "d-3", sign("something else"))).rejects.toThrow(/signature does not match/i);
+    await expect(deliver("pull_request", payload, "d-3", sign("something else"))).rejects.toThrow(
+      /signature does not match/i,
+    );
     expect(queue.jobs).toEqual([]);
   });
 

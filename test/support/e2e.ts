@@ -46,7 +46,9 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
     },
     onError: (job, err, attempt) => {
       failures.push(err);
-      return retryPolicy(log)(job, err, attempt).retryInMs === null ? { retryInMs: null } : { retryInMs: null };
+      return retryPolicy(log)(job, err, attempt).retryInMs === null
+        ? { retryInMs: null }
+        : { retryInMs: null };
     },
   });
   await probot.load(prenvApp({ queue, appId: APP_ID }));
@@ -57,7 +59,12 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
     logs,
     async deliver(event, payload, delivery = `e2e-${++deliveries}`) {
       const body = JSON.stringify(payload);
-      await probot.webhooks.verifyAndReceive({ id: delivery, name: event as "pull_request", payload: body, signature: sign(body) });
+      await probot.webhooks.verifyAndReceive({
+        id: delivery,
+        name: event,
+        payload: body,
+        signature: sign(body),
+      });
     },
     async settle() {
       await queue.onIdle();

@@ -59,5 +59,5 @@ export function pullRequestPayload(
     base: { ...p.pull_request.base, ref: "main", repo },
     labels: [],
   };
-  return p as unknown as Record<string, unknown>;
+  return p;
 }

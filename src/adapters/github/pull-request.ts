@@ -24,14 +24,23 @@ const MAX_SUMMARY = 60_000;
 const DEPLOYMENTS_CHECKED = 5;
 
 function status(err: unknown): number | undefined {
-  return typeof err === "object" && err !== null && "status" in err ? (err as { status: number }).status : undefined;
+  return typeof err === "object" && err !== null && "status" in err
+    ? (err as { status: number }).status
+    : undefined;
 }
 
 function githubError(err: unknown, what: string): PrenvError {
   if (err instanceof PrenvError) return err;
   const code = status(err);
-  const hint = code === 403 || code === 404 ? " Check the GitHub App's permissions (see app.yml) and that it is installed on this repository." : "";
-  return new PrenvError("GITHUB_ERROR", `GitHub API ${code ?? "request"} failed while trying to ${what}.${hint}`, { cause: err });
+  const hint =
+    code === 403 || code === 404
+      ? " Check the GitHub App's permissions (see app.yml) and that it is installed on this repository."
+      : "";
+  return new PrenvError(
+    "GITHUB_ERROR",
+    `GitHub API ${code ?? "request"} failed while trying to ${what}.${hint}`,
+    { cause: err },
+  );
 }
 
 function deepMerge(base: unknown, over: unknown): unknown {
@@ -87,7 +96,11 @@ export class GitHubPullRequest implements GitHubPort {
         ...this.repo,
         path: CONFIG_FILE,
         // Later files in `configs` are the more specific ones; arrays replace, objects merge.
-        defaults: (configs) => configs.reduce<Record<string, unknown>>((acc, c) => deepMerge(acc, c) as Record<string, unknown>, {}),
+        defaults: (configs) =>
+          configs.reduce<Record<string, unknown>>(
+            (acc, c) => deepMerge(acc, c) as Record<string, unknown>,
+            {},
+          ),
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -97,7 +110,9 @@ export class GitHubPullRequest implements GitHubPort {
           problems: [
             {
               path: "(root)",
-              message: message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "").replace(/https?:\/\/\S+/g, CONFIG_FILE),
+              message: message
+                .replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")
+                .replace(/https?:\/\/\S+/g, CONFIG_FILE),
               fix: "Fix the YAML syntax (a linter such as yamllint shows the line), and check any _extends value.",
             },
           ],
@@ -127,11 +142,20 @@ export class GitHubPullRequest implements GitHubPort {
     const out = new Map<string, CheckState>();
     for (const name of names) {
       try {
-        const { data } = await this.octokit.rest.checks.listForRef({ ...this.repo, ref: sha, check_name: name, filter: "latest" });
+        const { data } = await this.octokit.rest.checks.listForRef({
+          ...this.repo,
+          ref: sha,
+          check_name: name,
+          filter: "latest",
+        });
         const run = data.check_runs[0];
         if (!run) out.set(name, "missing");
         else if (run.status !== "completed") out.set(name, "pending");
-        else out.set(name, ["success", "neutral", "skipped"].includes(run.conclusion ?? "") ? "success" : "failure");
+        else
+          out.set(
+            name,
+            ["success", "neutral", "skipped"].includes(run.conclusion ?? "") ? "success" : "failure",
+          );
       } catch (err) {
         throw githubError(err, `read check '${name}'`);
       }
@@ -143,13 +167,23 @@ export class GitHubPullRequest implements GitHubPort {
     const prefix = dir.replace(/\/+$/, "") + "/";
     let tree: { path?: string; type?: string; size?: number }[];
     try {
-      const { data } = await this.octokit.rest.git.getTree({ ...this.repo, tree_sha: sha, recursive: "true" });
-      if (data.truncated) throw new PrenvError("MANIFEST_INVALID", "The repository tree is too large to read; move the manifests to a smaller repository.");
+      const { data } = await this.octokit.rest.git.getTree({
+        ...this.repo,
+        tree_sha: sha,
+        recursive: "true",
+      });
+      if (data.truncated)
+        throw new PrenvError(
+          "MANIFEST_INVALID",
+          "The repository tree is too large to read; move the manifests to a smaller repository.",
+        );
       tree = data.tree;
     } catch (err) {
       throw githubError(err, `read the repository tree at ${sha.slice(0, 7)}`);
     }
-    const entries = tree.filter((e) => e.type === "blob" && e.path?.startsWith(prefix) && /\.ya?ml$/i.test(e.path));
+    const entries = tree.filter(
+      (e) => e.type === "blob" && e.path?.startsWith(prefix) && /\.ya?ml$/i.test(e.path),
+    );
     if (entries.length === 0) {
       const exists = tree.some((e) => e.type === "tree" && e.path === prefix.slice(0, -1));
       throw new PrenvError(
@@ -160,11 +194,23 @@ export class GitHubPullRequest implements GitHubPort {
       );
     }
     const { maxFiles, maxFileBytes, maxTotalBytes } = MANIFEST_FETCH_LIMITS;
-    if (entries.length > maxFiles) throw new PrenvError("MANIFEST_INVALID", `deploy.path '${dir}' has ${entries.length} files; the limit is ${maxFiles}.`);
+    if (entries.length > maxFiles)
+      throw new PrenvError(
+        "MANIFEST_INVALID",
+        `deploy.path '${dir}' has ${entries.length} files; the limit is ${maxFiles}.`,
+      );
     const big = entries.find((e) => (e.size ?? 0) > maxFileBytes);
-    if (big) throw new PrenvError("MANIFEST_INVALID", `${big.path} is ${big.size} bytes; the limit per file is ${maxFileBytes}.`);
+    if (big)
+      throw new PrenvError(
+        "MANIFEST_INVALID",
+        `${big.path} is ${big.size} bytes; the limit per file is ${maxFileBytes}.`,
+      );
     const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
-    if (total > maxTotalBytes) throw new PrenvError("MANIFEST_INVALID", `The manifests under '${dir}' total ${total} bytes; the limit is ${maxTotalBytes}.`);
+    if (total > maxTotalBytes)
+      throw new PrenvError(
+        "MANIFEST_INVALID",
+        `The manifests under '${dir}' total ${total} bytes; the limit is ${maxTotalBytes}.`,
+      );
     const files: ManifestFile[] = [];
     for (const e of entries.sort((a, b) => (a.path! < b.path! ? -1 : 1))) {
       try {
@@ -212,11 +258,23 @@ export class GitHubPullRequest implements GitHubPort {
 
   async listDeployments(environment: string): Promise<DeploymentView[]> {
     try {
-      const { data } = await this.octokit.rest.repos.listDeployments({ ...this.repo, environment, per_page: DEPLOYMENTS_CHECKED });
+      const { data } = await this.octokit.rest.repos.listDeployments({
+        ...this.repo,
+        environment,
+        per_page: DEPLOYMENTS_CHECKED,
+      });
       const views: DeploymentView[] = [];
       for (const d of data) {
-        const statuses = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.repo, deployment_id: d.id, per_page: 1 });
-        views.push({ id: d.id, sha: d.sha, state: (statuses.data[0]?.state as DeploymentView["state"]) ?? null });
+        const statuses = await this.octokit.rest.repos.listDeploymentStatuses({
+          ...this.repo,
+          deployment_id: d.id,
+          per_page: 1,
+        });
+        views.push({
+          id: d.id,
+          sha: d.sha,
+          state: (statuses.data[0]?.state as DeploymentView["state"]) ?? null,
+        });
       }
       return views;
     } catch (err) {
@@ -236,14 +294,22 @@ export class GitHubPullRequest implements GitHubPort {
         auto_merge: false,
         required_contexts: [],
       });
-      if (!("id" in res.data)) throw new PrenvError("GITHUB_ERROR", `GitHub did not create the deployment: ${res.data.message ?? ""}`);
+      if (!("id" in res.data))
+        throw new PrenvError(
+          "GITHUB_ERROR",
+          `GitHub did not create the deployment: ${res.data.message ?? ""}`,
+        );
       return { id: res.data.id, sha, state: null };
     } catch (err) {
       throw githubError(err, `create a deployment for ${environment}`);
     }
   }
 
-  async setDeploymentStatus(id: number, state: DeploymentState, opts: { environmentUrl?: string; description: string }): Promise<void> {
+  async setDeploymentStatus(
+    id: number,
+    state: DeploymentState,
+    opts: { environmentUrl?: string; description: string },
+  ): Promise<void> {
     try {
       await this.octokit.rest.repos.createDeploymentStatus({
         ...this.repo,
@@ -268,7 +334,13 @@ export class GitHubPullRequest implements GitHubPort {
       });
       const run = data.check_runs[0];
       if (!run) return null;
-      return { id: run.id, status: run.status as CheckRunView["status"], conclusion: run.conclusion, title: run.output.title, summary: run.output.summary };
+      return {
+        id: run.id,
+        status: run.status as CheckRunView["status"],
+        conclusion: run.conclusion,
+        title: run.output.title,
+        summary: run.output.summary,
+      };
     } catch (err) {
       throw githubError(err, `read check run '${name}'`);
     }

@@ -7,7 +7,10 @@ import {
   CoreV1Api,
   type CoreV1Event,
   type KubeConfig,
+  type V1ContainerStatus,
+  type V1Deployment,
   type V1Pod,
+  type V1StatefulSet,
 } from "@kubernetes/client-node";
 import { TENANT_SERVICE_ACCOUNT } from "../../environment/guards.js";
 import type {
@@ -53,7 +56,9 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   private tenant(namespace: string): KubeConfig {
-    return new ImpersonatingKubeConfig(this.kc, { user: serviceAccountUser(namespace, TENANT_SERVICE_ACCOUNT) });
+    return new ImpersonatingKubeConfig(this.kc, {
+      user: serviceAccountUser(namespace, TENANT_SERVICE_ACCOUNT),
+    });
   }
 
   async readEnvironment(namespace: string): Promise<EnvironmentRecord | null> {
@@ -61,7 +66,8 @@ export class KubernetesCluster implements ClusterPort {
       const ns = await this.core.readNamespace({ name: namespace });
       return {
         name: namespace,
-        phase: ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp ? "Terminating" : "Active",
+        phase:
+          ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp ? "Terminating" : "Active",
         labels: ns.metadata?.labels ?? {},
         annotations: ns.metadata?.annotations ?? {},
       };
@@ -95,7 +101,10 @@ export class KubernetesCluster implements ClusterPort {
     const refused: string[] = [];
     for (const o of objects) {
       try {
-        await api.apply({ ...o, metadata: { ...o.metadata, namespace } }, { fieldManager: FIELD_MANAGER, force: true, dryRun: opts.dryRun });
+        await api.apply(
+          { ...o, metadata: { ...o.metadata, namespace } },
+          { fieldManager: FIELD_MANAGER, force: true, dryRun: opts.dryRun },
+        );
       } catch (err) {
         if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
           refused.push(`${o.kind}/${o.metadata.name}: ${statusMessage(err)}`);
@@ -106,7 +115,10 @@ export class KubernetesCluster implements ClusterPort {
       }
     }
     if (refused.length > 0) {
-      throw new PrenvError("MANIFEST_INVALID", `The cluster refused ${refused.length} object(s): ${refused.join("; ")}`);
+      throw new PrenvError(
+        "MANIFEST_INVALID",
+        `The cluster refused ${refused.length} object(s): ${refused.join("; ")}`,
+      );
     }
   }
 
@@ -129,7 +141,8 @@ export class KubernetesCluster implements ClusterPort {
       const pending: string[] = [];
       for (const w of workloads) {
         const ready = await this.workloadReady(apps, namespace, w);
-        if (ready === "failed") return { ready: false, pending: [`${w.kind}/${w.name} (progress deadline exceeded)`] };
+        if (ready === "failed")
+          return { ready: false, pending: [`${w.kind}/${w.name} (progress deadline exceeded)`] };
         if (!ready) pending.push(`${w.kind}/${w.name}`);
       }
       if (pending.length === 0) return { ready: true };
@@ -141,27 +154,9 @@ export class KubernetesCluster implements ClusterPort {
   private async workloadReady(apps: AppsV1Api, namespace: string, w: ObjectRef): Promise<boolean | "failed"> {
     try {
       if (w.kind === "Deployment") {
-        const d = await apps.readNamespacedDeployment({ name: w.name, namespace });
-        const want = d.spec?.replicas ?? 1;
-        const s = d.status ?? {};
-        const stuck = s.conditions?.some((c) => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded");
-        if (stuck) return "failed";
-        return (
-          (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
-          (s.updatedReplicas ?? 0) >= want &&
-          (s.availableReplicas ?? 0) >= want &&
-          (s.replicas ?? 0) === want
-        );
+        return deploymentReady(await apps.readNamespacedDeployment({ name: w.name, namespace }));
       }
-      const st = await apps.readNamespacedStatefulSet({ name: w.name, namespace });
-      const want = st.spec?.replicas ?? 1;
-      const s = st.status;
-      return (
-        (s?.observedGeneration ?? 0) >= (st.metadata?.generation ?? 1) &&
-        (s?.readyReplicas ?? 0) >= want &&
-        (s?.updatedReplicas ?? want) >= want &&
-        (want === 0 || s?.currentRevision === s?.updateRevision)
-      );
+      return statefulSetReady(await apps.readNamespacedStatefulSet({ name: w.name, namespace }));
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return false;
       throw this.translate(err, `read ${w.kind}/${w.name}`);
@@ -186,31 +181,22 @@ export class KubernetesCluster implements ClusterPort {
 
   private async diagnosePod(core: CoreV1Api, namespace: string, p: V1Pod): Promise<PodDiagnosis> {
     const name = p.metadata?.name ?? "?";
-    const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
-    const bad = statuses.find((c) => c.state?.waiting || (c.state?.terminated && c.state.terminated.exitCode !== 0));
-    const scheduled = p.status?.conditions?.find((c) => c.type === "PodScheduled");
-    let reason = p.status?.phase ?? "Unknown";
-    let message = "";
-    if (bad?.state?.waiting) {
-      reason = bad.state.waiting.reason ?? "Waiting";
-      message = bad.state.waiting.message ?? `container ${bad.name} is waiting`;
-    } else if (bad?.state?.terminated) {
-      reason = bad.state.terminated.reason ?? "Error";
-      message = `container ${bad.name} exited with code ${bad.state.terminated.exitCode}`;
-    } else if (scheduled?.status === "False") {
-      reason = scheduled.reason ?? "Unschedulable";
-      message = scheduled.message ?? "the pod could not be scheduled";
-    } else if (!p.spec?.nodeName) {
-      reason = "Pending";
-      message = "the pod has not been scheduled to a node yet";
-    }
+    const problem = podProblem(p);
+    const bad = problem.container;
     let logs: string | null = null;
     if (bad && (bad.restartCount > 0 || bad.state?.terminated)) {
       logs = await core
-        .readNamespacedPodLog({ name, namespace, container: bad.name, tailLines: 20, limitBytes: 4096, previous: bad.restartCount > 0 })
+        .readNamespacedPodLog({
+          name,
+          namespace,
+          container: bad.name,
+          tailLines: 20,
+          limitBytes: 4096,
+          previous: bad.restartCount > 0,
+        })
         .catch(() => null);
     }
-    return { name, reason, message: message.slice(0, 500), logs };
+    return { name, reason: problem.reason, message: problem.message.slice(0, 500), logs };
   }
 
   async deleteNamespace(namespace: string): Promise<void> {
@@ -218,7 +204,10 @@ export class KubernetesCluster implements ClusterPort {
     if (!env) return;
     const [key, value] = Object.entries(MANAGED_BY)[0]!;
     if (env.labels[key] !== value) {
-      throw new PrenvError("CLUSTER_ERROR", `refusing to delete namespace ${namespace}: it is not managed by prenv`);
+      throw new PrenvError(
+        "CLUSTER_ERROR",
+        `refusing to delete namespace ${namespace}: it is not managed by prenv`,
+      );
     }
     if (env.phase === "Terminating") return;
     try {
@@ -235,14 +224,27 @@ export class KubernetesCluster implements ClusterPort {
     if (err instanceof ApiException) {
       const msg = statusMessage(err);
       if (err.code === 401) {
-        return new PrenvError("CLUSTER_FORBIDDEN", `Kubernetes rejected prenv's credentials while trying to ${what}; check KUBECONFIG/KUBE_CONTEXT (or the EKS access entry).`, { cause: err });
+        return new PrenvError(
+          "CLUSTER_FORBIDDEN",
+          `Kubernetes rejected prenv's credentials while trying to ${what}; check KUBECONFIG/KUBE_CONTEXT (or the EKS access entry).`,
+          { cause: err },
+        );
       }
       if (err.code === 403) {
-        return new PrenvError("CLUSTER_FORBIDDEN", `prenv lacks a Kubernetes permission to ${what}: ${msg}. Apply deploy/rbac.yaml and bind the bot to the prenv-bot group.`, { cause: err });
+        return new PrenvError(
+          "CLUSTER_FORBIDDEN",
+          `prenv lacks a Kubernetes permission to ${what}: ${msg}. Apply deploy/rbac.yaml and bind the bot to the prenv-bot group.`,
+          { cause: err },
+        );
       }
-      return new PrenvError("CLUSTER_ERROR", `Kubernetes API error (HTTP ${err.code}) while trying to ${what}: ${msg}`, { cause: err });
+      return new PrenvError(
+        "CLUSTER_ERROR",
+        `Kubernetes API error (HTTP ${err.code}) while trying to ${what}: ${msg}`,
+        { cause: err },
+      );
     }
-    const code = (err as { code?: string; cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
+    const code =
+      (err as { code?: string; cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
     return new PrenvError(
       "CLUSTER_UNREACHABLE",
       `Cannot reach the Kubernetes API at ${this.kc.getCurrentCluster()?.server ?? "(no server in kubeconfig)"} to ${what}${code ? ` (${code})` : ""}; check KUBECONFIG and KUBE_CONTEXT.`,
@@ -251,13 +253,84 @@ export class KubernetesCluster implements ClusterPort {
   }
 }
 
+export function deploymentReady(d: V1Deployment): boolean | "failed" {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  if (s.conditions?.some((c) => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded")) {
+    return "failed";
+  }
+  const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1);
+  return (
+    observed &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) === want
+  );
+}
+
+export function statefulSetReady(st: V1StatefulSet): boolean {
+  const want = st.spec?.replicas ?? 1;
+  const s = st.status ?? { replicas: 0 };
+  const observed = (s.observedGeneration ?? 0) >= (st.metadata?.generation ?? 1);
+  const revision = want === 0 || s.currentRevision === s.updateRevision;
+  return observed && (s.readyReplicas ?? 0) >= want && (s.updatedReplicas ?? want) >= want && revision;
+}
+
+interface PodProblem {
+  reason: string;
+  message: string;
+  container: V1ContainerStatus | undefined;
+}
+
+/** Why a pod is not ready, in the words kubectl would use. */
+export function podProblem(p: V1Pod): PodProblem {
+  const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
+  return containerProblem(statuses) ?? schedulingProblem(p);
+}
+
+function containerProblem(statuses: V1ContainerStatus[]): PodProblem | null {
+  for (const c of statuses) {
+    const waiting = c.state?.waiting;
+    if (waiting) {
+      return {
+        reason: waiting.reason ?? "Waiting",
+        message: waiting.message ?? `container ${c.name} is waiting`,
+        container: c,
+      };
+    }
+    const terminated = c.state?.terminated;
+    if (terminated && terminated.exitCode !== 0) {
+      const message = `container ${c.name} exited with code ${terminated.exitCode}`;
+      return { reason: terminated.reason ?? "Error", message, container: c };
+    }
+  }
+  return null;
+}
+
+function schedulingProblem(p: V1Pod): PodProblem {
+  const scheduled = p.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False") {
+    const message = scheduled.message ?? "the pod could not be scheduled";
+    return { reason: scheduled.reason ?? "Unschedulable", message, container: undefined };
+  }
+  if (!p.spec?.nodeName) {
+    return {
+      reason: "Pending",
+      message: "the pod has not been scheduled to a node yet",
+      container: undefined,
+    };
+  }
+  return { reason: p.status?.phase ?? "Unknown", message: "the pod is not ready", container: undefined };
+}
+
 function podReady(p: V1Pod): boolean {
   if (p.status?.phase === "Succeeded") return true;
   return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
 function recentEvents(events: CoreV1Event[]): FailureReport["events"] {
-  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
+  const time = (e: CoreV1Event) =>
+    new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
   return [...events]
     .sort((a, b) => time(b) - time(a))
     .slice(0, 10)

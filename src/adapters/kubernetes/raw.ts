@@ -29,14 +29,21 @@ export class RawKube {
 
   constructor(private readonly kc: KubeConfig) {}
 
-  async request(method: string, path: string, opts: { body?: unknown; contentType?: string } = {}): Promise<unknown> {
+  async request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; contentType?: string } = {},
+  ): Promise<unknown> {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new Error("the kubeconfig's current context has no cluster server");
     const url = new URL(path, server);
     const options: RequestOptions = { method, headers: {} };
     await this.kc.applyToHTTPSOptions(options);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: OutgoingHttpHeaders = { ...(options.headers as OutgoingHttpHeaders), accept: "application/json" };
+    const headers: OutgoingHttpHeaders = {
+      ...(options.headers as OutgoingHttpHeaders),
+      accept: "application/json",
+    };
     if (payload) {
       headers["content-type"] = opts.contentType ?? "application/json";
       headers["content-length"] = payload.length;
@@ -89,12 +96,23 @@ export class RawKube {
       resources = (await list).resources ?? [];
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) {
-        throw new ApiException(404, "not served", { message: `apiVersion ${apiVersion} is not served by this cluster` }, {});
+        throw new ApiException(
+          404,
+          "not served",
+          { message: `apiVersion ${apiVersion} is not served by this cluster` },
+          {},
+        );
       }
       throw err;
     }
     const r = resources.find((x) => x.kind === kind && !x.name.includes("/"));
-    if (!r) throw new ApiException(404, "not served", { message: `kind ${kind} is not served by this cluster under apiVersion ${apiVersion}` }, {});
+    if (!r)
+      throw new ApiException(
+        404,
+        "not served",
+        { message: `kind ${kind} is not served by this cluster under apiVersion ${apiVersion}` },
+        {},
+      );
     return { plural: r.name, namespaced: r.namespaced };
   }
 
@@ -105,15 +123,23 @@ export class RawKube {
   }
 
   /** Server-side apply of `obj` exactly as given. */
-  async apply(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, opts: ApplyOptions): Promise<unknown> {
+  async apply(
+    obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+    opts: ApplyOptions,
+  ): Promise<unknown> {
     const path = await this.objectPath(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
     const q = new URLSearchParams({ fieldManager: opts.fieldManager, force: String(opts.force) });
     if (opts.dryRun) q.set("dryRun", "All");
-    return this.request("PATCH", `${path}?${q}`, { body: obj, contentType: "application/apply-patch+yaml" });
+    return this.request("PATCH", `${path}?${q.toString()}`, {
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+    });
   }
 
   async delete(ref: { apiVersion: string; kind: string; name: string }, namespace?: string): Promise<void> {
     const path = await this.objectPath(ref.apiVersion, ref.kind, ref.name, namespace);
-    await this.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" } });
+    await this.request("DELETE", path, {
+      body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" },
+    });
   }
 }

@@ -6,7 +6,11 @@ import { RawKube } from "../../../src/adapters/kubernetes/raw.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 
-export async function applyManifestFile(kubeconfigPath: string, context: string | undefined, file: string): Promise<void> {
+export async function applyManifestFile(
+  kubeconfigPath: string,
+  context: string | undefined,
+  file: string,
+): Promise<void> {
   const raw = new RawKube(loadKubeConfig(kubeconfigPath, context));
   for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
     const obj = doc.toJS() as Obj | null;

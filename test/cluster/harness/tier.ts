@@ -15,7 +15,7 @@ export function decideClusterTier(env: NodeJS.ProcessEnv = process.env): Cluster
   if (env.PRENV_SKIP_CLUSTER === "1" && !isRequired(env)) {
     return { mode: "skip", reason: "PRENV_SKIP_CLUSTER=1" };
   }
-  const go = spawnSync("go", ["version"], { encoding: "utf8" });
+  const go = spawnSync("go", ["version"], { encoding: "utf8", env });
   if (go.status === 0) return { mode: "local" };
   const reason = "neither Go nor PRENV_TEST_KUBECONFIG is available";
   if (isRequired(env)) {

@@ -62,7 +62,10 @@ describe("LocalQueue", () => {
 
   it("drops a repeated delivery id", async () => {
     const seen: string[] = [];
-    const q = new LocalQueue({ run: (j) => Promise.resolve(void seen.push(j.delivery)), onError: () => ({ retryInMs: null }) });
+    const q = new LocalQueue({
+      run: (j) => Promise.resolve(void seen.push(j.delivery)),
+      onError: () => ({ retryInMs: null }),
+    });
     await q.enqueue(job(1, "same"));
     await q.onIdle();
     await q.enqueue(job(1, "same"));

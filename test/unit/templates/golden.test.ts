@@ -38,7 +38,14 @@ describe("rendered templates", () => {
       config,
       settings,
     });
-    expect(objects.map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ServiceAccount", "RoleBinding"]);
+    expect(objects.map((o) => o.kind)).toEqual([
+      "Namespace",
+      "ResourceQuota",
+      "LimitRange",
+      "NetworkPolicy",
+      "ServiceAccount",
+      "RoleBinding",
+    ]);
     await expect(objects.map((o) => stringify(o)).join("---\n")).toMatchFileSnapshot("golden/namespace.yaml");
   });
 
@@ -51,11 +58,19 @@ describe("rendered templates", () => {
       settings,
     });
     expect(objects).toHaveLength(6);
-    expect(objects[0]!.metadata.annotations?.["prenv.dev/repository"]).toBe('x"\n---\napiVersion: v1\nkind: Secret');
+    expect(objects[0]!.metadata.annotations?.["prenv.dev/repository"]).toBe(
+      'x"\n---\napiVersion: v1\nkind: Secret',
+    );
   });
 
   it("preview ingress", async () => {
-    const ingress = ingressObject(t.guards, { namespace: ns, labels: { "prenv.dev/applied": "true" }, host: `${ns}.preview.test`, config, settings });
+    const ingress = ingressObject(t.guards, {
+      namespace: ns,
+      labels: { "prenv.dev/applied": "true" },
+      host: `${ns}.preview.test`,
+      config,
+      settings,
+    });
     await expect(stringify(ingress)).toMatchFileSnapshot("golden/ingress.yaml");
   });
 
@@ -68,23 +83,68 @@ describe("rendered templates", () => {
         kind: "failed",
         detail: "Not ready after 300 s: Deployment/web.",
         failure: {
-          pods: [{ name: "web-5d9c-x2x", reason: "CrashLoopBackOff", message: "back-off restarting failed container", logs: "boot\n```\n@everyone <b>x</b>\npanic: no DATABASE_URL" }],
-          events: [{ object: "ReplicaSet/web-5d9c", reason: "FailedCreate", message: "exceeded quota: prenv, requested: limits.cpu=4" }],
+          pods: [
+            {
+              name: "web-5d9c-x2x",
+              reason: "CrashLoopBackOff",
+              message: "back-off restarting failed container",
+              logs: "boot\n```\n@everyone <b>x</b>\npanic: no DATABASE_URL",
+            },
+          ],
+          events: [
+            {
+              object: "ReplicaSet/web-5d9c",
+              reason: "FailedCreate",
+              message: "exceeded quota: prenv, requested: limits.cpu=4",
+            },
+          ],
         },
       },
     ],
-    ["manifest-invalid", { kind: "manifest-invalid", problems: ["deploy/preview/rbac.yaml: ClusterRoleBinding/grab is cluster-scoped; use isolation: vcluster"], detail: "Nothing was created." }],
-    ["invalid-config", { kind: "invalid-config", detailMarkdown: "`.github/prenv.yml` has 1 problem:\n\n- `ttl`: bad.", detail: "Nothing was created.", url: null }],
-    ["deleted", { kind: "deleted", sha: null, detail: "The pull request was merged. The environment was deleted." }],
+    [
+      "manifest-invalid",
+      {
+        kind: "manifest-invalid",
+        problems: [
+          "deploy/preview/rbac.yaml: ClusterRoleBinding/grab is cluster-scoped; use isolation: vcluster",
+        ],
+        detail: "Nothing was created.",
+      },
+    ],
+    [
+      "invalid-config",
+      {
+        kind: "invalid-config",
+        detailMarkdown: "`.github/prenv.yml` has 1 problem:\n\n- `ttl`: bad.",
+        detail: "Nothing was created.",
+        url: null,
+      },
+    ],
+    [
+      "deleted",
+      { kind: "deleted", sha: null, detail: "The pull request was merged. The environment was deleted." },
+    ],
   ])("comment: %s", async (name, over) => {
-    await expect(renderComment(t.comment, { ...base, ...over })).toMatchFileSnapshot(`golden/comment-${name}.md`);
+    await expect(renderComment(t.comment, { ...base, ...over })).toMatchFileSnapshot(
+      `golden/comment-${name}.md`,
+    );
   });
 
   it("escapes untrusted text in the comment: no mentions, no HTML, no early end of a code block", () => {
     const body = renderComment(t.comment, {
       ...base,
       kind: "failed",
-      failure: { pods: [{ name: "@admin <img src=x>", reason: "x", message: "[click](http://evil)", logs: "````\nstill inside" }], events: [] },
+      failure: {
+        pods: [
+          {
+            name: "@admin <img src=x>",
+            reason: "x",
+            message: "[click](http://evil)",
+            logs: "````\nstill inside",
+          },
+        ],
+        events: [],
+      },
     });
     expect(body).not.toContain("@admin");
     expect(body).not.toMatch(/(^|[^\\])<img/);
