@@ -7,7 +7,7 @@ import { namespaceName } from "../../src/environment/naming.js";
 import { COMMENT_MARKER } from "../../src/report/comment.js";
 import { startE2E, type E2E } from "../support/e2e.js";
 import { testSettings } from "../support/settings.js";
-import { pullRequestPayload } from "../support/payloads.js";
+import { examplePayload, pullRequestPayload } from "../support/payloads.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { eventually } from "./harness/k8s-helpers.js";
 
@@ -333,10 +333,76 @@ describe("namespace preview environments", () => {
     for (const d of s.deployments.deployments)
       expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
 
+    // reopen (once the namespace controller has finished): recreated at the head commit
+    await eventually(`${s.ns} gone`, 60_000, () =>
+      core.readNamespace({ name: s.ns }).then(
+        () => false,
+        () => true,
+      ),
+    );
+    (s.pr.pr as { state: string }).state = "open";
+    await s.rig.deliver(
+      "pull_request",
+      pullRequestPayload("reopened", { owner: s.owner, repo: s.repo, number: 7, sha: SHA2 }),
+    );
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+    expect((await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/state"]).toBe(
+      "ready",
+    );
+    expect(s.comments.comments).toHaveLength(1);
+    expect(s.comments.comments[0]!.body).toContain("ready");
+
     // No token, key or credential anywhere we wrote.
     const posted = everythingPosted(s);
     for (const t of s.auth.tokens) expect(posted).not.toContain(t.token);
     expect(posted).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|eyJ[A-Za-z0-9_-]{10,}\.|ghs_/);
+    s.standIn.verify();
+  });
+
+  test("waits for the checks in deploy.waitForChecks, then deploys when they pass (found among 120 other comments)", async ({
+    bot,
+    admin,
+  }) => {
+    const config = CONFIG.replace(
+      "  path: deploy/preview\n",
+      "  path: deploy/preview\n  waitForChecks: [build-image]\n",
+    );
+    const s = await setup(bot, admin, { config });
+    s.comments.seedComments(120);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(false);
+    const ours = () => s.comments.comments.filter((c) => c.body.startsWith(COMMENT_MARKER));
+    expect(ours()).toHaveLength(1);
+    expect(ours()[0]!.body).toContain("Waiting for: build-image");
+
+    // The image build (another app's check run) completes on the head commit.
+    const build = structuredClone(s.checks.checkRuns[0]!);
+    Object.assign(build, {
+      id: 99,
+      name: "build-image",
+      status: "completed",
+      conclusion: "success",
+      app: { id: 1, slug: "ci", name: "CI" },
+    });
+    s.checks.checkRuns.push(build);
+    const event = examplePayload("check_run", "completed");
+    const run = event.check_run as {
+      head_sha: string;
+      app: { id: number };
+      pull_requests: { number: number }[];
+    };
+    run.head_sha = SHA1;
+    run.app.id = 1;
+    run.pull_requests = [{ ...run.pull_requests[0]!, number: 7 }];
+    event.repository = s.opened.repository;
+    await s.rig.deliver("check_run", event);
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+    expect(ours()).toHaveLength(1);
+    expect(ours()[0]!.body).toContain("ready");
+    expect(s.comments.comments).toHaveLength(121);
     s.standIn.verify();
   });
 

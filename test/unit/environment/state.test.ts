@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { decodeState, encodeState, STATE } from "../../../src/environment/state.js";
+
+describe("environment state on namespace annotations", () => {
+  it("round-trips", () => {
+    const state = {
+      phase: "ready" as const,
+      deployedSha: "a".repeat(40),
+      configHash: "0123456789abcdef",
+      applied: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }],
+    };
+    expect(decodeState(encodeState(state))).toEqual(state);
+  });
+
+  it.each([
+    ["no state at all", {}],
+    ["an unknown phase", { [STATE.phase]: "sleeping" }],
+    ["applied objects that are not JSON", { [STATE.phase]: "ready", [STATE.applied]: "{" }],
+    ["applied objects that are not a list", { [STATE.phase]: "ready", [STATE.applied]: "{}" }],
+  ])("treats %s as no state (forces a redeploy)", (_name, annotations) => {
+    expect(decodeState(annotations)).toBeNull();
+  });
+
+  it("drops malformed entries of the applied list instead of pruning something wrong", () => {
+    const s = decodeState({
+      [STATE.phase]: "ready",
+      [STATE.applied]: JSON.stringify([["v1", "ConfigMap", "a"], ["v1", 3], "x"]),
+    });
+    expect(s?.applied).toEqual([{ apiVersion: "v1", kind: "ConfigMap", name: "a" }]);
+  });
+});
