@@ -71,6 +71,9 @@ export function decodeState(annotations: Record<string, string>): EnvState | nul
   };
 }
 
+/** Identity of an applied object for pruning: API group, not version, so moving a manifest from
+ * v1beta1 to v1 does not prune the object it just applied. */
 export function refKey(r: ObjectRef): string {
-  return `${r.apiVersion}/${r.kind}/${r.name}`;
+  const group = r.apiVersion.includes("/") ? r.apiVersion.slice(0, r.apiVersion.indexOf("/")) : "core";
+  return `${group}/${r.kind}/${r.name}`;
 }

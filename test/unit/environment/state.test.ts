@@ -29,3 +29,15 @@ describe("environment state on namespace annotations", () => {
     expect(s?.applied).toEqual([{ apiVersion: "v1", kind: "ConfigMap", name: "a" }]);
   });
 });
+
+describe("refKey", () => {
+  it("ignores the API version, so a version bump is not pruned as a removed object", async () => {
+    const { refKey } = await import("../../../src/environment/state.js");
+    expect(refKey({ apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", name: "a" })).toBe(
+      refKey({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: "a" }),
+    );
+    expect(refKey({ apiVersion: "v1", kind: "ConfigMap", name: "a" })).not.toBe(
+      refKey({ apiVersion: "v1", kind: "Secret", name: "a" }),
+    );
+  });
+});
