@@ -123,6 +123,14 @@ async function reconcileOpen(
   if (env?.phase === "Terminating") {
     throw new PrenvError("CLUSTER_ERROR", `namespace ${ctx.namespace} is still being deleted; will retry`);
   }
+  const expires = Date.parse(env?.annotations[IDENTITY.expiresAt] ?? "");
+  if (env && expires <= deps.clock.now().getTime()) {
+    return teardown(
+      ctx,
+      env,
+      "The environment reached the end of its lifetime (ttl); the next push deploys a new one.",
+    );
+  }
   const waiting = await requiredChecks(ctx, pr, config);
   if (waiting) return waiting;
 

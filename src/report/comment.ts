@@ -14,7 +14,8 @@ export type ReportKind =
   | "waiting-checks"
   | "checks-failed"
   | "deleted"
-  | "skipped";
+  | "skipped"
+  | "error";
 
 export interface Report {
   kind: ReportKind;
@@ -61,6 +62,7 @@ const HEADLINES: Record<ReportKind, [headline: string, state: string]> = {
   "checks-failed": ["❌ Preview environment: required checks failed", "Not deployed: checks failed"],
   deleted: ["🧹 Preview environment: deleted", "Deleted"],
   skipped: ["⏸️ Preview environment: not deployed", "Not deployed"],
+  error: ["🛑 Preview environment: prenv could not process this pull request", "Error"],
 };
 
 /** How to get kubectl access. Self-service kubeconfigs are not built yet, so this says so. */

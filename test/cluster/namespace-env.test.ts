@@ -481,3 +481,65 @@ describe("namespace preview environments", () => {
     s.standIn.verify();
   });
 });
+
+describe("janitor", () => {
+  test("removes the environment of a PR closed without a close event, leaves open ones alone, and expires old ones", async ({
+    bot,
+    admin,
+  }) => {
+    const closed = await setup(bot, admin);
+    const open = await setup(bot, admin);
+    for (const s of [closed, open]) {
+      await s.rig.deliver("pull_request", s.opened);
+      await s.rig.settle();
+      expect(await namespaceExists(admin, s.ns)).toBe(true);
+    }
+    // The close event for `closed` never arrives.
+    (closed.pr.pr as { state: string }).state = "closed";
+
+    // One paginated list of open PRs per repository.
+    const listed: string[] = [];
+    for (const s of [closed, open]) {
+      s.standIn.route("GET", "/repos/:owner/:repo/pulls", (req) => {
+        listed.push(`${req.params.owner}/${req.params.repo}`);
+        if (req.params.repo !== s.repo) return { status: 404, body: { message: "Not Found" } };
+        const pr = s.pr.pr as { state: string };
+        return { body: pr.state === "open" ? [pr] : [] };
+      });
+    }
+    const { sweep } = await import("../../src/environment/janitor.js");
+    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
+    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
+    const cluster = new KubernetesCluster(bot);
+    // Each rig's stand-in knows only its own repository, so each sweep looks at that one's namespace.
+    const run = (s: Setup, now: Date) =>
+      sweep({
+        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
+        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
+        enqueue: (job) => s.rig.queue.enqueue(job),
+        deleteNamespace: (name) => cluster.deleteNamespace(name),
+        clock: { now: () => now },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      });
+
+    const first = await run(closed, new Date());
+    await closed.rig.settle();
+    expect(first.reconciled).toEqual([{ namespace: closed.ns, reason: "pull request closed" }]);
+    await eventually(`${closed.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, closed.ns)));
+    expect(closed.comments.comments[0]!.body).toContain("deleted");
+
+    const second = await run(open, new Date());
+    await open.rig.settle();
+    expect(second.reconciled).toEqual([]);
+    expect(await namespaceExists(admin, open.ns)).toBe(true);
+
+    // Four days later the 48h ttl is over: the janitor expires it.
+    const fourDaysOn = new Date(Date.now() + 4 * 24 * 3600_000);
+    open.rig.setNow(fourDaysOn);
+    const later = await run(open, fourDaysOn);
+    expect(later.reconciled).toEqual([{ namespace: open.ns, reason: "expired" }]);
+    await open.rig.settle();
+    await eventually(`${open.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, open.ns)));
+    expect(open.comments.comments[0]!.body).toContain("end of its lifetime");
+  });
+});

@@ -19,6 +19,8 @@ export interface E2E {
   /** Log lines the worker wrote (JSON), to check that no secret is ever logged. */
   logs: string[];
   deliver(event: string, payload: Record<string, unknown>, delivery?: string): Promise<void>;
+  /** The worker's clock (default: real time). */
+  setNow(now: Date | null): void;
   /** Waits until every queued job has run. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -40,9 +42,17 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
   });
   const templates = loadTemplates();
   const failures: unknown[] = [];
+  let fixedNow: Date | null = null;
   const queue = new LocalQueue({
     run: async (job) => {
-      await processJob(job, { settings, kubeConfig, templates, log, octokitFor: (id) => probot.auth(id) });
+      await processJob(job, {
+        settings,
+        kubeConfig,
+        templates,
+        log,
+        octokitFor: (id) => probot.auth(id),
+        now: () => fixedNow ?? new Date(),
+      });
     },
     onError: (job, err, attempt) => {
       failures.push(err);
@@ -65,6 +75,9 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
         payload: body,
         signature: sign(body),
       });
+    },
+    setNow(now) {
+      fixedNow = now;
     },
     async settle() {
       await queue.onIdle();

@@ -77,6 +77,36 @@ export class KubernetesCluster implements ClusterPort {
     }
   }
 
+  /** Every namespace prenv manages, read page by page. */
+  async listEnvironments(): Promise<EnvironmentRecord[]> {
+    const [key, value] = Object.entries(MANAGED_BY)[0]!;
+    const out: EnvironmentRecord[] = [];
+    let cont: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.core.listNamespace({
+          labelSelector: `${key}=${value}`,
+          limit: 100,
+          _continue: cont,
+        });
+      } catch (err) {
+        throw this.translate(err, "list prenv's namespaces");
+      }
+      for (const ns of page.items) {
+        out.push({
+          name: ns.metadata?.name ?? "",
+          phase:
+            ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp ? "Terminating" : "Active",
+          labels: ns.metadata?.labels ?? {},
+          annotations: ns.metadata?.annotations ?? {},
+        });
+      }
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return out;
+  }
+
   async applyAsBot(objects: KubeObject[]): Promise<void> {
     for (const o of objects) {
       try {

@@ -1,0 +1,107 @@
+// The janitor: a scheduled pass over every environment on the host, so a missed webhook leaves
+// nothing behind. Environments come from the cluster (paginated by label); GitHub is asked once per
+// repository for its open pull requests, not once per environment. Environments whose PR is closed
+// or whose lifetime is over get a reconcile job (which tears them down and updates the PR);
+// environments whose repository is gone or no longer has the App are deleted directly.
+import type { ReconcileJob } from "../runtime/jobs.js";
+import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
+import { IDENTITY } from "./state.js";
+
+export interface JanitorDeps {
+  listEnvironments(): Promise<EnvironmentRecord[]>;
+  /** Open PR numbers of a repository, or null when the repository or installation is gone. */
+  openPulls(installationId: number, owner: string, repo: string): Promise<Set<number> | null>;
+  enqueue(job: ReconcileJob): Promise<void>;
+  deleteNamespace(name: string): Promise<void>;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface JanitorReport {
+  environments: number;
+  repositories: number;
+  reconciled: { namespace: string; reason: string }[];
+  deleted: { namespace: string; reason: string }[];
+  skipped: { namespace: string; reason: string }[];
+}
+
+interface Parsed {
+  env: EnvironmentRecord;
+  owner: string;
+  repo: string;
+  pr: number;
+  installationId: number;
+  expiresAt: number;
+}
+
+function parse(env: EnvironmentRecord): Parsed | string {
+  const a = env.annotations;
+  const [owner, repo, ...rest] = (a[IDENTITY.repository] ?? "").split("/");
+  const pr = Number(a[IDENTITY.pr]);
+  const installationId = Number(a[IDENTITY.installation]);
+  if (!owner || !repo || rest.length > 0 || !Number.isInteger(pr) || !Number.isInteger(installationId)) {
+    return "annotations prenv.dev/repository, prenv.dev/pr or prenv.dev/installation are missing or malformed";
+  }
+  const expiresAt = Date.parse(a[IDENTITY.expiresAt] ?? "");
+  return { env, owner, repo, pr, installationId, expiresAt: Number.isNaN(expiresAt) ? Infinity : expiresAt };
+}
+
+export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
+  const report: JanitorReport = {
+    environments: 0,
+    repositories: 0,
+    reconciled: [],
+    deleted: [],
+    skipped: [],
+  };
+  const byRepo = new Map<string, Parsed[]>();
+  for (const env of await deps.listEnvironments()) {
+    report.environments++;
+    if (env.phase === "Terminating") {
+      report.skipped.push({ namespace: env.name, reason: "already terminating" });
+      continue;
+    }
+    const p = parse(env);
+    if (typeof p === "string") {
+      report.skipped.push({ namespace: env.name, reason: p });
+      continue;
+    }
+    const key = `${p.installationId}:${p.owner}/${p.repo}`.toLowerCase();
+    byRepo.set(key, [...(byRepo.get(key) ?? []), p]);
+  }
+  report.repositories = byRepo.size;
+  const now = deps.clock.now().getTime();
+  const minute = Math.floor(now / 60_000);
+  for (const envs of byRepo.values()) {
+    const first = envs[0]!;
+    const open = await deps.openPulls(first.installationId, first.owner, first.repo);
+    for (const p of envs) {
+      if (open === null) {
+        await deps.deleteNamespace(p.env.name);
+        report.deleted.push({ namespace: p.env.name, reason: "repository gone or App uninstalled" });
+        continue;
+      }
+      const reason = !open.has(p.pr) ? "pull request closed" : p.expiresAt <= now ? "expired" : null;
+      if (!reason) continue;
+      await deps.enqueue({
+        installationId: p.installationId,
+        owner: p.owner,
+        repo: p.repo,
+        number: p.pr,
+        reason: `janitor: ${reason}`,
+        delivery: `janitor:${p.env.name}:${minute}`,
+      });
+      report.reconciled.push({ namespace: p.env.name, reason });
+    }
+  }
+  deps.log.info(
+    {
+      ...report,
+      reconciled: report.reconciled.length,
+      deleted: report.deleted.length,
+      skipped: report.skipped.length,
+    },
+    "janitor pass",
+  );
+  return report;
+}

@@ -1,0 +1,17 @@
+// EventBridge schedule → one janitor pass. See src/environment/janitor.ts.
+import { awsRuntime, runJanitor } from "../runtime/aws.js";
+
+export async function handler(): Promise<{
+  environments: number;
+  repositories: number;
+  reconciled: number;
+  deleted: number;
+}> {
+  const report = await runJanitor(await awsRuntime());
+  return {
+    environments: report.environments,
+    repositories: report.repositories,
+    reconciled: report.reconciled.length,
+    deleted: report.deleted.length,
+  };
+}
