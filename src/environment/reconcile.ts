@@ -123,8 +123,7 @@ async function reconcileOpen(
   if (env?.phase === "Terminating") {
     throw new PrenvError("CLUSTER_ERROR", `namespace ${ctx.namespace} is still being deleted; will retry`);
   }
-  const expires = Date.parse(env?.annotations[IDENTITY.expiresAt] ?? "");
-  if (env && expires <= deps.clock.now().getTime()) {
+  if (env && expired(env, deps.clock)) {
     return teardown(
       ctx,
       env,
@@ -329,6 +328,11 @@ async function teardown(ctx: Ctx, env: EnvironmentRecord | null, reason: string 
   );
   if (env) ctx.deps.log.info({ namespace: ctx.namespace, reason }, "environment deleted");
   return "deleted";
+}
+
+function expired(env: EnvironmentRecord, clock: Clock): boolean {
+  const expires = Date.parse(env.annotations[IDENTITY.expiresAt] ?? "");
+  return expires <= clock.now().getTime();
 }
 
 function blankReport(sha: string | null): Omit<Report, "kind"> {

@@ -144,7 +144,7 @@ export async function reportGiveUp(rt: AwsRuntime, job: ReconcileJob, err: unkno
   const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
   const code =
     typeof err === "object" && err !== null && "code" in err
-      ? String((err as { code: unknown }).code)
+      ? String((err).code)
       : "UNEXPECTED";
   await publish(
     {

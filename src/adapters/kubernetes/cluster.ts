@@ -9,6 +9,7 @@ import {
   type KubeConfig,
   type V1ContainerStatus,
   type V1Deployment,
+  type V1Namespace,
   type V1Pod,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
@@ -63,14 +64,7 @@ export class KubernetesCluster implements ClusterPort {
 
   async readEnvironment(namespace: string): Promise<EnvironmentRecord | null> {
     try {
-      const ns = await this.core.readNamespace({ name: namespace });
-      return {
-        name: namespace,
-        phase:
-          ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp ? "Terminating" : "Active",
-        labels: ns.metadata?.labels ?? {},
-        annotations: ns.metadata?.annotations ?? {},
-      };
+      return toRecord(await this.core.readNamespace({ name: namespace }));
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return null;
       throw this.translate(err, `read namespace ${namespace}`);
@@ -93,15 +87,7 @@ export class KubernetesCluster implements ClusterPort {
       } catch (err) {
         throw this.translate(err, "list prenv's namespaces");
       }
-      for (const ns of page.items) {
-        out.push({
-          name: ns.metadata?.name ?? "",
-          phase:
-            ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp ? "Terminating" : "Active",
-          labels: ns.metadata?.labels ?? {},
-          annotations: ns.metadata?.annotations ?? {},
-        });
-      }
+      out.push(...page.items.map(toRecord));
       cont = page.metadata?._continue || undefined;
     } while (cont);
     return out;
@@ -351,6 +337,16 @@ function schedulingProblem(p: V1Pod): PodProblem {
     };
   }
   return { reason: p.status?.phase ?? "Unknown", message: "the pod is not ready", container: undefined };
+}
+
+function toRecord(ns: V1Namespace): EnvironmentRecord {
+  const terminating = ns.status?.phase === "Terminating" || Boolean(ns.metadata?.deletionTimestamp);
+  return {
+    name: ns.metadata?.name ?? "",
+    phase: terminating ? "Terminating" : "Active",
+    labels: ns.metadata?.labels ?? {},
+    annotations: ns.metadata?.annotations ?? {},
+  };
 }
 
 function podReady(p: V1Pod): boolean {
