@@ -39,7 +39,11 @@ export default defineConfig({
               test: {
                 name: "cluster",
                 include: ["test/cluster/**/*.test.ts"],
-                globalSetup: ["test/cluster/harness/global-setup.ts"],
+                globalSetup: [
+                  "test/cluster/harness/global-setup.ts",
+                  // The AWS-shaped end-to-end test also needs ElasticMQ.
+                  ...(aws.mode === "skip" ? [] : ["test/aws/global-setup.ts"]),
+                ],
                 testTimeout: 60_000,
                 hookTimeout: 60_000,
                 // One API server for the whole tier: run the files in one worker, one at a time.

@@ -33,6 +33,8 @@ const awsEnvSchema = z.object({
   PRENV_SECRET_ID: z.string().optional(),
   PRENV_EKS_CLUSTER: z.string().optional(),
   PRENV_MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).default(5),
+  /** GitHub Enterprise Server's API URL (e.g. https://ghe.example.com/api/v3); default api.github.com. */
+  PRENV_GITHUB_API_URL: z.string().url().optional(),
   APP_ID: z.string().optional(),
   PRIVATE_KEY: z.string().optional(),
   WEBHOOK_SECRET: z.string().optional(),
@@ -102,6 +104,7 @@ async function buildRuntime(): Promise<AwsRuntime> {
     privateKey: secrets.privateKey,
     secret: secrets.webhookSecret,
     log: log.child({ name: "probot" }),
+    ...(env.PRENV_GITHUB_API_URL ? { baseUrl: env.PRENV_GITHUB_API_URL } : {}),
   });
   await probot.load(prenvApp({ queue, appId: Number(secrets.appId) }));
   return { env, settings, log, secrets, sqs, probot, queue };
