@@ -14,15 +14,26 @@ import { examplePayload } from "../test/support/payloads.js";
 const N = Number(process.env.BENCH_N ?? 1000);
 const jobs: ReconcileJob[] = [];
 const queue: JobQueue = { enqueue: (j) => Promise.resolve(void jobs.push(j)) };
-const probot = new Probot({ appId: APP_ID, privateKey: appPrivateKey(), secret: WEBHOOK_SECRET, log: pino({ level: "silent" }) });
+const probot = new Probot({
+  appId: APP_ID,
+  privateKey: appPrivateKey(),
+  secret: WEBHOOK_SECRET,
+  log: pino({ level: "silent" }),
+});
 await probot.load(prenvApp({ queue, appId: APP_ID }));
 const handle = createWebhookHandler({ probot, secret: WEBHOOK_SECRET });
 
-const payloads = ["opened", "synchronize", "labeled", "closed"].map((a) => JSON.stringify(examplePayload("pull_request", a)));
+const payloads = ["opened", "synchronize", "labeled", "closed"].map((a) =>
+  JSON.stringify(examplePayload("pull_request", a)),
+);
 const requests = Array.from({ length: N }, (_, i) => {
   const body = payloads[i % payloads.length]!;
   return {
-    headers: { "x-github-event": "pull_request", "x-github-delivery": `bench-${i}`, "x-hub-signature-256": sign(body) },
+    headers: {
+      "x-github-event": "pull_request",
+      "x-github-delivery": `bench-${i}`,
+      "x-hub-signature-256": sign(body),
+    },
     body,
   };
 });

@@ -27,7 +27,10 @@ function freePort(): Promise<number> {
 }
 
 function script(cmd: string, env: NodeJS.ProcessEnv): void {
-  execFileSync("bash", [join(repoRoot, "scripts/elasticmq.sh"), cmd], { env, stdio: ["ignore", "inherit", "inherit"] });
+  execFileSync("bash", [join(repoRoot, "scripts/elasticmq.sh"), cmd], {
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
 }
 
 let env: NodeJS.ProcessEnv | undefined;

@@ -23,9 +23,14 @@ export function sqsClient(): SQSClient {
 let n = 0;
 
 /** A FIFO jobs queue with a FIFO dead-letter queue, as serverless.yml declares them. */
-export async function fifoQueues(sqs: SQSClient, maxReceiveCount = 2): Promise<{ url: string; dlqUrl: string }> {
+export async function fifoQueues(
+  sqs: SQSClient,
+  maxReceiveCount = 2,
+): Promise<{ url: string; dlqUrl: string }> {
   const name = `t${process.pid}-${++n}-${Date.now() % 100000}`;
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: "true" } }));
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: "true" } }),
+  );
   const dlqArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))
   ).Attributes!.QueueArn!;
@@ -87,7 +92,11 @@ export async function pollOnce(
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: url,
-        Entries: bad.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+        Entries: bad.map((m, i) => ({
+          Id: String(i),
+          ReceiptHandle: m.ReceiptHandle!,
+          VisibilityTimeout: 0,
+        })),
       }),
     );
   }

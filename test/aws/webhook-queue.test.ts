@@ -20,12 +20,22 @@ let handle: ReturnType<typeof createWebhookHandler>;
 
 beforeEach(async () => {
   queue = await fifoQueues(sqs);
-  const probot = new Probot({ appId: APP_ID, privateKey: appPrivateKey(), secret: WEBHOOK_SECRET, log: pino({ level: "silent" }) });
+  const probot = new Probot({
+    appId: APP_ID,
+    privateKey: appPrivateKey(),
+    secret: WEBHOOK_SECRET,
+    log: pino({ level: "silent" }),
+  });
   await probot.load(prenvApp({ queue: new SqsJobQueue(sqs, queue.url), appId: APP_ID }));
   handle = createWebhookHandler({ probot, secret: WEBHOOK_SECRET });
 });
 
-function request(event: string, payload: unknown, delivery: string, opts: { signature?: string; base64?: boolean } = {}): WebhookRequest {
+function request(
+  event: string,
+  payload: unknown,
+  delivery: string,
+  opts: { signature?: string; base64?: boolean } = {},
+): WebhookRequest {
   const body = typeof payload === "string" ? payload : JSON.stringify(payload);
   return {
     headers: {
@@ -45,24 +55,40 @@ describe("webhook handler → SQS FIFO", () => {
     expect(res.statusCode).toBe(202);
     const messages = await receive(sqs, queue.url);
     expect(messages).toHaveLength(1);
-    expect(messages[0]!.Attributes).toMatchObject({ MessageGroupId: "codertocat/hello-world#2", MessageDeduplicationId: "delivery-1" });
-    expect(JSON.parse(messages[0]!.Body!)).toMatchObject({ owner: "Codertocat", repo: "Hello-World", number: 2, delivery: "delivery-1" });
+    expect(messages[0]!.Attributes).toMatchObject({
+      MessageGroupId: "codertocat/hello-world#2",
+      MessageDeduplicationId: "delivery-1",
+    });
+    expect(JSON.parse(messages[0]!.Body!)).toMatchObject({
+      owner: "Codertocat",
+      repo: "Hello-World",
+      number: 2,
+      delivery: "delivery-1",
+    });
   });
 
   it("accepts a base64-encoded body (API Gateway binary mode)", async () => {
-    const res = await handle(request("pull_request", examplePayload("pull_request", "opened"), "delivery-b64", { base64: true }));
+    const res = await handle(
+      request("pull_request", examplePayload("pull_request", "opened"), "delivery-b64", { base64: true }),
+    );
     expect(res.statusCode).toBe(202);
     expect(await receive(sqs, queue.url)).toHaveLength(1);
   });
 
   it("turns a redelivered delivery into one job", async () => {
     const payload = examplePayload("pull_request", "synchronize");
-    for (let i = 0; i < 3; i++) expect((await handle(request("pull_request", payload, "same-delivery"))).statusCode).toBe(202);
+    for (let i = 0; i < 3; i++)
+      expect((await handle(request("pull_request", payload, "same-delivery"))).statusCode).toBe(202);
     expect(await receive(sqs, queue.url)).toHaveLength(1);
   });
 
   it.each<[string, () => WebhookRequest, number]>([
-    ["a bad signature", () => request("pull_request", examplePayload("pull_request", "opened"), "d", { signature: sign("other") }), 401],
+    [
+      "a bad signature",
+      () =>
+        request("pull_request", examplePayload("pull_request", "opened"), "d", { signature: sign("other") }),
+      401,
+    ],
     [
       "a missing signature",
       () => {
@@ -82,9 +108,17 @@ describe("webhook handler → SQS FIFO", () => {
       400,
     ],
     ["a body that is not JSON", () => request("pull_request", "{not json", "d"), 400],
-    ["an oversized body", () => request("pull_request", JSON.stringify({ pad: "x".repeat(1024 * 1024) }), "d"), 413],
+    [
+      "an oversized body",
+      () => request("pull_request", JSON.stringify({ pad: "x".repeat(1024 * 1024) }), "d"),
+      413,
+    ],
     ["an event prenv does not handle", () => request("issues", examplePayload("issues", "opened"), "d"), 202],
-    ["an action prenv does not handle", () => request("pull_request", examplePayload("pull_request", "assigned"), "d"), 202],
+    [
+      "an action prenv does not handle",
+      () => request("pull_request", examplePayload("pull_request", "assigned"), "d"),
+      202,
+    ],
   ])("rejects or ignores %s and enqueues nothing", async (_name, make, status) => {
     const res = await handle(make());
     expect(res.statusCode).toBe(status);
@@ -102,7 +136,14 @@ describe("worker batches on SQS FIFO", () => {
         for (let i = 0; i < 6; i++) {
           const delivery = `pr${pr}-event${i}`;
           sent[pr]!.push(delivery);
-          await q.enqueue({ installationId: 1, owner: "acme", repo: "web", number: pr, reason: "test", delivery });
+          await q.enqueue({
+            installationId: 1,
+            owner: "acme",
+            repo: "web",
+            number: pr,
+            reason: "test",
+            delivery,
+          });
         }
       }),
     );
@@ -117,8 +158,10 @@ describe("worker batches on SQS FIFO", () => {
       running.delete(job.number);
     };
     const poller = async () => {
-      for (let idle = 0; idle < 3; ) {
-        const got = await pollOnce(sqs, queue.url, (records) => processBatch(records, { run, maxReceiveCount: 5, giveUp: async () => undefined, log: silent }));
+      for (let idle = 0; idle < 3;) {
+        const got = await pollOnce(sqs, queue.url, (records) =>
+          processBatch(records, { run, maxReceiveCount: 5, giveUp: () => Promise.resolve(), log: silent }),
+        );
         idle = got === 0 ? idle + 1 : 0;
       }
     };
@@ -129,9 +172,30 @@ describe("worker batches on SQS FIFO", () => {
 
   it("retries only the failed message; a poison job ends in the dead-letter queue and tells the PR once; others are unaffected", async () => {
     const q = new SqsJobQueue(sqs, queue.url);
-    await q.enqueue({ installationId: 1, owner: "acme", repo: "web", number: 1, reason: "test", delivery: "good-1" });
-    await q.enqueue({ installationId: 1, owner: "acme", repo: "web", number: 9, reason: "test", delivery: "poison" });
-    await q.enqueue({ installationId: 1, owner: "acme", repo: "web", number: 2, reason: "test", delivery: "good-2" });
+    await q.enqueue({
+      installationId: 1,
+      owner: "acme",
+      repo: "web",
+      number: 1,
+      reason: "test",
+      delivery: "good-1",
+    });
+    await q.enqueue({
+      installationId: 1,
+      owner: "acme",
+      repo: "web",
+      number: 9,
+      reason: "test",
+      delivery: "poison",
+    });
+    await q.enqueue({
+      installationId: 1,
+      owner: "acme",
+      repo: "web",
+      number: 2,
+      reason: "test",
+      delivery: "good-2",
+    });
     const runs: string[] = [];
     const gaveUp: string[] = [];
     const handleBatch = (records: Parameters<typeof processBatch>[0]) =>
@@ -144,7 +208,7 @@ describe("worker batches on SQS FIFO", () => {
         giveUp: (job) => Promise.resolve(void gaveUp.push(job.delivery)),
         log: silent,
       });
-    for (let idle = 0; idle < 3; ) idle = (await pollOnce(sqs, queue.url, handleBatch)) === 0 ? idle + 1 : 0;
+    for (let idle = 0; idle < 3;) idle = (await pollOnce(sqs, queue.url, handleBatch)) === 0 ? idle + 1 : 0;
 
     expect(runs.filter((d) => d === "good-1")).toHaveLength(1);
     expect(runs.filter((d) => d === "good-2")).toHaveLength(1);
@@ -156,9 +220,23 @@ describe("worker batches on SQS FIFO", () => {
 
   it("sends a malformed message to the dead-letter queue after its retries", async () => {
     const { SendMessageCommand } = await import("@aws-sdk/client-sqs");
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: "{}", MessageGroupId: "g", MessageDeduplicationId: "bad" }));
-    for (let idle = 0; idle < 3; ) {
-      const got = await pollOnce(sqs, queue.url, (r) => processBatch(r, { run: () => Promise.resolve(), maxReceiveCount: 2, giveUp: () => Promise.resolve(), log: silent }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: "{}",
+        MessageGroupId: "g",
+        MessageDeduplicationId: "bad",
+      }),
+    );
+    for (let idle = 0; idle < 3;) {
+      const got = await pollOnce(sqs, queue.url, (r) =>
+        processBatch(r, {
+          run: () => Promise.resolve(),
+          maxReceiveCount: 2,
+          giveUp: () => Promise.resolve(),
+          log: silent,
+        }),
+      );
       idle = got === 0 ? idle + 1 : 0;
     }
     expect(await receive(sqs, queue.dlqUrl)).toHaveLength(1);

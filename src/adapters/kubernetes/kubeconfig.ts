@@ -17,13 +17,16 @@ export function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 
-/** A KubeConfig that sends every request as `as`, using the credentials of `base`. */
+/** A KubeConfig that sends every request as `as`, using the credentials of `base`. Authentication
+ * is delegated to `base` itself, so credentials made per request (EKS tokens) are kept. */
 export class ImpersonatingKubeConfig extends KubeConfig {
   readonly impersonation: Impersonation;
+  private readonly base: KubeConfig;
 
   constructor(base: KubeConfig, as: Impersonation) {
     super();
     this.impersonation = as;
+    this.base = base;
     this.loadFromOptions({
       clusters: base.clusters,
       contexts: base.contexts,
@@ -33,13 +36,13 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
+    await this.base.applySecurityAuthentication(context);
     context.setHeaderParam("Impersonate-User", this.impersonation.user);
     if (this.impersonation.group) context.setHeaderParam("Impersonate-Group", this.impersonation.group);
   }
 
   override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    await super.applyToHTTPSOptions(opts);
+    await this.base.applyToHTTPSOptions(opts);
     const headers = { ...(opts.headers as OutgoingHttpHeaders | undefined) };
     headers["Impersonate-User"] = this.impersonation.user;
     if (this.impersonation.group) headers["Impersonate-Group"] = this.impersonation.group;
