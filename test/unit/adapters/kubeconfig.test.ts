@@ -1,7 +1,8 @@
 // Impersonation must keep credentials that are made per request (EKS tokens), not only those
 // stored in the kubeconfig.
 import { KubeConfig, VersionApi, type RequestContext } from "@kubernetes/client-node";
-import { createServer, type IncomingHttpHeaders } from "node:http";
+import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
+import type { RequestOptions } from "node:https";
 import { afterEach, describe, expect, it } from "vitest";
 import { ImpersonatingKubeConfig } from "../../../src/adapters/kubernetes/kubeconfig.js";
 import { RawKube } from "../../../src/adapters/kubernetes/raw.js";
