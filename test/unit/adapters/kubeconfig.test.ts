@@ -13,10 +13,10 @@ class PerRequestToken extends KubeConfig {
     await super.applySecurityAuthentication(context);
     context.setHeaderParam("Authorization", `Bearer fresh-${++this.calls}`);
   }
-  override async applyToHTTPSOptions(opts: Parameters<KubeConfig["applyToHTTPSOptions"]>[0]): Promise<void> {
+  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
     await super.applyToHTTPSOptions(opts);
-    (opts as { headers: Record<string, string> }).headers = {
-      ...(opts.headers as object),
+    opts.headers = {
+      ...(opts.headers as OutgoingHttpHeaders),
       Authorization: `Bearer fresh-${++this.calls}`,
     };
   }
