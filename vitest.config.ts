@@ -1,5 +1,10 @@
 import { defineConfig } from "vitest/config";
-import { AWS_ENABLE_HINT, decideAwsTier, decideClusterTier, ENABLE_HINT } from "./test/cluster/harness/tier.js";
+import {
+  AWS_ENABLE_HINT,
+  decideAwsTier,
+  decideClusterTier,
+  ENABLE_HINT,
+} from "./test/cluster/harness/tier.js";
 
 // Three tiers: unit (pure code), integration (the real Probot app against a GitHub stand-in),
 // cluster (a real Kubernetes API server). The cluster tier is skipped only where it cannot run

@@ -145,10 +145,7 @@ export async function runJob(rt: AwsRuntime, job: ReconcileJob): Promise<void> {
 export async function reportGiveUp(rt: AwsRuntime, job: ReconcileJob, err: unknown): Promise<void> {
   const octokit = await rt.probot.auth(job.installationId);
   const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
-  const code =
-    typeof err === "object" && err !== null && "code" in err
-      ? String((err).code)
-      : "UNEXPECTED";
+  const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "UNEXPECTED";
   await publish(
     {
       kind: "error",

@@ -30,7 +30,8 @@ export function isRequired(env: NodeJS.ProcessEnv): boolean {
 
 export type AwsTier = { mode: "local" } | { mode: "skip"; reason: string };
 
-export const AWS_ENABLE_HINT = "install Java >= 17 and Maven (ElasticMQ, an SQS-compatible server, is built from Maven Central)";
+export const AWS_ENABLE_HINT =
+  "install Java >= 17 and Maven (ElasticMQ, an SQS-compatible server, is built from Maven Central)";
 
 /** The AWS tier runs against ElasticMQ, which needs Java and Maven. Required where the cluster tier is. */
 export function decideAwsTier(env: NodeJS.ProcessEnv = process.env): AwsTier {
@@ -39,6 +40,7 @@ export function decideAwsTier(env: NodeJS.ProcessEnv = process.env): AwsTier {
   const mvn = spawnSync("mvn", ["-v"], { encoding: "utf8", env });
   if (java.status === 0 && mvn.status === 0) return { mode: "local" };
   const reason = "Java or Maven is not available";
-  if (isRequired(env)) throw new Error(`AWS test tier is required here (CI) but cannot start: ${reason}; ${AWS_ENABLE_HINT}`);
+  if (isRequired(env))
+    throw new Error(`AWS test tier is required here (CI) but cannot start: ${reason}; ${AWS_ENABLE_HINT}`);
   return { mode: "skip", reason };
 }
