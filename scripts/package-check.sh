@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Packages prenv for AWS exactly as a deploy would, but offline and without AWS credentials, then
+# checks the result:
+#   1. `osls package` (esbuild bundles + CloudFormation template) with every AWS credential
+#      source switched off, so nothing account-dependent can sneak into packaging;
+#   2. cfn-lint on the generated template (rules and kept warnings: .cfnlintrc.yaml);
+#   3. invariants cfn-lint cannot know (queue visibility vs worker timeout, zip contents);
+#   4. prints each function's zip size;
+#   5. unzips each function and imports its bundle with Node, as the Lambda runtime would at a
+#      cold start (ESM/CommonJS interop, templates/ found beside the bundle). Entry modules must
+#      therefore not call AWS at import time: that belongs in the first invocation.
+#
+# Usage: bash scripts/package-check.sh [stage]        (stage defaults to "ci")
+#
+# cfn-lint comes from PyPI, pinned, into a virtualenv under
+# ${XDG_CACHE_HOME:-~/.cache}/prenv-tools/cfn-lint/<version>, created once and reused.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+CFN_LINT_VERSION=1.58.0
+STAGE="${1:-ci}"
+REGION="${PRENV_PACKAGE_REGION:-us-east-1}"
+TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/prenv-tools"
+FUNCTIONS=(webhook worker janitor)
+
+step() { printf '\n=== %s\n' "$1"; }
+die() {
+  printf 'package-check: %s\n' "$1" >&2
+  exit 1
+}
+
+# --- 0. the entry points serverless.yml names must exist -----------------------------------------
+for fn in "${FUNCTIONS[@]}"; do
+  [[ -f "src/lambda/$fn.ts" ]] || die "src/lambda/$fn.ts is missing (serverless.yml bundles it as function '$fn')"
+done
+[[ -x node_modules/.bin/osls ]] || die "osls is not installed: run npm ci"
+
+# --- cfn-lint, pinned, in a reusable virtualenv ----------------------------------------------------
+cfn_lint_dir="$TOOLS/cfn-lint/$CFN_LINT_VERSION"
+cfn_lint="$cfn_lint_dir/bin/cfn-lint"
+if [[ ! -f "$cfn_lint_dir/.installed" ]]; then
+  step "installing cfn-lint $CFN_LINT_VERSION into $cfn_lint_dir"
+  command -v python3 >/dev/null 2>&1 || die "python3 is required for cfn-lint"
+  rm -rf "$cfn_lint_dir"
+  python3 -m venv "$cfn_lint_dir" || die "python3 cannot create a virtualenv (on Debian: apt-get install python3-venv)"
+  "$cfn_lint_dir/bin/python" -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+  touch "$cfn_lint_dir/.installed"
+fi
+
+# --- 1. package with no AWS credentials --------------------------------------------------------------
+step "osls package --stage $STAGE --region $REGION (no AWS credentials)"
+rm -rf .serverless
+no_aws=(
+  env
+  -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_SECURITY_TOKEN
+  -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SDK_LOAD_CONFIG -u AWS_ROLE_ARN
+  -u AWS_WEB_IDENTITY_TOKEN_FILE -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+  -u AWS_CONTAINER_CREDENTIALS_FULL_URI -u AWS_CONTAINER_AUTHORIZATION_TOKEN
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+)
+"${no_aws[@]}" node_modules/.bin/osls package --stage "$STAGE" --region "$REGION"
+
+template=.serverless/cloudformation-template-update-stack.json
+[[ -f "$template" ]] || die "osls did not write $template"
+
+# --- 2. cfn-lint -------------------------------------------------------------------------------------
+step "cfn-lint $("$cfn_lint" --version | awk '{print $2}') $template"
+"$cfn_lint" --config-file .cfnlintrc.yaml --regions "$REGION" -- "$template"
+echo "cfn-lint: no errors"
+
+# --- 3 + 4. invariants and sizes -------------------------------------------------------------------
+step "invariants and bundle sizes"
+"$cfn_lint_dir/bin/python" - "$template" .serverless templates "${FUNCTIONS[@]}" <<'PY'
+import json, os, sys, zipfile
+
+template_path, out_dir, templates_dir, *functions = sys.argv[1:]
+resources = json.load(open(template_path))["Resources"]
+problems = []
+
+worker = resources["WorkerLambdaFunction"]["Properties"]
+worker_env = worker["Environment"]["Variables"]
+queue = resources["JobsQueue"]["Properties"]
+mapping = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+timeout = worker["Timeout"]
+visibility = queue["VisibilityTimeout"]
+rollout = int(worker_env["PRENV_ROLLOUT_TIMEOUT_SECONDS"])
+batch = mapping["BatchSize"]
+if visibility < 6 * timeout:
+    problems.append(f"JobsQueue VisibilityTimeout {visibility}s < 6 x worker timeout {timeout}s")
+if batch * (rollout + 60) > timeout:
+    problems.append(
+        f"worker timeout {timeout}s < batch size {batch} x (PRENV_ROLLOUT_TIMEOUT_SECONDS {rollout}s + 60s)"
+    )
+if int(worker_env.get("PRENV_MAX_RECEIVE_COUNT", "0")) != queue["RedrivePolicy"]["maxReceiveCount"]:
+    problems.append("worker PRENV_MAX_RECEIVE_COUNT differs from the JobsQueue RedrivePolicy maxReceiveCount")
+if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+    problems.append("the worker's SQS event source must use ReportBatchItemFailures")
+if queue.get("ContentBasedDeduplication") is not False:
+    problems.append("JobsQueue must not use content-based deduplication (jobs carry a dedup id)")
+
+hbs = sorted(f"templates/{f}" for f in os.listdir(templates_dir) if f.endswith(".hbs"))
+print(f"{'function':<10} {'zip':>10} {'unzipped':>10}  contents")
+for fn in functions:
+    path = os.path.join(out_dir, f"{fn}.zip")
+    if not os.path.isfile(path):
+        problems.append(f"{path} was not produced")
+        continue
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        unzipped = sum(i.file_size for i in z.infolist())
+    entry = f"src/lambda/{fn}.mjs"
+    if entry not in names:
+        problems.append(f"{fn}.zip lacks its bundle {entry}")
+    missing = [t for t in hbs if t not in names]
+    if missing:
+        problems.append(f"{fn}.zip lacks {', '.join(missing)}")
+    if any(n.startswith("node_modules/") for n in names):
+        problems.append(f"{fn}.zip ships node_modules/ (everything should be bundled)")
+    kib = lambda n: f"{n / 1024:.0f} KiB"
+    print(f"{fn:<10} {kib(os.path.getsize(path)):>10} {kib(unzipped):>10}  {len(names)} files")
+
+if problems:
+    print("package-check: " + "\n package-check: ".join(problems), file=sys.stderr)
+    sys.exit(1)
+print("invariants: OK")
+PY
+
+# --- 5. each bundle loads from its unzipped package --------------------------------------------------
+step "loading each bundle as the Lambda runtime would"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+for fn in "${FUNCTIONS[@]}"; do
+  "$cfn_lint_dir/bin/python" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    ".serverless/$fn.zip" "$scratch/$fn"
+  (
+    cd "$scratch/$fn"
+    "${no_aws[@]}" AWS_REGION="$REGION" NODE_NO_WARNINGS=1 timeout 60 node --enable-source-maps --input-type=module -e "
+      const m = await import('./src/lambda/$fn.mjs');
+      if (typeof m.handler !== 'function') throw new Error('src/lambda/$fn.mjs exports no handler function');
+      console.log('$fn: handler loads');
+    "
+  ) || die "the $fn bundle does not load (see the error above)"
+done
+echo
+printf "package-check: OK (stage %s, region %s)\n" "$STAGE" "$REGION"
