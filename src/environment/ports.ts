@@ -63,6 +63,16 @@ export interface DeploymentView {
   state: DeploymentState | "pending" | "queued" | null;
 }
 
+export type RepoRole = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
+export interface IssueCommentView {
+  id: number;
+  body: string;
+  author: string;
+  authorType: "User" | "Bot" | "Organization" | string;
+  createdAt: string;
+}
+
 /** GitHub, for one pull request of one installation. */
 export interface GitHubPort {
   getPull(): Promise<PullRequest | null>;
@@ -82,6 +92,11 @@ export interface GitHubPort {
     opts: { environmentUrl?: string; description: string },
   ): Promise<void>;
   findCheckRun(sha: string, name: string): Promise<CheckRunView | null>;
+  /** A comment on the PR, read fresh (commands are never taken from the queue message). */
+  getComment(id: number): Promise<IssueCommentView | null>;
+  /** The user's role on the repository, from the collaborator permission API. */
+  permissionOf(login: string): Promise<RepoRole>;
+  addReaction(commentId: number, content: "+1" | "-1" | "eyes" | "confused" | "rocket"): Promise<void>;
   createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<void>;
   updateCheckRun(id: number, report: CheckRunReport): Promise<void>;
 }
@@ -141,6 +156,15 @@ export interface ClusterPort {
   waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
   diagnose(namespace: string): Promise<FailureReport>;
   deleteNamespace(namespace: string): Promise<void>;
+  /** Rewrites the annotations prenv keeps under `manager` on the namespace (one manager per concern). */
+  annotate(namespace: string, manager: string, annotations: Record<string, string>): Promise<void>;
+  /** Scales Deployments and StatefulSets as the tenant: `sleep` to 0 (remembering replicas), `wake` back. */
+  scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult>;
+}
+
+export interface ScaleResult {
+  /** Workloads changed, with the replica counts before and after. */
+  changed: { kind: string; name: string; from: number; to: number }[];
 }
 
 export interface Clock {

@@ -10,7 +10,9 @@ import type {
   DeploymentState,
   DeploymentView,
   GitHubPort,
+  IssueCommentView,
   ManifestFile,
+  RepoRole,
   PrRef,
   PullRequest,
 } from "../../environment/ports.js";
@@ -343,6 +345,49 @@ export class GitHubPullRequest implements GitHubPort {
       };
     } catch (err) {
       throw githubError(err, `read check run '${name}'`);
+    }
+  }
+
+  async getComment(id: number): Promise<IssueCommentView | null> {
+    try {
+      const { data } = await this.octokit.rest.issues.getComment({ ...this.repo, comment_id: id });
+      return {
+        id: data.id,
+        body: data.body ?? "",
+        author: data.user?.login ?? "",
+        authorType: data.user?.type ?? "User",
+        createdAt: data.created_at,
+      };
+    } catch (err) {
+      if (status(err) === 404) return null;
+      throw githubError(err, `read comment ${id}`);
+    }
+  }
+
+  /** The role, not the legacy `permission` field (which folds maintain into write and triage into read). */
+  async permissionOf(login: string): Promise<RepoRole> {
+    try {
+      const { data } = await this.octokit.rest.repos.getCollaboratorPermissionLevel({
+        ...this.repo,
+        username: login,
+      });
+      const role = (data as { role_name?: string }).role_name ?? data.permission;
+      return (["admin", "maintain", "write", "triage", "read"] as const).find((r) => r === role) ?? "none";
+    } catch (err) {
+      if (status(err) === 404) return "none";
+      throw githubError(err, `read ${login}'s permission`);
+    }
+  }
+
+  async addReaction(commentId: number, content: "+1" | "-1" | "eyes" | "confused" | "rocket"): Promise<void> {
+    try {
+      await this.octokit.rest.reactions.createForIssueComment({
+        ...this.repo,
+        comment_id: commentId,
+        content,
+      });
+    } catch (err) {
+      throw githubError(err, "react to a comment");
     }
   }
 

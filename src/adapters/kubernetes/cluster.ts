@@ -22,6 +22,7 @@ import type {
   ObjectRef,
   PodDiagnosis,
   RolloutResult,
+  ScaleResult,
 } from "../../environment/ports.js";
 import { MANAGED_BY } from "../../environment/state.js";
 import { PrenvError } from "../../errors.js";
@@ -30,6 +31,7 @@ import { RawKube } from "./raw.js";
 
 export const FIELD_MANAGER = "prenv";
 export const STATE_FIELD_MANAGER = "prenv-state";
+export const REPLICAS_BEFORE_SLEEP = "prenv.dev/replicas-before-sleep";
 
 export interface ClusterOptions {
   /** Poll interval while waiting for rollouts (ms). */
@@ -110,6 +112,61 @@ export class KubernetesCluster implements ClusterPort {
     } catch (err) {
       throw this.translate(err, `record state on namespace ${namespace}`);
     }
+  }
+
+  async annotate(namespace: string, manager: string, annotations: Record<string, string>): Promise<void> {
+    const body = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, annotations } };
+    try {
+      await this.raw.apply(body, { fieldManager: manager, force: true });
+    } catch (err) {
+      throw this.translate(err, `annotate namespace ${namespace}`);
+    }
+  }
+
+  /**
+   * Sleep: every Deployment and StatefulSet to 0 replicas, the count before kept in the
+   * workload's `prenv.dev/replicas-before-sleep` annotation. Wake: back to that count. Done as
+   * the tenant, through the scale subresource plus an annotation patch.
+   */
+  async scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult> {
+    const api = new RawKube(this.tenant(namespace));
+    const changed: ScaleResult["changed"] = [];
+    for (const [kind, plural] of [
+      ["Deployment", "deployments"],
+      ["StatefulSet", "statefulsets"],
+    ] as const) {
+      let list: {
+        items: {
+          metadata: { name: string; annotations?: Record<string, string> };
+          spec?: { replicas?: number };
+        }[];
+      };
+      try {
+        list = (await api.request("GET", `/apis/apps/v1/namespaces/${namespace}/${plural}`)) as typeof list;
+      } catch (err) {
+        throw this.translate(err, `list ${plural} in ${namespace}`);
+      }
+      for (const w of list.items) {
+        const current = w.spec?.replicas ?? 1;
+        const remembered = Number(w.metadata.annotations?.[REPLICAS_BEFORE_SLEEP]);
+        const target =
+          to === "sleep" ? 0 : Number.isInteger(remembered) && remembered >= 0 ? remembered : current;
+        if (to === "sleep" && current === 0) continue;
+        if (to === "wake" && Number.isNaN(remembered)) continue;
+        const path = `/apis/apps/v1/namespaces/${namespace}/${plural}/${w.metadata.name}`;
+        const annotations = { [REPLICAS_BEFORE_SLEEP]: to === "sleep" ? String(current) : null };
+        try {
+          await api.request("PATCH", path, {
+            body: { metadata: { annotations }, spec: { replicas: target } },
+            contentType: "application/merge-patch+json",
+          });
+        } catch (err) {
+          throw this.translate(err, `scale ${kind}/${w.metadata.name}`);
+        }
+        changed.push({ kind, name: w.metadata.name, from: current, to: target });
+      }
+    }
+    return { changed };
   }
 
   async applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void> {
