@@ -59,6 +59,15 @@ export function prenvApp(deps: AppDeps) {
       }
     });
 
+    // Commands: only new comments (edits are ignored), only on pull requests, never from bots.
+    app.on("issue_comment.created", async (context) => {
+      const { issue, comment } = context.payload;
+      if (!issue.pull_request || comment.user?.type === "Bot") return;
+      if (!/^[ \t]{0,3}\/env\b/im.test(comment.body ?? "")) return;
+      const j = job(context.payload, issue.number, "issue_comment.created", context.id);
+      if (j) await deps.queue.enqueue({ ...j, commentId: comment.id });
+    });
+
     app.on("check_suite.completed", async (context) => {
       const suite = context.payload.check_suite;
       if (deps.appId !== undefined && suite.app?.id === deps.appId) return;

@@ -263,6 +263,12 @@ const rootShape = {
     "Resource quota of each environment (all its pods together).",
     "Write resources as a mapping, e.g. resources: { cpu: '2', memory: 4Gi }.",
   ),
+  forks: field(
+    z.enum(["approve", "never"]).default("approve"),
+    "Pull requests from forks, and from authors without write access, are never deployed automatically. " +
+      "'approve': a user with write access deploys a given commit with `/env deploy`; 'never': they are not deployed at all.",
+    "Use approve or never.",
+  ),
   podSecurity: field(
     z
       .enum(["restricted", "baseline"], {

@@ -69,7 +69,8 @@ export interface IssueCommentView {
   id: number;
   body: string;
   author: string;
-  authorType: "User" | "Bot" | "Organization" | string;
+  /** GitHub's account type: "User", "Bot" or "Organization". */
+  authorType: string;
   createdAt: string;
 }
 

@@ -7,7 +7,7 @@ import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
 import { parseDuration } from "../config/duration.js";
 import { PrenvError } from "../errors.js";
 import { parseTenantManifests } from "../manifests/parse.js";
-import type { Report } from "../report/comment.js";
+import { COMMENT_MARKER, readMeta, type CommentMeta, type Report } from "../report/comment.js";
 import { redactFailure } from "../report/redact.js";
 import { publish, type PublishDeps } from "../report/publish.js";
 import type { CommentVars } from "../report/comment.js";
@@ -26,9 +26,20 @@ import type {
   ObjectRef,
   PrRef,
   PullRequest,
+  RepoRole,
 } from "./ports.js";
 import type { EnvironmentSettings } from "./settings.js";
-import { decodeState, encodeState, IDENTITY, LABELS, MANAGED_BY, refKey, type EnvState } from "./state.js";
+import {
+  decodeState,
+  encodeState,
+  IDENTITY,
+  LABELS,
+  MANAGED_BY,
+  refKey,
+  SLEEP,
+  SLEEP_MANAGER,
+  type EnvState,
+} from "./state.js";
 
 export interface ReconcileDeps {
   github: GitHubPort;
@@ -49,7 +60,9 @@ export type Outcome =
   | "manifest-invalid"
   | "deployed"
   | "failed"
-  | "deleted";
+  | "deleted"
+  | "destroyed"
+  | "awaiting-approval";
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 
@@ -59,9 +72,27 @@ interface Ctx {
   namespace: string;
   environment: string;
   publishDeps: PublishDeps;
+  /** Hidden state from prenv's comment, carried into every comment prenv writes. */
+  meta: CommentMeta;
+  opts: ReconcileOptions;
 }
 
-export async function reconcile(ref: PrRef, deps: ReconcileDeps): Promise<Outcome> {
+export interface ReconcileOptions {
+  /** Redeploy even if the environment is up to date, and even after `/env destroy`. */
+  force?: boolean;
+  /** Changes to the comment's hidden state (a command's effect), applied before deciding. */
+  meta?: Partial<Record<keyof CommentMeta, CommentMeta[keyof CommentMeta] | null>>;
+}
+
+async function say(ctx: Ctx, report: Report): Promise<void> {
+  await publish({ ...report, meta: ctx.meta }, ctx.publishDeps);
+}
+
+export async function reconcile(
+  ref: PrRef,
+  deps: ReconcileDeps,
+  opts: ReconcileOptions = {},
+): Promise<Outcome> {
   const namespace = namespaceName(
     { owner: ref.owner, repo: ref.repo, pr: ref.number },
     deps.settings.namespacePrefix,
@@ -78,6 +109,8 @@ export async function reconcile(ref: PrRef, deps: ReconcileDeps): Promise<Outcom
       checkName: deps.settings.checkName,
       environment,
     },
+    meta: applyMeta(readMeta((await deps.github.findComment(COMMENT_MARKER))?.body), opts.meta),
+    opts,
   };
   const pr = await deps.github.getPull();
   const env = await deps.cluster.readEnvironment(namespace);
@@ -93,18 +126,45 @@ export async function reconcile(ref: PrRef, deps: ReconcileDeps): Promise<Outcom
     return env ? teardown(ctx, env, `${CONFIG_FILE} was removed from the default branch.`) : "not-configured";
   }
   if (config.kind === "invalid") {
-    await publish(
-      {
-        ...blankReport(pr.headSha),
-        kind: "invalid-config",
-        detail: env ? "The existing environment was left as it was." : "Nothing was created.",
-        detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
-      },
-      ctx.publishDeps,
-    );
+    await say(ctx, {
+      ...blankReport(pr.headSha),
+      kind: "invalid-config",
+      detail: env ? "The existing environment was left as it was." : "Nothing was created.",
+      detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
+    });
     return "invalid-config";
   }
   return reconcileOpen(ctx, pr, config.config, env);
+}
+
+/** Everything that can stop a deploy, in order; null when the PR should be deployed. */
+async function gates(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord | null,
+): Promise<Outcome | null> {
+  const { deps } = ctx;
+  const allowed = await eligibility(pr, config, () => deps.github.listChangedFiles());
+  if (!allowed.ok) {
+    if (env) return teardown(ctx, env, allowed.reason);
+    await say(ctx, { ...blankReport(null), kind: "skipped", detail: allowed.reason });
+    return "skipped";
+  }
+  if (env?.phase === "Terminating") {
+    throw new PrenvError("CLUSTER_ERROR", `namespace ${ctx.namespace} is still being deleted; will retry`);
+  }
+  if (env && expired(env, deps.clock)) {
+    const reason = "The environment reached the end of its lifetime (ttl); the next push deploys a new one.";
+    return teardown(ctx, env, reason);
+  }
+  if (!ctx.opts.force && ctx.meta.destroyedSha === pr.headSha) {
+    const detail = "Destroyed with /env destroy; a new push or `/env redeploy` brings it back.";
+    if (env) return teardown(ctx, env, detail, "destroyed");
+    await say(ctx, { ...blankReport(pr.headSha), kind: "destroyed", detail });
+    return "destroyed";
+  }
+  return (await trustGate(ctx, pr, config, env)) ?? (await requiredChecks(ctx, pr, config));
 }
 
 async function reconcileOpen(
@@ -113,41 +173,29 @@ async function reconcileOpen(
   config: RepoConfig,
   env: EnvironmentRecord | null,
 ): Promise<Outcome> {
-  const { deps } = ctx;
-  const allowed = await eligibility(pr, config, () => deps.github.listChangedFiles());
-  if (!allowed.ok) {
-    if (env) return teardown(ctx, env, allowed.reason);
-    await publish({ ...blankReport(null), kind: "skipped", detail: allowed.reason }, ctx.publishDeps);
-    return "skipped";
-  }
-  if (env?.phase === "Terminating") {
-    throw new PrenvError("CLUSTER_ERROR", `namespace ${ctx.namespace} is still being deleted; will retry`);
-  }
-  if (env && expired(env, deps.clock)) {
-    return teardown(
-      ctx,
-      env,
-      "The environment reached the end of its lifetime (ttl); the next push deploys a new one.",
-    );
-  }
-  const waiting = await requiredChecks(ctx, pr, config);
-  if (waiting) return waiting;
+  const stopped = await gates(ctx, pr, config, env);
+  if (stopped) return stopped;
 
   const state = env ? decodeState(env.annotations) : null;
   const configHash = hashConfig(config);
   const expiresAt = expiry(ctx, env, config);
   const url = config.url ? previewUrl(ctx) : null;
   if (
+    !ctx.opts.force &&
     env &&
     state?.phase === "ready" &&
     state.deployedSha === pr.headSha &&
     state.configHash === configHash
   ) {
     // Already converged: make sure GitHub says so (a no-op when it does).
-    await publish(
-      { ...blankReport(pr.headSha), kind: "ready", url, namespace: ctx.namespace, expiresAt },
-      ctx.publishDeps,
-    );
+    await say(ctx, {
+      ...blankReport(pr.headSha),
+      kind: "ready",
+      url,
+      namespace: ctx.namespace,
+      expiresAt,
+      note: sleepNote(env),
+    });
     return "unchanged";
   }
   return deploy(ctx, pr, config, { env, state, configHash, expiresAt, url });
@@ -159,22 +207,20 @@ async function requiredChecks(ctx: Ctx, pr: PullRequest, config: RepoConfig): Pr
   const states = await ctx.deps.github.checkStates(pr.headSha, names);
   const failed = names.filter((n) => states.get(n) === "failure");
   if (failed.length > 0) {
-    await publish(
-      {
-        ...blankReport(pr.headSha),
-        kind: "checks-failed",
-        detail: `Failed: ${failed.join(", ")}. Push a fix to try again.`,
-      },
-      ctx.publishDeps,
-    );
+    await say(ctx, {
+      ...blankReport(pr.headSha),
+      kind: "checks-failed",
+      detail: `Failed: ${failed.join(", ")}. Push a fix to try again.`,
+    });
     return "checks-failed";
   }
   const pending = names.filter((n) => states.get(n) !== "success");
   if (pending.length > 0) {
-    await publish(
-      { ...blankReport(pr.headSha), kind: "waiting-checks", detail: `Waiting for: ${pending.join(", ")}.` },
-      ctx.publishDeps,
-    );
+    await say(ctx, {
+      ...blankReport(pr.headSha),
+      kind: "waiting-checks",
+      detail: `Waiting for: ${pending.join(", ")}.`,
+    });
     return "waiting-checks";
   }
   return null;
@@ -238,10 +284,7 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   const host = previewHost(namespace, deps.settings.baseDomain);
   const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
   const refuse = async (problems: string[]): Promise<Outcome> => {
-    await publish(
-      { ...report, kind: "manifest-invalid", problems, detail: untouched(plan.env) },
-      ctx.publishDeps,
-    );
+    await say(ctx, { ...report, kind: "manifest-invalid", problems, detail: untouched(plan.env) });
     return "manifest-invalid";
   };
 
@@ -251,7 +294,7 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
 
   // 2. Namespace and guards (as the bot), then say we are deploying.
   await deps.cluster.applyAsBot(guardObjects(ctx, pr, config, plan));
-  await publish({ ...report, kind: "deploying" }, ctx.publishDeps);
+  await say(ctx, { ...report, kind: "deploying" });
 
   // 3. All or nothing: a server-side dry run of every object as the tenant, then the real apply.
   try {
@@ -266,6 +309,9 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   const previous = plan.state?.applied ?? [];
   await deps.cluster.writeState(namespace, state("deploying", union(previous, refs)));
   await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: false });
+  if (plan.env?.annotations[SLEEP.sleeping] === "true") {
+    await deps.cluster.annotate(namespace, SLEEP_MANAGER, { [SLEEP.sleeping]: "false", [SLEEP.since]: "" });
+  }
   const keep = new Set(refs.map(refKey));
   const stale = previous.filter((r) => !keep.has(refKey(r)));
   if (stale.length > 0) await deps.cluster.deleteAsTenant(namespace, stale);
@@ -285,11 +331,11 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     await deps.cluster.writeState(namespace, state("failed", refs));
     const seconds = Math.round(deps.settings.rolloutTimeoutMs / 1000);
     const detail = `Not ready after ${seconds} s: ${rollout.pending.join(", ")}.`;
-    await publish({ ...report, kind: "failed", failure, detail }, ctx.publishDeps);
+    await say(ctx, { ...report, kind: "failed", failure, detail });
     return "failed";
   }
   await deps.cluster.writeState(namespace, state("ready", refs));
-  await publish({ ...report, kind: "ready" }, ctx.publishDeps);
+  await say(ctx, { ...report, kind: "ready" });
   deps.log.info(
     { namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length },
     "environment deployed",
@@ -316,18 +362,65 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   });
 }
 
-async function teardown(ctx: Ctx, env: EnvironmentRecord | null, reason: string | null): Promise<Outcome> {
+async function teardown(
+  ctx: Ctx,
+  env: EnvironmentRecord | null,
+  reason: string | null,
+  kind: "deleted" | "destroyed" = "deleted",
+): Promise<Outcome> {
   if (env) await ctx.deps.cluster.deleteNamespace(ctx.namespace);
-  await publish(
-    {
-      ...blankReport(null),
-      kind: "deleted",
-      detail: reason ? `${reason} The environment was deleted.` : "The environment was deleted.",
-    },
-    ctx.publishDeps,
-  );
+  const detail =
+    kind === "destroyed"
+      ? reason
+      : reason
+        ? `${reason} The environment was deleted.`
+        : "The environment was deleted.";
+  await say(ctx, { ...blankReport(null), kind, detail });
   if (env) ctx.deps.log.info({ namespace: ctx.namespace, reason }, "environment deleted");
-  return "deleted";
+  return kind;
+}
+
+const WRITE_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
+
+/** Fork PRs and PRs of authors without write access run only a commit someone trusted approved. */
+async function trustGate(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord | null,
+): Promise<Outcome | null> {
+  const sameRepo = pr.headRepoFullName?.toLowerCase() === `${ctx.ref.owner}/${ctx.ref.repo}`.toLowerCase();
+  if (sameRepo && WRITE_ROLES.has(await ctx.deps.github.permissionOf(pr.author))) return null;
+  const why = sameRepo ? "was opened by an author without write access" : "comes from a fork";
+  if (config.forks === "never") {
+    const reason = `This pull request ${why}, and this repository does not deploy those (forks: never).`;
+    if (env) return teardown(ctx, env, reason);
+    await say(ctx, { ...blankReport(null), kind: "skipped", detail: reason });
+    return "skipped";
+  }
+  if (ctx.meta.approvedSha === pr.headSha) return null;
+  const running = env ? " The environment keeps running the commit approved before." : "";
+  await say(ctx, {
+    ...blankReport(pr.headSha),
+    kind: "awaiting-approval",
+    detail: `This pull request ${why}, so prenv does not deploy it on its own. A user with write access can deploy commit ${pr.headSha.slice(0, 7)} by commenting /env deploy.${running}`,
+  });
+  return "awaiting-approval";
+}
+
+function sleepNote(env: EnvironmentRecord | null): string | null {
+  if (env?.annotations[SLEEP.sleeping] !== "true") return null;
+  const since = env.annotations[SLEEP.since];
+  return since ? `asleep since ${since.replace(/\.\d{3}Z$/, "Z")}; /env wake or a push wakes it` : "asleep";
+}
+
+function applyMeta(meta: CommentMeta, changes: ReconcileOptions["meta"]): CommentMeta {
+  const out: Record<string, unknown> = { ...meta };
+  for (const [k, v] of Object.entries(changes ?? {})) {
+    if (v === null || v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
 }
 
 function expired(env: EnvironmentRecord, clock: Clock): boolean {

@@ -29,6 +29,16 @@ export const STATE = {
   applied: `${P}/applied-objects`,
 } as const;
 
+/** Sleep state (field manager `prenv-sleep`). */
+export const SLEEP = {
+  sleeping: `${P}/sleeping`,
+  since: `${P}/asleep-since`,
+} as const;
+export const SLEEP_MANAGER = "prenv-sleep";
+
+/** Lifetime changes by `/env extend` (field manager `prenv-lifetime`). */
+export const LIFETIME_MANAGER = "prenv-lifetime";
+
 export type EnvPhase = "deploying" | "ready" | "failed";
 
 export interface EnvState {

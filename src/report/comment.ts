@@ -5,6 +5,41 @@ import type { FailureReport } from "../environment/ports.js";
 /** Hidden marker that identifies prenv's one comment on a PR. */
 export const COMMENT_MARKER = "<!-- prenv:environment -->";
 
+/**
+ * What prenv must remember about a PR when it may have no namespace: the commit an `/env deploy`
+ * approved, the commit at which `/env destroy` took the environment down, and recent command times
+ * (rate limit). Kept in a hidden line of prenv's own comment, which only the App can edit.
+ */
+export interface CommentMeta {
+  approvedSha?: string;
+  destroyedSha?: string;
+  commandTimes?: number[];
+}
+
+const META_PREFIX = "<!-- prenv:meta ";
+const SHA = /^[0-9a-f]{40}$/;
+
+export function readMeta(body: string | undefined | null): CommentMeta {
+  const line = body?.split("\n").find((l) => l.startsWith(META_PREFIX) && l.endsWith(" -->"));
+  if (!line) return {};
+  try {
+    const raw = JSON.parse(line.slice(META_PREFIX.length, -4)) as Record<string, unknown>;
+    const meta: CommentMeta = {};
+    if (typeof raw.approvedSha === "string" && SHA.test(raw.approvedSha)) meta.approvedSha = raw.approvedSha;
+    if (typeof raw.destroyedSha === "string" && SHA.test(raw.destroyedSha)) meta.destroyedSha = raw.destroyedSha;
+    if (Array.isArray(raw.commandTimes)) {
+      meta.commandTimes = raw.commandTimes.filter((t): t is number => Number.isSafeInteger(t)).slice(-20);
+    }
+    return meta;
+  } catch {
+    return {};
+  }
+}
+
+function metaLine(meta: CommentMeta): string {
+  return Object.keys(meta).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(meta)} -->\n`;
+}
+
 export type ReportKind =
   | "deploying"
   | "ready"
@@ -15,6 +50,8 @@ export type ReportKind =
   | "checks-failed"
   | "deleted"
   | "skipped"
+  | "destroyed"
+  | "awaiting-approval"
   | "error";
 
 export interface Report {
@@ -31,6 +68,10 @@ export interface Report {
   /** Untrusted lines (e.g. manifest errors), escaped when rendered. */
   problems: string[];
   failure: FailureReport | null;
+  /** Hidden state carried in the comment (see CommentMeta). */
+  meta?: CommentMeta;
+  /** Shown in the state row after the state, e.g. "asleep since ...". */
+  note?: string | null;
 }
 
 export interface CommentVars {
@@ -63,6 +104,8 @@ const HEADLINES: Record<ReportKind, [headline: string, state: string]> = {
   deleted: ["🧹 Preview environment: deleted", "Deleted"],
   skipped: ["⏸️ Preview environment: not deployed", "Not deployed"],
   error: ["🛑 Preview environment: prenv could not process this pull request", "Error"],
+  destroyed: ["🧹 Preview environment: destroyed", "Destroyed by /env destroy"],
+  "awaiting-approval": ["🔒 Preview environment: waiting for approval", "Waiting for approval"],
 };
 
 /** How to get kubectl access. Self-service kubeconfigs are not built yet, so this says so. */
@@ -94,7 +137,7 @@ export function renderComment(template: TemplateFn<CommentVars>, r: Report): str
   const body = template({
     marker: COMMENT_MARKER,
     headline,
-    stateText,
+    stateText: r.note ? `${stateText} (${r.note})` : stateText,
     url: r.kind === "ready" ? r.url : null,
     shortSha: r.sha ? r.sha.slice(0, 7) : null,
     namespace: live ? r.namespace : null,
@@ -106,5 +149,7 @@ export function renderComment(template: TemplateFn<CommentVars>, r: Report): str
     access: live ? ACCESS_TEXT : null,
     commands: [],
   });
-  return body.replace(/\n{3,}/g, "\n\n");
+  const tidy = body.replace(/\n{3,}/g, "\n\n");
+  const meta = metaLine(r.meta ?? {});
+  return meta ? tidy.replace(`${COMMENT_MARKER}\n`, `${COMMENT_MARKER}\n${meta}`) : tidy;
 }

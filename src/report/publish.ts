@@ -20,6 +20,7 @@ const CHECKS: Partial<Record<ReportKind, Omit<CheckRunReport, "summary">>> = {
   "manifest-invalid": { status: "completed", conclusion: "failure", title: "Preview manifests refused" },
   "invalid-config": { status: "completed", conclusion: "failure", title: "Invalid .github/prenv.yml" },
   "checks-failed": { status: "completed", conclusion: "failure", title: "Required checks failed" },
+  "awaiting-approval": { status: "completed", conclusion: "neutral", title: "Waiting for /env deploy" },
 };
 
 const DEPLOYMENT_STATES: Partial<Record<ReportKind, DeploymentState>> = {
@@ -42,14 +43,18 @@ async function upsertComment(github: GitHubPort, body: string, kind: ReportKind)
     return;
   }
   // A PR that never had an environment is not told it is deleted or filtered out.
-  if (kind === "deleted" || kind === "skipped") return;
+  if (kind === "deleted" || kind === "skipped" || kind === "destroyed") return;
   await github.createComment(body);
 }
 
 async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, body: string): Promise<void> {
   const check = CHECKS[report.kind];
   if (!check) return;
-  const summary = body.replace(COMMENT_MARKER, "").trim();
+  const summary = body
+    .split("\n")
+    .filter((l) => !l.startsWith("<!-- prenv:"))
+    .join("\n")
+    .trim();
   const wanted: CheckRunReport = {
     ...check,
     summary,
@@ -67,7 +72,7 @@ async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, bo
 
 async function updateDeployment(deps: PublishDeps, report: Report): Promise<void> {
   const { github, environment } = deps;
-  if (report.kind === "deleted") {
+  if (report.kind === "deleted" || report.kind === "destroyed") {
     for (const d of await github.listDeployments(environment)) {
       if (d.state !== "inactive") {
         await github.setDeploymentStatus(d.id, "inactive", { description: "Preview environment deleted" });

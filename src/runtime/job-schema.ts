@@ -10,6 +10,7 @@ const jobSchema = z.strictObject({
   number: z.number().int().positive(),
   reason: z.string().max(200),
   delivery: z.string().min(1).max(200),
+  commentId: z.number().int().positive().optional(),
 });
 
 export function parseJob(body: string): ReconcileJob {

@@ -9,6 +9,8 @@ export interface ReconcileJob {
   reason: string;
   /** GitHub delivery id (x-github-delivery), for logs and de-duplication. */
   delivery: string;
+  /** For `issue_comment` events: the comment whose `/env` commands to run (read fresh by the worker). */
+  commentId?: number;
 }
 
 /** Jobs for the same key run one at a time, in order (the SQS FIFO message group on AWS). */

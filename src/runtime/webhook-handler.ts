@@ -19,7 +19,7 @@ export interface WebhookResponse {
 
 /** GitHub caps payloads at 25 MB; prenv's events are a few KB. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
-export const HANDLED_EVENTS = new Set(["pull_request", "check_run", "check_suite"]);
+export const HANDLED_EVENTS = new Set(["pull_request", "check_run", "check_suite", "issue_comment"]);
 
 function reply(statusCode: number, message: string): WebhookResponse {
   return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify({ message }) };

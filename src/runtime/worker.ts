@@ -6,6 +6,7 @@ import { GitHubPullRequest, type Octokit } from "../adapters/github/pull-request
 import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
 import { isPrenvError, policyFor } from "../errors.js";
+import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
 import type { ReconcileJob } from "./jobs.js";
 import type { Settings } from "./settings.js";
 
@@ -18,7 +19,7 @@ export interface WorkerDeps {
   now?: () => Date;
 }
 
-export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<Outcome> {
+export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<Outcome | CommandOutcome> {
   const log = deps.log.child({
     repo: `${job.owner}/${job.repo}`,
     pr: job.number,
@@ -28,15 +29,18 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
   const octokit = await deps.octokitFor(job.installationId);
   const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
   const started = Date.now();
-  const outcome = await reconcile(ref, {
+  const reconcileDeps: ReconcileDeps = {
     github: new GitHubPullRequest(octokit, ref, deps.settings.appId),
     cluster: new KubernetesCluster(deps.kubeConfig),
     clock: { now: deps.now ?? (() => new Date()) },
     log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
     settings: deps.settings.environment,
     templates: deps.templates,
-  });
-  log.info({ outcome, ms: Date.now() - started }, "reconciled");
+  };
+  const outcome = job.commentId
+    ? await handleCommentCommands(ref, job.commentId, reconcileDeps)
+    : await reconcile(ref, reconcileDeps);
+  log.info({ outcome, ms: Date.now() - started }, job.commentId ? "commands handled" : "reconciled");
   return outcome;
 }
 

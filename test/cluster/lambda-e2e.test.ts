@@ -52,6 +52,7 @@ describe.runIf(awsAvailable && local)("Lambda handlers end to end", () => {
         },
         SHA,
       );
+      standIn.collaboratorPermission(owner, repo, { Codertocat: "write" });
       standIn.configFile(owner, repo, "deploy:\n  path: deploy/preview\n");
       const comments = standIn.issueComments(owner, repo, 5, { expect: { update: { optional: true } } });
       standIn.deployments(owner, repo, { expect: { listStatuses: { optional: true } } });

@@ -6,6 +6,7 @@ import { afterEach, describe, expect } from "vitest";
 import { namespaceName } from "../../src/environment/naming.js";
 import { COMMENT_MARKER } from "../../src/report/comment.js";
 import { startE2E, type E2E } from "../support/e2e.js";
+import type { RepositoryRole } from "../support/github-standin.js";
 import { testSettings } from "../support/settings.js";
 import { examplePayload, pullRequestPayload } from "../support/payloads.js";
 import { clusterTest as test } from "./harness/fixtures.js";
@@ -85,7 +86,12 @@ afterEach(async () => {
 async function setup(
   bot: KubeConfig,
   admin: KubeConfig,
-  opts: { config?: string | null; files?: Record<string, string>; rolloutSeconds?: number } = {},
+  opts: {
+    config?: string | null;
+    files?: Record<string, string>;
+    rolloutSeconds?: number;
+    perms?: Record<string, RepositoryRole>;
+  } = {},
 ) {
   const owner = "acme";
   const repo = `web-${process.pid}-${++counter}`;
@@ -123,6 +129,12 @@ async function setup(
       listStatuses: { optional: true },
     },
   });
+  const perms = standIn.collaboratorPermission(
+    owner,
+    repo,
+    { Codertocat: "admin", ...opts.perms },
+    { expect: { optional: true } },
+  );
   const checks = standIn.checkRuns(owner, repo, {
     expect: { create: { optional: true }, update: { optional: true }, listForRef: { optional: true } },
   });

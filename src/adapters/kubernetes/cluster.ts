@@ -148,11 +148,8 @@ export class KubernetesCluster implements ClusterPort {
       }
       for (const w of list.items) {
         const current = w.spec?.replicas ?? 1;
-        const remembered = Number(w.metadata.annotations?.[REPLICAS_BEFORE_SLEEP]);
-        const target =
-          to === "sleep" ? 0 : Number.isInteger(remembered) && remembered >= 0 ? remembered : current;
-        if (to === "sleep" && current === 0) continue;
-        if (to === "wake" && Number.isNaN(remembered)) continue;
+        const target = scaleTarget(to, current, w.metadata.annotations?.[REPLICAS_BEFORE_SLEEP]);
+        if (target === null) continue;
         const path = `/apis/apps/v1/namespaces/${namespace}/${plural}/${w.metadata.name}`;
         const annotations = { [REPLICAS_BEFORE_SLEEP]: to === "sleep" ? String(current) : null };
         try {
@@ -394,6 +391,13 @@ function schedulingProblem(p: V1Pod): PodProblem {
     };
   }
   return { reason: p.status?.phase ?? "Unknown", message: "the pod is not ready", container: undefined };
+}
+
+/** Replicas to scale to, or null when there is nothing to do. */
+export function scaleTarget(to: "sleep" | "wake", current: number, remembered: string | undefined): number | null {
+  if (to === "sleep") return current === 0 ? null : 0;
+  const before = Number(remembered);
+  return remembered !== undefined && Number.isInteger(before) && before >= 0 ? before : null;
 }
 
 function toRecord(ns: V1Namespace): EnvironmentRecord {

@@ -1,0 +1,168 @@
+// `/env` commands in PR comments. The comment is read fresh from GitHub (never trusted from the
+// queue), its author's role is checked with the collaborator permission API (not the comment's
+// author_association), and each command changes what reconcile should converge to; reconcile
+// does the rest.
+import { parseDuration } from "../config/duration.js";
+import { namespaceName } from "../environment/naming.js";
+import type { EnvironmentRecord, PrRef, RepoRole } from "../environment/ports.js";
+import { reconcile, type ReconcileDeps, type ReconcileOptions } from "../environment/reconcile.js";
+import { IDENTITY, LIFETIME_MANAGER, SLEEP, SLEEP_MANAGER } from "../environment/state.js";
+import { COMMENT_MARKER, readMeta } from "../report/comment.js";
+import { COMMAND_HELP, parseCommands, type Command } from "./parse.js";
+
+export const COMMAND_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
+/** Per PR: at most this many command comments in RATE_WINDOW_MS. */
+export const RATE_LIMIT = 10;
+export const RATE_WINDOW_MS = 10 * 60_000;
+
+export type CommandOutcome = "ignored" | "refused" | "malformed" | "rate-limited" | "done";
+
+interface Run {
+  ref: PrRef;
+  deps: ReconcileDeps;
+  namespace: string;
+  replies: string[];
+  /** Reconcile afterwards with these options (the last command that asks wins). */
+  reconcile: ReconcileOptions | null;
+}
+
+export async function handleCommentCommands(ref: PrRef, commentId: number, deps: ReconcileDeps): Promise<CommandOutcome> {
+  const { github } = deps;
+  const comment = await github.getComment(commentId);
+  // Bots (prenv itself included) never command prenv.
+  if (!comment || comment.authorType === "Bot" || comment.author.endsWith("[bot]")) return "ignored";
+  const parsed = parseCommands(comment.body);
+  if (parsed.kind === "none") return "ignored";
+  const role = await github.permissionOf(comment.author);
+  if (!COMMAND_ROLES.has(role)) {
+    await github.addReaction(commentId, "-1");
+    await github.createComment(
+      `Sorry, ${comment.author}: \`/env\` commands need write, maintain or admin permission on this repository.`,
+    );
+    return "refused";
+  }
+  if (parsed.kind === "malformed") {
+    await github.addReaction(commentId, "confused");
+    await github.createComment(`I could not read \`${parsed.line.replace(/`/g, "'")}\`: ${parsed.reason}\n\n${COMMAND_HELP}`);
+    return "malformed";
+  }
+  const now = deps.clock.now().getTime();
+  const meta = readMeta((await github.findComment(COMMENT_MARKER))?.body);
+  const recent = (meta.commandTimes ?? []).filter((t) => now - t < RATE_WINDOW_MS);
+  if (recent.length >= RATE_LIMIT) {
+    await github.addReaction(commentId, "-1");
+    await github.createComment(
+      `Too many \`/env\` commands on this pull request: at most ${RATE_LIMIT} per ${RATE_WINDOW_MS / 60_000} minutes. Try again in a few minutes.`,
+    );
+    return "rate-limited";
+  }
+  await github.addReaction(commentId, "eyes");
+  const run: Run = {
+    ref,
+    deps,
+    namespace: namespaceName({ owner: ref.owner, repo: ref.repo, pr: ref.number }, deps.settings.namespacePrefix),
+    replies: [],
+    reconcile: null,
+  };
+  for (const command of parsed.commands) await execute(run, command);
+  const commandTimes = [...recent, now];
+  await reconcile(ref, deps, { ...run.reconcile, meta: { ...run.reconcile?.meta, commandTimes } });
+  if (run.replies.length > 0) await github.createComment(run.replies.join("\n\n"));
+  return "done";
+}
+
+async function execute(run: Run, command: Command): Promise<void> {
+  switch (command.kind) {
+    case "help":
+      run.replies.push(COMMAND_HELP);
+      return;
+    case "status":
+      run.reconcile ??= {};
+      return;
+    case "redeploy":
+      run.reconcile = { force: true, meta: { ...run.reconcile?.meta, destroyedSha: null } };
+      return;
+    case "destroy":
+      return destroy(run);
+    case "deploy":
+      return approve(run);
+    case "extend":
+      return extend(run, command.durationMs);
+    case "sleep":
+    case "wake":
+      return sleepOrWake(run, command.kind);
+  }
+}
+
+async function headSha(run: Run): Promise<string | null> {
+  return (await run.deps.github.getPull())?.headSha ?? null;
+}
+
+async function destroy(run: Run): Promise<void> {
+  const sha = await headSha(run);
+  if (sha) run.reconcile = { meta: { ...run.reconcile?.meta, destroyedSha: sha } };
+}
+
+/** `/env deploy`: approve the PR's head commit as it is now; a later push needs a new approval. */
+async function approve(run: Run): Promise<void> {
+  const sha = await headSha(run);
+  if (!sha) return;
+  run.reconcile = { ...run.reconcile, meta: { ...run.reconcile?.meta, approvedSha: sha, destroyedSha: null } };
+  run.replies.push(`Approved commit ${sha.slice(0, 7)} for deployment. A later push needs a new \`/env deploy\`.`);
+}
+
+async function environment(run: Run, verb: string): Promise<EnvironmentRecord | null> {
+  const env = await run.deps.cluster.readEnvironment(run.namespace);
+  if (!env || env.phase === "Terminating") {
+    run.replies.push(`There is no environment to ${verb}. A push or \`/env redeploy\` creates one.`);
+    return null;
+  }
+  return env;
+}
+
+/**
+ * `/env extend [duration]`: the expiry moves to max(now, expiry) + duration (the repo's ttl by
+ * default), capped at creation + the smaller of the repo's maxTtl and the operator's maximum.
+ */
+async function extend(run: Run, durationMs: number | null): Promise<void> {
+  const { deps } = run;
+  const env = await environment(run, "extend");
+  if (!env) return;
+  const config = await deps.github.getConfig();
+  if (config.kind !== "ok") {
+    run.replies.push("The repository's .github/prenv.yml is missing or invalid, so the lifetime cannot be changed.");
+    return;
+  }
+  const now = deps.clock.now().getTime();
+  const created = Date.parse(env.annotations[IDENTITY.createdAt] ?? "") || now;
+  const current = Date.parse(env.annotations[IDENTITY.expiresAt] ?? "") || now;
+  const step = durationMs ?? parseDuration(config.config.ttl);
+  const repoCap = parseDuration(config.config.maxTtl);
+  const cap = created + Math.min(repoCap, deps.settings.maxTtlMs);
+  const wanted = Math.max(now, current) + step;
+  const next = Math.min(wanted, cap);
+  await deps.cluster.annotate(run.namespace, LIFETIME_MANAGER, { [IDENTITY.expiresAt]: new Date(next).toISOString() });
+  const when = new Date(next).toISOString().replace(/\.\d{3}Z$/, "Z");
+  if (next < wanted) {
+    const which = repoCap <= deps.settings.maxTtlMs ? `the repository's maxTtl (${config.config.maxTtl})` : "the operator's maximum lifetime";
+    run.replies.push(`Expiry moved to ${when}: capped by ${which}, counted from the environment's creation.`);
+  } else {
+    run.replies.push(`Expiry moved to ${when}.`);
+  }
+  run.reconcile ??= {};
+}
+
+async function sleepOrWake(run: Run, to: "sleep" | "wake"): Promise<void> {
+  const env = await environment(run, to === "sleep" ? "put to sleep" : "wake");
+  if (!env) return;
+  const { cluster, clock } = run.deps;
+  const result = await cluster.scaleWorkloads(run.namespace, to);
+  const annotations =
+    to === "sleep"
+      ? { [SLEEP.sleeping]: "true", [SLEEP.since]: clock.now().toISOString() }
+      : { [SLEEP.sleeping]: "false", [SLEEP.since]: "" };
+  await cluster.annotate(run.namespace, SLEEP_MANAGER, annotations);
+  const what = result.changed.map((c) => `${c.kind}/${c.name} ${c.from}→${c.to}`).join(", ") || "nothing to scale";
+  run.replies.push(to === "sleep" ? `Asleep: ${what}.` : `Awake: ${what}.`);
+  run.reconcile ??= {};
+}
