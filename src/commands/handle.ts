@@ -26,7 +26,11 @@ interface Run {
   reconcile: ReconcileOptions | null;
 }
 
-export async function handleCommentCommands(ref: PrRef, commentId: number, deps: ReconcileDeps): Promise<CommandOutcome> {
+export async function handleCommentCommands(
+  ref: PrRef,
+  commentId: number,
+  deps: ReconcileDeps,
+): Promise<CommandOutcome> {
   const { github } = deps;
   const comment = await github.getComment(commentId);
   // Bots (prenv itself included) never command prenv.
@@ -43,7 +47,9 @@ export async function handleCommentCommands(ref: PrRef, commentId: number, deps:
   }
   if (parsed.kind === "malformed") {
     await github.addReaction(commentId, "confused");
-    await github.createComment(`I could not read \`${parsed.line.replace(/`/g, "'")}\`: ${parsed.reason}\n\n${COMMAND_HELP}`);
+    await github.createComment(
+      `I could not read \`${parsed.line.replace(/`/g, "'")}\`: ${parsed.reason}\n\n${COMMAND_HELP}`,
+    );
     return "malformed";
   }
   const now = deps.clock.now().getTime();
@@ -60,7 +66,10 @@ export async function handleCommentCommands(ref: PrRef, commentId: number, deps:
   const run: Run = {
     ref,
     deps,
-    namespace: namespaceName({ owner: ref.owner, repo: ref.repo, pr: ref.number }, deps.settings.namespacePrefix),
+    namespace: namespaceName(
+      { owner: ref.owner, repo: ref.repo, pr: ref.number },
+      deps.settings.namespacePrefix,
+    ),
     replies: [],
     reconcile: null,
   };
@@ -107,8 +116,13 @@ async function destroy(run: Run): Promise<void> {
 async function approve(run: Run): Promise<void> {
   const sha = await headSha(run);
   if (!sha) return;
-  run.reconcile = { ...run.reconcile, meta: { ...run.reconcile?.meta, approvedSha: sha, destroyedSha: null } };
-  run.replies.push(`Approved commit ${sha.slice(0, 7)} for deployment. A later push needs a new \`/env deploy\`.`);
+  run.reconcile = {
+    ...run.reconcile,
+    meta: { ...run.reconcile?.meta, approvedSha: sha, destroyedSha: null },
+  };
+  run.replies.push(
+    `Approved commit ${sha.slice(0, 7)} for deployment. A later push needs a new \`/env deploy\`.`,
+  );
 }
 
 async function environment(run: Run, verb: string): Promise<EnvironmentRecord | null> {
@@ -130,7 +144,9 @@ async function extend(run: Run, durationMs: number | null): Promise<void> {
   if (!env) return;
   const config = await deps.github.getConfig();
   if (config.kind !== "ok") {
-    run.replies.push("The repository's .github/prenv.yml is missing or invalid, so the lifetime cannot be changed.");
+    run.replies.push(
+      "The repository's .github/prenv.yml is missing or invalid, so the lifetime cannot be changed.",
+    );
     return;
   }
   const now = deps.clock.now().getTime();
@@ -141,10 +157,15 @@ async function extend(run: Run, durationMs: number | null): Promise<void> {
   const cap = created + Math.min(repoCap, deps.settings.maxTtlMs);
   const wanted = Math.max(now, current) + step;
   const next = Math.min(wanted, cap);
-  await deps.cluster.annotate(run.namespace, LIFETIME_MANAGER, { [IDENTITY.expiresAt]: new Date(next).toISOString() });
+  await deps.cluster.annotate(run.namespace, LIFETIME_MANAGER, {
+    [IDENTITY.expiresAt]: new Date(next).toISOString(),
+  });
   const when = new Date(next).toISOString().replace(/\.\d{3}Z$/, "Z");
   if (next < wanted) {
-    const which = repoCap <= deps.settings.maxTtlMs ? `the repository's maxTtl (${config.config.maxTtl})` : "the operator's maximum lifetime";
+    const which =
+      repoCap <= deps.settings.maxTtlMs
+        ? `the repository's maxTtl (${config.config.maxTtl})`
+        : "the operator's maximum lifetime";
     run.replies.push(`Expiry moved to ${when}: capped by ${which}, counted from the environment's creation.`);
   } else {
     run.replies.push(`Expiry moved to ${when}.`);
@@ -162,7 +183,8 @@ async function sleepOrWake(run: Run, to: "sleep" | "wake"): Promise<void> {
       ? { [SLEEP.sleeping]: "true", [SLEEP.since]: clock.now().toISOString() }
       : { [SLEEP.sleeping]: "false", [SLEEP.since]: "" };
   await cluster.annotate(run.namespace, SLEEP_MANAGER, annotations);
-  const what = result.changed.map((c) => `${c.kind}/${c.name} ${c.from}→${c.to}`).join(", ") || "nothing to scale";
+  const what =
+    result.changed.map((c) => `${c.kind}/${c.name} ${c.from}→${c.to}`).join(", ") || "nothing to scale";
   run.replies.push(to === "sleep" ? `Asleep: ${what}.` : `Awake: ${what}.`);
   run.reconcile ??= {};
 }

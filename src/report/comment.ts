@@ -26,7 +26,8 @@ export function readMeta(body: string | undefined | null): CommentMeta {
     const raw = JSON.parse(line.slice(META_PREFIX.length, -4)) as Record<string, unknown>;
     const meta: CommentMeta = {};
     if (typeof raw.approvedSha === "string" && SHA.test(raw.approvedSha)) meta.approvedSha = raw.approvedSha;
-    if (typeof raw.destroyedSha === "string" && SHA.test(raw.destroyedSha)) meta.destroyedSha = raw.destroyedSha;
+    if (typeof raw.destroyedSha === "string" && SHA.test(raw.destroyedSha))
+      meta.destroyedSha = raw.destroyedSha;
     if (Array.isArray(raw.commandTimes)) {
       meta.commandTimes = raw.commandTimes.filter((t): t is number => Number.isSafeInteger(t)).slice(-20);
     }

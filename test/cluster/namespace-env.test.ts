@@ -142,6 +142,7 @@ async function setup(
     rig,
     standIn,
     auth,
+    perms,
     owner,
     repo,
     number,

@@ -394,7 +394,11 @@ function schedulingProblem(p: V1Pod): PodProblem {
 }
 
 /** Replicas to scale to, or null when there is nothing to do. */
-export function scaleTarget(to: "sleep" | "wake", current: number, remembered: string | undefined): number | null {
+export function scaleTarget(
+  to: "sleep" | "wake",
+  current: number,
+  remembered: string | undefined,
+): number | null {
   if (to === "sleep") return current === 0 ? null : 0;
   const before = Number(remembered);
   return remembered !== undefined && Number.isInteger(before) && before >= 0 ? before : null;
