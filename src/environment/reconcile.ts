@@ -178,13 +178,14 @@ async function reconcileOpen(
 
   const state = env ? decodeState(env.annotations) : null;
   const configHash = hashConfig(config);
-  const expiresAt = expiry(ctx, env, config);
+  const created = createdAt(ctx, env);
+  const expiresAt = expiry(ctx, env, config, created);
   const url = config.url ? previewUrl(ctx) : null;
   if (
     !ctx.opts.force &&
     env &&
-    state?.phase === "ready" &&
-    state.deployedSha === pr.headSha &&
+    (state?.phase === "ready" || env.annotations[SLEEP.sleeping] === "true") &&
+    state?.deployedSha === pr.headSha &&
     state.configHash === configHash
   ) {
     // Already converged: make sure GitHub says so (a no-op when it does).
@@ -198,7 +199,7 @@ async function reconcileOpen(
     });
     return "unchanged";
   }
-  return deploy(ctx, pr, config, { env, state, configHash, expiresAt, url });
+  return deploy(ctx, pr, config, { env, createdAt: created, state, configHash, expiresAt, url });
 }
 
 async function requiredChecks(ctx: Ctx, pr: PullRequest, config: RepoConfig): Promise<Outcome | null> {
@@ -228,6 +229,7 @@ async function requiredChecks(ctx: Ctx, pr: PullRequest, config: RepoConfig): Pr
 
 interface DeployPlan {
   env: EnvironmentRecord | null;
+  createdAt: Date;
   state: EnvState | null;
   configHash: string;
   expiresAt: Date;
@@ -350,7 +352,7 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     [IDENTITY.repository]: `${ctx.ref.owner}/${ctx.ref.repo}`,
     [IDENTITY.pr]: String(pr.number),
     [IDENTITY.installation]: String(ctx.ref.installationId),
-    [IDENTITY.createdAt]: plan.env?.annotations[IDENTITY.createdAt] ?? deps.clock.now().toISOString(),
+    [IDENTITY.createdAt]: plan.createdAt.toISOString(),
     [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
   };
   return namespaceObjects(deps.templates.guards, {
@@ -452,11 +454,17 @@ function previewUrl(ctx: Ctx): string {
   return `${settings.urlScheme}://${previewHost(ctx.namespace, settings.baseDomain)}/`;
 }
 
-function expiry(ctx: Ctx, env: EnvironmentRecord | null, config: RepoConfig): Date {
+function createdAt(ctx: Ctx, env: EnvironmentRecord | null): Date {
+  const existing = Date.parse(env?.annotations[IDENTITY.createdAt] ?? "");
+  return Number.isNaN(existing) ? ctx.deps.clock.now() : new Date(existing);
+}
+
+/** Kept once set (`/env extend` moves it); else creation + ttl, capped by maxTtl and the operator. */
+function expiry(ctx: Ctx, env: EnvironmentRecord | null, config: RepoConfig, created: Date): Date {
   const existing = env?.annotations[IDENTITY.expiresAt];
   if (existing && !Number.isNaN(Date.parse(existing))) return new Date(existing);
   const ttl = Math.min(parseDuration(config.ttl), parseDuration(config.maxTtl), ctx.deps.settings.maxTtlMs);
-  return new Date(ctx.deps.clock.now().getTime() + ttl);
+  return new Date(created.getTime() + ttl);
 }
 
 function hashConfig(config: RepoConfig): string {

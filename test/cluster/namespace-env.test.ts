@@ -556,3 +556,232 @@ describe("janitor", () => {
     expect(open.comments.comments[0]!.body).toContain("end of its lifetime");
   });
 });
+
+let userIds = 7000;
+
+/** Routes the command handler uses beyond the stand-in's models: read one comment, add a reaction. */
+function commandRoutes(s: Setup) {
+  const reactions: { commentId: number; content: string }[] = [];
+  s.standIn.route(
+    "GET",
+    "/repos/:owner/:repo/issues/comments/:id",
+    (req) => {
+      const c = s.comments.comments.find((x) => x.id === Number(req.params.id));
+      return c ? { body: c } : { status: 404, body: { message: "Not Found" } };
+    },
+    { optional: true },
+  );
+  s.standIn.route(
+    "POST",
+    "/repos/:owner/:repo/issues/comments/:id/reactions",
+    (req) => {
+      reactions.push({
+        commentId: Number(req.params.id),
+        content: (req.body as { content: string }).content,
+      });
+      return {
+        status: 201,
+        body: { id: reactions.length, content: (req.body as { content: string }).content },
+      };
+    },
+    { optional: true },
+  );
+  return reactions;
+}
+
+/** Posts a comment on the PR as `login` and delivers the real issue_comment.created payload for it. */
+async function command(
+  s: Setup,
+  login: string,
+  body: string,
+  type: "User" | "Bot" = "User",
+): Promise<number> {
+  const [c] = s.comments.seedComments(1, body, { login, id: ++userIds, type });
+  const payload = examplePayload("issue_comment", "created") as Record<string, unknown> & {
+    issue: Record<string, unknown>;
+    comment: Record<string, unknown>;
+  };
+  payload.issue = {
+    ...payload.issue,
+    number: s.number,
+    pull_request: { url: "https://example.invalid/pulls/7" },
+  };
+  payload.comment = { ...payload.comment, id: c!.id, body, user: c!.user };
+  payload.repository = s.opened.repository;
+  await s.rig.deliver("issue_comment", payload);
+  await s.rig.settle();
+  return c!.id;
+}
+
+const ours = (s: Setup) => s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))!;
+/** prenv's replies: comments by a bot that are neither prenv's sticky comment nor commands. */
+const replies = (s: Setup) =>
+  s.comments.comments.filter(
+    (c) => c.user.type === "Bot" && !c.body.startsWith(COMMENT_MARKER) && !c.body.startsWith("/env"),
+  );
+const annotations = async (admin: KubeConfig, ns: string) =>
+  (await admin.makeApiClient(CoreV1Api).readNamespace({ name: ns })).metadata?.annotations ?? {};
+
+describe("comment commands", () => {
+  test("only write, maintain and admin may run commands; read, triage and none are refused for every command; bots and prenv are ignored", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, {
+      perms: { ada: "admin", max: "maintain", wes: "write", tri: "triage", rea: "read", non: "none" },
+    });
+    const reactions = commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+
+    // Every command, refused for every role below write (rotating through them, and strangers).
+    const refusedRoles = ["tri", "rea", "non", "stranger"];
+    const commands = ["status", "extend 1h", "redeploy", "destroy", "sleep", "wake", "deploy", "help"];
+    for (const [i, cmd] of commands.entries()) {
+      const id = await command(s, refusedRoles[i % refusedRoles.length]!, `/env ${cmd}`);
+      expect(reactions.filter((r) => r.commentId === id)).toEqual([{ commentId: id, content: "-1" }]);
+    }
+    expect(replies(s)).toHaveLength(commands.length);
+    expect(replies(s).every((r) => r.body.includes("need write, maintain or admin permission"))).toBe(true);
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+
+    const before = s.standIn.calls.length;
+    await command(s, "dependabot[bot]", "/env destroy", "Bot");
+    await command(s, "prenv[bot]", "/env destroy", "Bot");
+    expect(s.standIn.calls.length).toBe(before); // not even read: the webhook drops them
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+
+    for (const login of ["ada", "max", "wes"]) {
+      const id = await command(s, login, "/env status");
+      expect(reactions.filter((r) => r.commentId === id)).toEqual([{ commentId: id, content: "eyes" }]);
+    }
+    expect(replies(s)).toHaveLength(commands.length);
+
+    const bad = await command(s, "wes", "/env frobnicate");
+    expect(reactions.find((r) => r.commentId === bad)?.content).toBe("confused");
+    expect(replies(s).at(-1)!.body).toContain("prenv commands");
+    s.standIn.verify();
+  });
+
+  test("/env extend moves the expiry, and is capped by maxTtl counted from creation", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, { perms: { wes: "write" } });
+    commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    const a = await annotations(admin, s.ns);
+    const created = Date.parse(a["prenv.dev/created-at"]!);
+    const expires = Date.parse(a["prenv.dev/expires-at"]!);
+    expect(expires - created).toBe(48 * 3600_000);
+
+    await command(s, "wes", "/env extend 1d");
+    const extended = Date.parse((await annotations(admin, s.ns))["prenv.dev/expires-at"]!);
+    expect(extended - expires).toBe(24 * 3600_000);
+    expect(replies(s).at(-1)!.body).toMatch(/^Expiry moved to \S+\.$/);
+    expect(ours(s).body).toContain(new Date(extended).toISOString().replace(/\.\d{3}Z$/, "Z"));
+
+    await command(s, "wes", "/env extend 30d");
+    const capped = Date.parse((await annotations(admin, s.ns))["prenv.dev/expires-at"]!);
+    expect(capped - created).toBe(7 * 24 * 3600_000);
+    expect(replies(s).at(-1)!.body).toContain("capped by the repository's maxTtl (7d)");
+  });
+
+  test("/env sleep and /env wake round-trip the exact replica counts", async ({ bot, admin }) => {
+    const files = {
+      "deploy/preview/web.yaml": web(3),
+      "deploy/preview/worker.yaml": web(2)
+        .replace(/name: web/g, "name: worker")
+        .replace(/app: web/g, "app: worker"),
+      "deploy/preview/idle.yaml": web(0)
+        .replace(/name: web/g, "name: idle")
+        .replace(/app: web/g, "app: idle"),
+    };
+    const s = await setup(bot, admin, { perms: { wes: "write" }, files, rolloutSeconds: 1 });
+    commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    const apps = admin.makeApiClient(AppsV1Api);
+    const replicas = async () =>
+      Object.fromEntries(
+        (await apps.listNamespacedDeployment({ namespace: s.ns })).items.map((d) => [
+          d.metadata!.name!,
+          d.spec!.replicas,
+        ]),
+      );
+    expect(await replicas()).toEqual({ web: 3, worker: 2, idle: 0 });
+
+    await command(s, "wes", "/env sleep");
+    expect(await replicas()).toEqual({ web: 0, worker: 0, idle: 0 });
+    expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("true");
+    expect(ours(s).body).toContain("asleep since");
+
+    await command(s, "wes", "/env wake");
+    expect(await replicas()).toEqual({ web: 3, worker: 2, idle: 0 });
+    expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("false");
+    expect(ours(s).body).not.toContain("asleep");
+  });
+
+  test("/env destroy keeps the environment down until /env redeploy", async ({ bot, admin }) => {
+    const s = await setup(bot, admin, { perms: { wes: "write" } });
+    commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    await command(s, "wes", "/env destroy");
+    const core = admin.makeApiClient(CoreV1Api);
+    await eventually(`${s.ns} gone`, 60_000, () =>
+      core.readNamespace({ name: s.ns }).then(
+        () => false,
+        () => true,
+      ),
+    );
+    expect(ours(s).body).toContain("destroyed");
+
+    await s.rig.deliver(
+      "pull_request",
+      pullRequestPayload("labeled", { owner: s.owner, repo: s.repo, number: 7, sha: SHA1 }),
+    );
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(false);
+
+    await command(s, "wes", "/env redeploy");
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+    expect(ours(s).body).toContain("ready");
+  });
+
+  test("a fork PR is not deployed until /env deploy approves its head commit, and a new push needs a new approval", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, { perms: { wes: "write" } });
+    commandRoutes(s);
+    const fork = {
+      ...(s.opened.pull_request as { head: { repo: object } }).head.repo,
+      full_name: "mallory/web",
+    };
+    (s.opened.pull_request as { head: { repo: object } }).head.repo = fork;
+    (s.pr.pr as { head: { repo: object } }).head.repo = fork;
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(false);
+    expect(ours(s).body).toContain("waiting for approval");
+    expect(ours(s).body).toContain("comes from a fork");
+
+    await command(s, "wes", "/env deploy");
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+    expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA1);
+
+    const pushed = push(s, SHA2, { "deploy/preview/web.yaml": web() });
+    (pushed.pull_request as { head: { repo: object } }).head.repo = fork;
+    (s.pr.pr as { head: { repo: object } }).head.repo = fork;
+    await s.rig.deliver("pull_request", pushed);
+    await s.rig.settle();
+    expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA1);
+    expect(ours(s).body).toContain("waiting for approval");
+    expect(ours(s).body).toContain("2222222");
+
+    await command(s, "wes", "/env deploy");
+    expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA2);
+  });
+});
