@@ -4,7 +4,14 @@ import tseslint from "typescript-eslint";
 
 /** Code that may talk to vendors, the file system and the environment. Everything else in src/
  * is domain code and receives those capabilities through a `deps` argument. */
-const edges = ["src/adapters/**", "src/runtime/**", "src/lambda/**", "src/main.ts", "src/app.ts"];
+const edges = [
+  "src/adapters/**",
+  "src/runtime/**",
+  "src/lambda/**",
+  "src/main.ts",
+  "src/app.ts",
+  "src/cli.ts",
+];
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", ".serverless/**", ".esbuild/**", "coverage/**"] },
@@ -68,5 +75,5 @@ export default tseslint.config(
       complexity: "off",
     },
   },
-  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js", "**/*.mjs", "**/*.cjs"], ...tseslint.configs.disableTypeChecked },
 );
