@@ -263,6 +263,16 @@ const rootShape = {
     "Resource quota of each environment (all its pods together).",
     "Write resources as a mapping, e.g. resources: { cpu: '2', memory: 4Gi }.",
   ),
+  warnBeforeExpiry: field(
+    duration.default("24h"),
+    "How long before expiry prenv updates its comment and mentions the pull request's author once, e.g. 24h.",
+    DURATION_FORMAT_HINT,
+  ),
+  ttlRenewOnPush: field(
+    z.boolean().default(false),
+    "Give the environment a fresh ttl (up to maxTtl from its creation) on every push.",
+    "Use true or false.",
+  ),
   forks: field(
     z.enum(["approve", "never"]).default("approve"),
     "Pull requests from forks, and from authors without write access, are never deployed automatically. " +

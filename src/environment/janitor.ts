@@ -5,7 +5,7 @@
 // environments whose repository is gone or no longer has the App are deleted directly.
 import type { ReconcileJob } from "../runtime/jobs.js";
 import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
-import { IDENTITY } from "./state.js";
+import { IDENTITY, WARN_AT, WARNED } from "./state.js";
 
 export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
@@ -32,6 +32,8 @@ interface Parsed {
   pr: number;
   installationId: number;
   expiresAt: number;
+  /** When an expiry warning is due, unless one was posted for this expiry already. */
+  warnAt: number;
 }
 
 function parse(env: EnvironmentRecord): Parsed | string {
@@ -43,7 +45,17 @@ function parse(env: EnvironmentRecord): Parsed | string {
     return "annotations prenv.dev/repository, prenv.dev/pr or prenv.dev/installation are missing or malformed";
   }
   const expiresAt = Date.parse(a[IDENTITY.expiresAt] ?? "");
-  return { env, owner, repo, pr, installationId, expiresAt: Number.isNaN(expiresAt) ? Infinity : expiresAt };
+  const warned = a[WARNED] !== undefined && a[WARNED] === a[IDENTITY.expiresAt];
+  const warnAt = warned ? Infinity : Date.parse(a[WARN_AT] ?? "");
+  return {
+    env,
+    owner,
+    repo,
+    pr,
+    installationId,
+    expiresAt: Number.isNaN(expiresAt) ? Infinity : expiresAt,
+    warnAt: Number.isNaN(warnAt) ? Infinity : warnAt,
+  };
 }
 
 export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
@@ -81,7 +93,13 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
         report.deleted.push({ namespace: p.env.name, reason: "repository gone or App uninstalled" });
         continue;
       }
-      const reason = !open.has(p.pr) ? "pull request closed" : p.expiresAt <= now ? "expired" : null;
+      const reason = !open.has(p.pr)
+        ? "pull request closed"
+        : p.expiresAt <= now
+          ? "expired"
+          : p.warnAt <= now
+            ? "expiry warning due"
+            : null;
       if (!reason) continue;
       await deps.enqueue({
         installationId: p.installationId,

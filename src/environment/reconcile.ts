@@ -38,6 +38,9 @@ import {
   refKey,
   SLEEP,
   SLEEP_MANAGER,
+  WARN_AT,
+  WARN_MANAGER,
+  WARNED,
   type EnvState,
 } from "./state.js";
 
@@ -197,9 +200,21 @@ async function reconcileOpen(
       expiresAt,
       note: sleepNote(env),
     });
+    await warnIfExpiring(ctx, pr, config, env, expiresAt);
     return "unchanged";
   }
-  return deploy(ctx, pr, config, { env, createdAt: created, state, configHash, expiresAt, url });
+  const renewed =
+    config.ttlRenewOnPush && state?.deployedSha !== pr.headSha ? renew(ctx, config, created) : expiresAt;
+  const outcome = await deploy(ctx, pr, config, {
+    env,
+    createdAt: created,
+    state,
+    configHash,
+    expiresAt: renewed,
+    url,
+  });
+  if (outcome === "deployed" || outcome === "failed") await warnIfExpiring(ctx, pr, config, env, renewed);
+  return outcome;
 }
 
 async function requiredChecks(ctx: Ctx, pr: PullRequest, config: RepoConfig): Promise<Outcome | null> {
@@ -354,6 +369,7 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     [IDENTITY.installation]: String(ctx.ref.installationId),
     [IDENTITY.createdAt]: plan.createdAt.toISOString(),
     [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
+    [WARN_AT]: new Date(plan.expiresAt.getTime() - parseDuration(config.warnBeforeExpiry)).toISOString(),
   };
   return namespaceObjects(deps.templates.guards, {
     namespace,
@@ -452,6 +468,32 @@ function untouched(env: EnvironmentRecord | null): string {
 function previewUrl(ctx: Ctx): string {
   const { settings } = ctx.deps;
   return `${settings.urlScheme}://${previewHost(ctx.namespace, settings.baseDomain)}/`;
+}
+
+/** `ttlRenewOnPush`: now + ttl, still capped by maxTtl and the operator's maximum from creation. */
+function renew(ctx: Ctx, config: RepoConfig, created: Date): Date {
+  const cap = created.getTime() + Math.min(parseDuration(config.maxTtl), ctx.deps.settings.maxTtlMs);
+  return new Date(Math.min(ctx.deps.clock.now().getTime() + parseDuration(config.ttl), cap));
+}
+
+/** Once per expiry: a comment mentioning the author when expiry is within `warnBeforeExpiry`. */
+async function warnIfExpiring(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord | null,
+  expiresAt: Date,
+): Promise<void> {
+  const { deps } = ctx;
+  const left = expiresAt.getTime() - deps.clock.now().getTime();
+  const iso = expiresAt.toISOString();
+  if (left > parseDuration(config.warnBeforeExpiry) || env?.annotations[WARNED] === iso) return;
+  const when = iso.replace(/\.\d{3}Z$/, "Z");
+  await deps.github.createComment(
+    `@${pr.author} the preview environment of this pull request expires at ${when}. ` +
+      "Comment `/env extend` to keep it longer; after expiry, a new push brings it back.",
+  );
+  await deps.cluster.annotate(ctx.namespace, WARN_MANAGER, { [WARNED]: iso });
 }
 
 function createdAt(ctx: Ctx, env: EnvironmentRecord | null): Date {

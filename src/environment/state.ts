@@ -36,6 +36,12 @@ export const SLEEP = {
 } as const;
 export const SLEEP_MANAGER = "prenv-sleep";
 
+/** The expiry a warning was posted for (field manager `prenv-warn`). */
+export const WARNED = `${P}/expiry-warned-for`;
+export const WARN_MANAGER = "prenv-warn";
+/** When the janitor should come back to warn (written with the guards). */
+export const WARN_AT = `${P}/warn-at`;
+
 /** Lifetime changes by `/env extend` (field manager `prenv-lifetime`). */
 export const LIFETIME_MANAGER = "prenv-lifetime";
 

@@ -547,6 +547,25 @@ describe("janitor", () => {
     expect(await namespaceExists(admin, open.ns)).toBe(true);
 
     // Four days later the 48h ttl is over: the janitor expires it.
+    // 12 hours before the 48h ttl ends the author is warned, once.
+    const expiresAt = Date.parse(
+      (await admin.makeApiClient(CoreV1Api).readNamespace({ name: open.ns })).metadata!.annotations![
+        "prenv.dev/expires-at"
+      ]!,
+    );
+    const soon = new Date(expiresAt - 12 * 3600_000);
+    open.rig.setNow(soon);
+    expect((await run(open, soon)).reconciled).toEqual([
+      { namespace: open.ns, reason: "expiry warning due" },
+    ]);
+    await open.rig.settle();
+    const warnings = () =>
+      open.comments.comments.filter((c) => c.body.startsWith("@Codertocat the preview environment"));
+    expect(warnings()).toHaveLength(1);
+    expect((await run(open, soon)).reconciled).toEqual([]);
+    await open.rig.settle();
+    expect(warnings()).toHaveLength(1);
+
     const fourDaysOn = new Date(Date.now() + 4 * 24 * 3600_000);
     open.rig.setNow(fourDaysOn);
     const later = await run(open, fourDaysOn);

@@ -17,7 +17,7 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -136,10 +136,12 @@ async function main(): Promise<void> {
   const ns = namespaceName({ owner, repo, pr: number });
   const [httpPort, lambdaPort, sqsPort] = [await freePort(), await freePort(), await freePort()];
   const logPath = join(tmpdir(), `prenv-offline-smoke-${process.pid}.log`);
+  const elasticmqRunDir = join(tmpdir(), `prenv-offline-smoke-elasticmq-${process.pid}`);
 
   let standIn: GitHubStandIn | undefined;
   let child: ChildProcess | undefined;
   let ok = false;
+  let interrupted = false;
   try {
     standIn = await startGitHubStandIn();
     const opened = pullRequestPayload("opened", { owner, repo, number, sha: SHA });
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
         PRENV_OFFLINE_LAMBDA_PORT: String(lambdaPort),
         PRENV_OFFLINE_SCHEDULES: "off",
         ELASTICMQ_PORT: String(sqsPort),
-        ELASTICMQ_RUN_DIR: join(tmpdir(), `prenv-offline-smoke-elasticmq-${process.pid}`),
+        ELASTICMQ_RUN_DIR: elasticmqRunDir,
       },
     });
     child.stdout!.pipe(log, { end: false });
@@ -195,8 +197,16 @@ async function main(): Promise<void> {
     const guard = (what: string) => {
       if (offline.exitCode !== null) fail(`scripts/offline.sh exited (${offline.exitCode}) before ${what}`);
       if (jobFailed) fail(`the worker failed the job before ${what}`);
+      if (interrupted) fail(`interrupted while waiting for ${what}`);
     };
     console.log(`offline smoke: scripts/offline.sh pid ${child.pid}, log ${logPath}`);
+    // It runs in its own process group: pass an interrupt of this script on, then fail.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        interrupted = true;
+        offline.kill("SIGTERM");
+      });
+    }
 
     await waitFor(
       `the webhook route on port ${httpPort}`,
@@ -269,23 +279,29 @@ async function main(): Promise<void> {
 
     if (comments.comments.length !== 1) fail(`expected one PR comment, got ${comments.comments.length}`);
     standIn.verify();
+
+    const stopping = Date.now();
+    await stopOffline(child);
+    mark(`stopped (${Date.now() - stopping} ms)`);
+    // 143: its SIGTERM trap; 0: osls ended first.
+    if (child.exitCode !== 143 && child.exitCode !== 0) {
+      fail(`scripts/offline.sh ended with ${child.exitCode ?? child.signalCode} on SIGTERM`);
+    }
+    if (await portAnswers(sqsPort))
+      fail(`ElasticMQ (port ${sqsPort}) still answers after scripts/offline.sh ended`);
     ok = true;
   } finally {
-    const stopping = Date.now();
     if (child) await stopOffline(child);
-    if (child) mark(`stopped (${Date.now() - stopping} ms)`);
     await standIn?.close();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
     if (!ok && existsSync(logPath)) {
       const lines = readFileSync(logPath, "utf8").trimEnd().split("\n");
       console.error(`--- last lines of ${logPath}\n${lines.slice(-60).join("\n")}\n---`);
+    } else if (ok) {
+      rmSync(logPath, { force: true });
+      rmSync(elasticmqRunDir, { recursive: true, force: true });
     }
   }
-  if (child?.exitCode !== null && child?.exitCode !== 0 && child?.exitCode !== 143) {
-    fail(`scripts/offline.sh exited with ${child?.exitCode} on SIGTERM`);
-  }
-  if (await portAnswers(sqsPort))
-    fail(`ElasticMQ on port ${sqsPort} still answers after scripts/offline.sh stopped`);
   console.log(`offline smoke: OK (${owner}/${repo}#${number} → ${ns}; ${timings.join(", ")})`);
 }
 

@@ -20,6 +20,8 @@ const DEFAULTS: RepoConfig = {
   maxTtl: "7d",
   deploy: { path: "deploy/preview", waitForChecks: [] },
   resources: { cpu: "2", memory: "4Gi", pods: 20, storage: "10Gi" },
+  warnBeforeExpiry: "24h",
+  ttlRenewOnPush: false,
   forks: "approve",
   podSecurity: "restricted",
   filters: { branches: [], labels: [], paths: [], drafts: false },
