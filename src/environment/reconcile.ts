@@ -184,13 +184,7 @@ async function reconcileOpen(
   const created = createdAt(ctx, env);
   const expiresAt = expiry(ctx, env, config, created);
   const url = config.url ? previewUrl(ctx) : null;
-  if (
-    !ctx.opts.force &&
-    env &&
-    (state?.phase === "ready" || env.annotations[SLEEP.sleeping] === "true") &&
-    state?.deployedSha === pr.headSha &&
-    state.configHash === configHash
-  ) {
+  if (!ctx.opts.force && env && converged(env, state, pr.headSha, configHash)) {
     // Already converged: make sure GitHub says so (a no-op when it does).
     await say(ctx, {
       ...blankReport(pr.headSha),
@@ -468,6 +462,12 @@ function untouched(env: EnvironmentRecord | null): string {
 function previewUrl(ctx: Ctx): string {
   const { settings } = ctx.deps;
   return `${settings.urlScheme}://${previewHost(ctx.namespace, settings.baseDomain)}/`;
+}
+
+/** Deployed at this commit with this config, and ready (or deliberately asleep). */
+function converged(env: EnvironmentRecord, state: EnvState | null, sha: string, configHash: string): boolean {
+  const settled = state?.phase === "ready" || env.annotations[SLEEP.sleeping] === "true";
+  return settled && state?.deployedSha === sha && state.configHash === configHash;
 }
 
 /** `ttlRenewOnPush`: now + ttl, still capped by maxTtl and the operator's maximum from creation. */
