@@ -54,6 +54,9 @@ describe("parseRepoConfig: valid files", () => {
       deploy: { path: "k8s/preview", waitForChecks: ["build-image", "lint"], image: "ghcr.io/a/b:{{ sha }}" },
       url: { service: "web", port: 8080, path: "/app/" },
       resources: { cpu: "1.5", memory: "512Mi", pods: 200, storage: "1G" },
+      warnBeforeExpiry: "12h",
+      ttlRenewOnPush: true,
+      forks: "never",
       podSecurity: "baseline",
       filters: { branches: ["main", "release/*"], labels: ["preview"], paths: ["src/**"], drafts: true },
     };
