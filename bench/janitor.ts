@@ -99,6 +99,7 @@ try {
       enqueue: () => Promise.resolve(void enqueued++),
       deleteNamespace: () => Promise.resolve(),
       clock: { now: () => new Date() },
+      prices: { cpuHour: 0.04048, gibHour: 0.004445, currency: "USD" },
       log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     });
     const calls = standIn.calls.slice(githubBefore);

@@ -28,6 +28,9 @@ export function formatReport(r: JanitorReport, dryRun: boolean): string {
   for (const x of r.deleted) lines.push(`  ${verb}delete ${x.namespace}: ${x.reason}`);
   for (const x of r.skipped) lines.push(`  skip ${x.namespace}: ${x.reason}`);
   if (r.reconciled.length + r.deleted.length === 0) lines.push("  nothing to do");
+  for (const [repo, c] of Object.entries(r.cost)) {
+    lines.push(`  cost ${repo}: ${c.environments} environment(s), ~${c.perDay.toFixed(2)} ${r.currency}/day`);
+  }
   return lines.join("\n");
 }
 
@@ -63,6 +66,7 @@ async function janitor(dryRun: boolean): Promise<void> {
       if (!dryRun) await cluster.deleteNamespace(name);
     },
     clock: { now: () => new Date() },
+    prices: settings.environment.prices,
     log: { info: () => undefined, warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
   });
   console.log(formatReport(report, dryRun));

@@ -5,7 +5,8 @@
 // environments whose repository is gone or no longer has the App are deleted directly.
 import type { ReconcileJob } from "../runtime/jobs.js";
 import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
-import { IDENTITY, WARN_AT, WARNED } from "./state.js";
+import { costPerDay, decodeRequests, type Prices } from "./cost.js";
+import { IDENTITY, STATE, WARN_AT, WARNED } from "./state.js";
 
 export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
@@ -15,6 +16,7 @@ export interface JanitorDeps {
   deleteNamespace(name: string): Promise<void>;
   clock: Clock;
   log: Logger;
+  prices: Prices;
 }
 
 export interface JanitorReport {
@@ -23,6 +25,9 @@ export interface JanitorReport {
   reconciled: { namespace: string; reason: string }[];
   deleted: { namespace: string; reason: string }[];
   skipped: { namespace: string; reason: string }[];
+  /** Per repository: environments and their estimated cost per day (from requested CPU and memory). */
+  cost: Record<string, { environments: number; perDay: number }>;
+  currency: string;
 }
 
 interface Parsed {
@@ -65,6 +70,8 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
     reconciled: [],
     deleted: [],
     skipped: [],
+    cost: {},
+    currency: deps.prices.currency,
   };
   const byRepo = new Map<string, Parsed[]>();
   for (const env of await deps.listEnvironments()) {
@@ -79,6 +86,11 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
       continue;
     }
     const key = `${p.installationId}:${p.owner}/${p.repo}`.toLowerCase();
+    const repoCost = (report.cost[`${p.owner}/${p.repo}`] ??= { environments: 0, perDay: 0 });
+    const requests = decodeRequests(env.annotations[STATE.requests]);
+    repoCost.environments++;
+    repoCost.perDay =
+      Math.round((repoCost.perDay + (requests ? costPerDay(requests, deps.prices) : 0)) * 100) / 100;
     byRepo.set(key, [...(byRepo.get(key) ?? []), p]);
   }
   report.repositories = byRepo.size;

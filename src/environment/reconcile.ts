@@ -12,6 +12,7 @@ import { redactFailure } from "../report/redact.js";
 import { publish, type PublishDeps } from "../report/publish.js";
 import type { CommentVars } from "../report/comment.js";
 import type { TemplateFn } from "../templates/engine.js";
+import { decodeRequests, encodeRequests, formatCost, requestsOf } from "./cost.js";
 import { eligibility } from "./filters.js";
 import { ingressObject, namespaceObjects, type GuardTemplates } from "./guards.js";
 import { branchSlug, namespaceName, previewHost, shortSha } from "./naming.js";
@@ -193,6 +194,7 @@ async function reconcileOpen(
       namespace: ctx.namespace,
       expiresAt,
       note: sleepNote(env),
+      cost: costText(ctx, state),
     });
     await warnIfExpiring(ctx, pr, config, env, expiresAt);
     return "unchanged";
@@ -293,7 +295,12 @@ async function tenantObjects(
 async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
   const { deps, namespace } = ctx;
   const host = previewHost(namespace, deps.settings.baseDomain);
-  const report = { ...blankReport(pr.headSha), namespace, expiresAt: plan.expiresAt, url: plan.url };
+  const report: Omit<Report, "kind"> = {
+    ...blankReport(pr.headSha),
+    namespace,
+    expiresAt: plan.expiresAt,
+    url: plan.url,
+  };
   const refuse = async (problems: string[]): Promise<Outcome> => {
     await say(ctx, { ...report, kind: "manifest-invalid", problems, detail: untouched(plan.env) });
     return "manifest-invalid";
@@ -302,6 +309,13 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   // 1. Read and check the PR's manifests before anything is created or changed.
   const tenant = await tenantObjects(ctx, pr, config, host);
   if (!tenant.ok) return refuse(tenant.problems);
+
+  const defaults = deps.settings.containerDefaults;
+  const requests = requestsOf(tenant.objects, {
+    cpu: defaults.defaultRequestCpu,
+    memory: defaults.defaultRequestMemory,
+  });
+  report.cost = formatCost(requests, deps.settings.prices);
 
   // 2. Namespace and guards (as the bot), then say we are deploying.
   await deps.cluster.applyAsBot(guardObjects(ctx, pr, config, plan));
@@ -316,7 +330,13 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   }
   const refs = tenant.objects.map(toRef);
   const state = (phase: EnvState["phase"], applied: ObjectRef[]) =>
-    encodeState({ phase, deployedSha: pr.headSha, configHash: plan.configHash, applied });
+    encodeState({
+      phase,
+      deployedSha: pr.headSha,
+      configHash: plan.configHash,
+      applied,
+      requests: encodeRequests(requests),
+    });
   const previous = plan.state?.applied ?? [];
   await deps.cluster.writeState(namespace, state("deploying", union(previous, refs)));
   await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: false });
@@ -418,6 +438,11 @@ async function trustGate(
     detail: `This pull request ${why}, so prenv does not deploy it on its own. A user with write access can deploy commit ${pr.headSha.slice(0, 7)} by commenting /env deploy.${running}`,
   });
   return "awaiting-approval";
+}
+
+function costText(ctx: Ctx, state: EnvState | null): string | null {
+  const requests = decodeRequests(state?.requests);
+  return requests ? formatCost(requests, ctx.deps.settings.prices) : null;
 }
 
 function sleepNote(env: EnvironmentRecord | null): string | null {

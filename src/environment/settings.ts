@@ -1,3 +1,5 @@
+import type { Prices } from "./cost.js";
+
 // Operator settings the environment use cases need (parsed from the process environment by
 // src/runtime/settings.ts; plain data here).
 
@@ -25,4 +27,6 @@ export interface EnvironmentSettings {
   };
   /** Name of the check run prenv keeps on the head commit. */
   checkName: string;
+  /** Prices for the cost estimate in the PR comment and the janitor's report. */
+  prices: Prices;
 }

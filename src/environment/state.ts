@@ -27,6 +27,7 @@ export const STATE = {
   deployedSha: `${P}/deployed-sha`,
   configHash: `${P}/config-hash`,
   applied: `${P}/applied-objects`,
+  requests: `${P}/requests`,
 } as const;
 
 /** Sleep state (field manager `prenv-sleep`). */
@@ -52,6 +53,8 @@ export interface EnvState {
   deployedSha: string;
   configHash: string;
   applied: ObjectRef[];
+  /** Requested CPU and memory of the workloads, e.g. `cpu=1.5,memory=2Gi` (see cost.ts). */
+  requests?: string;
 }
 
 export function encodeState(s: EnvState): Record<string, string> {
@@ -60,6 +63,7 @@ export function encodeState(s: EnvState): Record<string, string> {
     [STATE.deployedSha]: s.deployedSha,
     [STATE.configHash]: s.configHash,
     [STATE.applied]: JSON.stringify(s.applied.map((r) => [r.apiVersion, r.kind, r.name])),
+    ...(s.requests ? { [STATE.requests]: s.requests } : {}),
   };
 }
 
@@ -84,6 +88,7 @@ export function decodeState(annotations: Record<string, string>): EnvState | nul
     deployedSha: annotations[STATE.deployedSha] ?? "",
     configHash: annotations[STATE.configHash] ?? "",
     applied,
+    ...(annotations[STATE.requests] ? { requests: annotations[STATE.requests] } : {}),
   };
 }
 

@@ -73,6 +73,8 @@ export interface Report {
   meta?: CommentMeta;
   /** Shown in the state row after the state, e.g. "asleep since ...". */
   note?: string | null;
+  /** Cost estimate, e.g. "~1.23 USD/day (0.5 CPU, 1 GiB requested)". */
+  cost?: string | null;
 }
 
 export interface CommentVars {
@@ -88,6 +90,7 @@ export interface CommentVars {
   problems: string[];
   failure: FailureReport | null;
   access: string | null;
+  cost: string | null;
   commands: { usage: string; description: string }[];
 }
 
@@ -128,6 +131,7 @@ export function compileComment(source: string): TemplateFn<CommentVars> {
     "problems",
     "failure",
     "access",
+    "cost",
     "commands",
   ]);
 }
@@ -148,6 +152,7 @@ export function renderComment(template: TemplateFn<CommentVars>, r: Report): str
     problems: r.problems,
     failure: r.failure && (r.failure.pods.length > 0 || r.failure.events.length > 0) ? r.failure : null,
     access: live ? ACCESS_TEXT : null,
+    cost: live ? (r.cost ?? null) : null,
     commands: [],
   });
   const tidy = body.replace(/\n{3,}/g, "\n\n");

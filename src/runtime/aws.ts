@@ -183,6 +183,7 @@ export async function runJanitor(rt: AwsRuntime): Promise<JanitorReport> {
     enqueue: (job) => rt.queue.enqueue(job),
     deleteNamespace: (name) => cluster.deleteNamespace(name),
     clock: { now: () => new Date() },
+    prices: rt.settings.environment.prices,
     log: rt.log,
   });
 }

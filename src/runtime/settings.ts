@@ -42,6 +42,9 @@ const envSchema = z.object({
   PRENV_DEFAULT_MEMORY_LIMIT: z.string().default("512Mi"),
   PRENV_DEFAULT_CPU_REQUEST: z.string().default("50m"),
   PRENV_DEFAULT_MEMORY_REQUEST: z.string().default("64Mi"),
+  PRENV_PRICE_CPU_HOUR: z.coerce.number().nonnegative().default(0.04048),
+  PRENV_PRICE_GIB_HOUR: z.coerce.number().nonnegative().default(0.004445),
+  PRENV_CURRENCY: z.string().min(1).max(8).default("USD"),
   KUBECONFIG: z.string().optional(),
   KUBE_CONTEXT: z.string().optional(),
   APP_ID: z.coerce.number().int().positive().optional(),
@@ -78,6 +81,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxTtlMs: e.PRENV_MAX_TTL,
       rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
       checkName: e.PRENV_CHECK_NAME,
+      prices: {
+        cpuHour: e.PRENV_PRICE_CPU_HOUR,
+        gibHour: e.PRENV_PRICE_GIB_HOUR,
+        currency: e.PRENV_CURRENCY,
+      },
       containerDefaults: {
         defaultCpu: e.PRENV_DEFAULT_CPU_LIMIT,
         defaultMemory: e.PRENV_DEFAULT_MEMORY_LIMIT,

@@ -532,6 +532,7 @@ describe("janitor", () => {
         enqueue: (job) => s.rig.queue.enqueue(job),
         deleteNamespace: (name) => cluster.deleteNamespace(name),
         clock: { now: () => now },
+        prices: testSettings().environment.prices,
         log: { info: () => undefined, warn: () => undefined, error: () => undefined },
       });
 
@@ -544,6 +545,7 @@ describe("janitor", () => {
     const second = await run(open, new Date());
     await open.rig.settle();
     expect(second.reconciled).toEqual([]);
+    expect(second.cost).toEqual({ [`${open.owner}/${open.repo}`]: { environments: 1, perDay: 0 } });
     expect(await namespaceExists(admin, open.ns)).toBe(true);
 
     // Four days later the 48h ttl is over: the janitor expires it.
@@ -730,6 +732,8 @@ describe("comment commands", () => {
         ]),
       );
     expect(await replicas()).toEqual({ web: 3, worker: 2, idle: 0 });
+    // 5 containers without requests get the LimitRange defaults (50m, 64Mi) each.
+    expect(ours(s).body).toContain("| Cost estimate | ~0.28 USD/day (0.25 CPU, 0.313 GiB requested) |");
 
     await command(s, "wes", "/env sleep");
     expect(await replicas()).toEqual({ web: 0, worker: 0, idle: 0 });

@@ -190,9 +190,11 @@ async function main(): Promise<void> {
     child.stderr!.pipe(log, { end: false });
     // The offline SQS event source logs it when the worker fails a job: no need to wait it out.
     let jobFailed = false;
-    child.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("left for retry")) jobFailed = true;
-    });
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("left for retry")) jobFailed = true;
+      });
+    }
     const offline = child;
     const guard = (what: string) => {
       if (offline.exitCode !== null) fail(`scripts/offline.sh exited (${offline.exitCode}) before ${what}`);

@@ -27,6 +27,7 @@ const base: Report = {
   detailMarkdown: null,
   problems: [],
   failure: null,
+  cost: "~1.34 USD/day (1.2 CPU, 1.5 GiB requested)",
 };
 
 describe("rendered templates", () => {
