@@ -52,7 +52,7 @@ function podSpec(o: KubeObject): { spec: PodSpecLike; copies: number } | null {
   const template = (spec.template as { spec?: PodSpecLike } | undefined)?.spec;
   switch (o.kind) {
     case "Pod":
-      return { spec: spec as PodSpecLike, copies: 1 };
+      return { spec, copies: 1 };
     case "Deployment":
     case "StatefulSet":
     case "ReplicaSet":

@@ -136,23 +136,32 @@ export function compileComment(source: string): TemplateFn<CommentVars> {
   ]);
 }
 
+/** What a live environment's comment shows beyond the state: where, until when, at what cost. */
+function liveFields(r: Report) {
+  const live = r.kind === "ready" || r.kind === "deploying" || r.kind === "failed";
+  if (!live) return { namespace: null, expiresAt: null, access: null, cost: null };
+  return {
+    namespace: r.namespace,
+    expiresAt: r.expiresAt ? r.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z") : null,
+    access: ACCESS_TEXT,
+    cost: r.cost ?? null,
+  };
+}
+
 export function renderComment(template: TemplateFn<CommentVars>, r: Report): string {
   const [headline, stateText] = HEADLINES[r.kind];
-  const live = r.kind === "ready" || r.kind === "deploying" || r.kind === "failed";
+  const failure = r.failure && (r.failure.pods.length > 0 || r.failure.events.length > 0) ? r.failure : null;
   const body = template({
     marker: COMMENT_MARKER,
     headline,
     stateText: r.note ? `${stateText} (${r.note})` : stateText,
     url: r.kind === "ready" ? r.url : null,
     shortSha: r.sha ? r.sha.slice(0, 7) : null,
-    namespace: live ? r.namespace : null,
-    expiresAt: live && r.expiresAt ? r.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z") : null,
+    ...liveFields(r),
     detail: r.detail,
     detailMarkdown: r.detailMarkdown,
     problems: r.problems,
-    failure: r.failure && (r.failure.pods.length > 0 || r.failure.events.length > 0) ? r.failure : null,
-    access: live ? ACCESS_TEXT : null,
-    cost: live ? (r.cost ?? null) : null,
+    failure,
     commands: [],
   });
   const tidy = body.replace(/\n{3,}/g, "\n\n");
