@@ -28,6 +28,11 @@ export function formatReport(r: JanitorReport, dryRun: boolean): string {
   for (const x of r.deleted) lines.push(`  ${verb}delete ${x.namespace}: ${x.reason}`);
   for (const x of r.skipped) lines.push(`  skip ${x.namespace}: ${x.reason}`);
   if (r.reconciled.length + r.deleted.length === 0) lines.push("  nothing to do");
+  if (r.saved.asleep > 0) {
+    lines.push(
+      `  asleep: ${r.saved.asleep} environment(s), saving ${r.saved.cpuHours} CPU-hours and ${r.saved.memoryGiBHours} GiB-hours so far`,
+    );
+  }
   for (const [repo, c] of Object.entries(r.cost)) {
     lines.push(`  cost ${repo}: ${c.environments} environment(s), ~${c.perDay.toFixed(2)} ${r.currency}/day`);
   }

@@ -6,7 +6,14 @@ import { parseDuration } from "../config/duration.js";
 import { namespaceName } from "../environment/naming.js";
 import type { EnvironmentRecord, PrRef, RepoRole } from "../environment/ports.js";
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from "../environment/reconcile.js";
-import { IDENTITY, LIFETIME_MANAGER, SLEEP, SLEEP_MANAGER } from "../environment/state.js";
+import {
+  ACTIVITY_MANAGER,
+  IDENTITY,
+  LAST_ACTIVITY,
+  LIFETIME_MANAGER,
+  SLEEP,
+  SLEEP_MANAGER,
+} from "../environment/state.js";
 import { COMMENT_MARKER, readMeta } from "../report/comment.js";
 import { COMMAND_HELP, parseCommands, type Command } from "./parse.js";
 
@@ -73,6 +80,12 @@ export async function handleCommentCommands(
     replies: [],
     reconcile: null,
   };
+  const env = await deps.cluster.readEnvironment(run.namespace);
+  if (env && env.phase === "Active") {
+    await deps.cluster.annotate(run.namespace, ACTIVITY_MANAGER, {
+      [LAST_ACTIVITY]: deps.clock.now().toISOString(),
+    });
+  }
   for (const command of parsed.commands) await execute(run, command);
   const commandTimes = [...recent, now];
   await reconcile(ref, deps, { ...run.reconcile, meta: { ...run.reconcile?.meta, commandTimes } });
@@ -180,8 +193,8 @@ async function sleepOrWake(run: Run, to: "sleep" | "wake"): Promise<void> {
   const result = await cluster.scaleWorkloads(run.namespace, to);
   const annotations =
     to === "sleep"
-      ? { [SLEEP.sleeping]: "true", [SLEEP.since]: clock.now().toISOString() }
-      : { [SLEEP.sleeping]: "false", [SLEEP.since]: "" };
+      ? { [SLEEP.sleeping]: "true", [SLEEP.since]: clock.now().toISOString(), [SLEEP.reason]: "command" }
+      : { [SLEEP.sleeping]: "false", [SLEEP.since]: "", [SLEEP.reason]: "" };
   await cluster.annotate(run.namespace, SLEEP_MANAGER, annotations);
   const what =
     result.changed.map((c) => `${c.kind}/${c.name} ${c.from}→${c.to}`).join(", ") || "nothing to scale";

@@ -221,6 +221,49 @@ const filtersSchema = z.strictObject({
   drafts: field(z.boolean().default(false), "Also deploy draft pull requests.", "Write true or false."),
 });
 
+const clock = z
+  .string()
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: (i) => `${echo(i.input)} is not a time like 08:00` });
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+
+/** `sleep:` when an environment sleeps (Deployments and StatefulSets scaled to zero). */
+const sleepSchema = z.strictObject({
+  after: field(
+    duration.optional(),
+    "Put the environment to sleep after this long without a push or command, e.g. 2h. Leave out to never sleep when idle.",
+    DURATION_FORMAT_HINT,
+  ),
+  schedule: field(
+    z
+      .strictObject({
+        timezone: field(
+          z.string().refine(validTimeZone, { error: (i) => `${echo(i.input)} is not an IANA time zone` }),
+          "IANA time zone of the awake hours, e.g. Europe/Berlin.",
+          "Use a time zone name such as Europe/Berlin or America/New_York.",
+        ),
+        days: field(
+          z.array(z.enum(DAYS)).min(1).max(7).default(["mon", "tue", "wed", "thu", "fri"]),
+          "Days on which the environment is awake (mon..sun).",
+          "List day abbreviations: mon, tue, wed, thu, fri, sat, sun.",
+        ),
+        from: field(clock.default("08:00"), "Start of the awake hours, HH:MM.", "Write a time like 08:00."),
+        to: field(clock.default("20:00"), "End of the awake hours, HH:MM.", "Write a time like 20:00."),
+      })
+      .optional(),
+    "Awake hours: outside them (nights, weekends) the environment sleeps; it wakes when they begin.",
+    "Write schedule as a mapping, e.g. schedule: { timezone: Europe/Berlin, days: [mon, tue, wed, thu, fri], from: '08:00', to: '20:00' }.",
+  ),
+});
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The file
 
@@ -262,6 +305,11 @@ const rootShape = {
     resourcesSchema.prefault({}),
     "Resource quota of each environment (all its pods together).",
     "Write resources as a mapping, e.g. resources: { cpu: '2', memory: 4Gi }.",
+  ),
+  sleep: field(
+    sleepSchema.prefault({}),
+    "When the environment sleeps to save the shared cluster's capacity: after idle time, and/or outside awake hours.",
+    "Write sleep as a mapping, e.g. sleep: { after: 2h }.",
   ),
   warnBeforeExpiry: field(
     duration.default("24h"),

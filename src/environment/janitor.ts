@@ -6,7 +6,8 @@
 import type { ReconcileJob } from "../runtime/jobs.js";
 import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
 import { costPerDay, decodeRequests, type Prices } from "./cost.js";
-import { IDENTITY, STATE, WARN_AT, WARNED } from "./state.js";
+import { decodePolicy, sleepDecision, type SleepReason } from "./sleep.js";
+import { IDENTITY, LAST_ACTIVITY, SLEEP, STATE, WARN_AT, WARNED } from "./state.js";
 
 export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
@@ -28,6 +29,8 @@ export interface JanitorReport {
   /** Per repository: environments and their estimated cost per day (from requested CPU and memory). */
   cost: Record<string, { environments: number; perDay: number }>;
   currency: string;
+  /** Compute not used while asleep, over the current sleep of each sleeping environment. */
+  saved: { asleep: number; cpuHours: number; memoryGiBHours: number };
 }
 
 interface Parsed {
@@ -63,6 +66,40 @@ function parse(env: EnvironmentRecord): Parsed | string {
   };
 }
 
+function addSaved(
+  report: JanitorReport,
+  env: EnvironmentRecord,
+  requests: { cpu: number; memoryGiB: number } | null,
+  now: number,
+): void {
+  if (env.annotations[SLEEP.sleeping] !== "true") return;
+  report.saved.asleep++;
+  const since = Date.parse(env.annotations[SLEEP.since] ?? "");
+  if (!requests || Number.isNaN(since)) return;
+  const hours = Math.max(0, now - since) / 3_600_000;
+  report.saved.cpuHours = Math.round((report.saved.cpuHours + hours * requests.cpu) * 100) / 100;
+  report.saved.memoryGiBHours =
+    Math.round((report.saved.memoryGiBHours + hours * requests.memoryGiB) * 100) / 100;
+}
+
+/** "sleep due" / "wake due" from the sleep settings recorded on the namespace. */
+function sleepDue(env: EnvironmentRecord, now: Date): string | null {
+  const policy = decodePolicy(env.annotations[SLEEP.policy]);
+  if (!policy) return null;
+  const a = env.annotations;
+  const last = Date.parse(a[LAST_ACTIVITY] ?? a[IDENTITY.createdAt] ?? "");
+  const decision = sleepDecision(
+    policy,
+    {
+      sleeping: a[SLEEP.sleeping] === "true",
+      reason: (a[SLEEP.reason] as SleepReason | undefined) ?? null,
+      lastActivity: Number.isNaN(last) ? null : last,
+    },
+    now,
+  );
+  return decision ? `${decision.action} due` : null;
+}
+
 export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
   const report: JanitorReport = {
     environments: 0,
@@ -72,6 +109,7 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
     skipped: [],
     cost: {},
     currency: deps.prices.currency,
+    saved: { asleep: 0, cpuHours: 0, memoryGiBHours: 0 },
   };
   const byRepo = new Map<string, Parsed[]>();
   for (const env of await deps.listEnvironments()) {
@@ -89,6 +127,7 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
     const repoCost = (report.cost[`${p.owner}/${p.repo}`] ??= { environments: 0, perDay: 0 });
     const requests = decodeRequests(env.annotations[STATE.requests]);
     repoCost.environments++;
+    addSaved(report, env, requests, deps.clock.now().getTime());
     repoCost.perDay =
       Math.round((repoCost.perDay + (requests ? costPerDay(requests, deps.prices) : 0)) * 100) / 100;
     byRepo.set(key, [...(byRepo.get(key) ?? []), p]);
@@ -111,7 +150,7 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
           ? "expired"
           : p.warnAt <= now
             ? "expiry warning due"
-            : null;
+            : sleepDue(p.env, new Date(now));
       if (!reason) continue;
       await deps.enqueue({
         installationId: p.installationId,

@@ -14,6 +14,7 @@ import type { CommentVars } from "../report/comment.js";
 import type { TemplateFn } from "../templates/engine.js";
 import { decodeRequests, encodeRequests, formatCost, requestsOf } from "./cost.js";
 import { eligibility } from "./filters.js";
+import { encodePolicy, policyOf, sleepDecision, type SleepReason } from "./sleep.js";
 import { ingressObject, namespaceObjects, type GuardTemplates } from "./guards.js";
 import { branchSlug, namespaceName, previewHost, shortSha } from "./naming.js";
 import type {
@@ -37,8 +38,11 @@ import {
   LABELS,
   MANAGED_BY,
   refKey,
+  ACTIVITY_MANAGER,
+  LAST_ACTIVITY,
   SLEEP,
   SLEEP_MANAGER,
+  STATE,
   WARN_AT,
   WARN_MANAGER,
   WARNED,
@@ -66,7 +70,9 @@ export type Outcome =
   | "failed"
   | "deleted"
   | "destroyed"
-  | "awaiting-approval";
+  | "awaiting-approval"
+  | "slept"
+  | "woke";
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 
@@ -185,19 +191,9 @@ async function reconcileOpen(
   const created = createdAt(ctx, env);
   const expiresAt = expiry(ctx, env, config, created);
   const url = config.url ? previewUrl(ctx) : null;
-  if (!ctx.opts.force && env && converged(env, state, pr.headSha, configHash)) {
-    // Already converged: make sure GitHub says so (a no-op when it does).
-    await say(ctx, {
-      ...blankReport(pr.headSha),
-      kind: "ready",
-      url,
-      namespace: ctx.namespace,
-      expiresAt,
-      note: sleepNote(env),
-      cost: costText(ctx, state),
-    });
-    await warnIfExpiring(ctx, pr, config, env, expiresAt);
-    return "unchanged";
+  if (env && !ctx.opts.force && state?.deployedSha === pr.headSha && state.configHash === configHash) {
+    const settled = await settleCurrent(ctx, pr, config, env, state, { url, expiresAt });
+    if (settled) return settled;
   }
   const renewed =
     config.ttlRenewOnPush && state?.deployedSha !== pr.headSha ? renew(ctx, config, created) : expiresAt;
@@ -341,7 +337,16 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   await deps.cluster.writeState(namespace, state("deploying", union(previous, refs)));
   await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: false });
   if (plan.env?.annotations[SLEEP.sleeping] === "true") {
-    await deps.cluster.annotate(namespace, SLEEP_MANAGER, { [SLEEP.sleeping]: "false", [SLEEP.since]: "" });
+    await deps.cluster.annotate(namespace, SLEEP_MANAGER, {
+      [SLEEP.sleeping]: "false",
+      [SLEEP.since]: "",
+      [SLEEP.reason]: "",
+    });
+  }
+  if (plan.env?.annotations[STATE.deployedSha] !== pr.headSha) {
+    await deps.cluster.annotate(namespace, ACTIVITY_MANAGER, {
+      [LAST_ACTIVITY]: deps.clock.now().toISOString(),
+    });
   }
   const keep = new Set(refs.map(refKey));
   const stale = previous.filter((r) => !keep.has(refKey(r)));
@@ -384,6 +389,7 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     [IDENTITY.createdAt]: plan.createdAt.toISOString(),
     [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
     [WARN_AT]: new Date(plan.expiresAt.getTime() - parseDuration(config.warnBeforeExpiry)).toISOString(),
+    [SLEEP.policy]: encodePolicy(policyOf(config)),
   };
   return namespaceObjects(deps.templates.guards, {
     namespace,
@@ -445,6 +451,39 @@ function costText(ctx: Ctx, state: EnvState | null): string | null {
   return requests ? formatCost(requests, ctx.deps.settings.prices) : null;
 }
 
+/** Sleeps or wakes a converged environment as the repo's sleep settings say (see sleep.ts). */
+async function applySleepPolicy(
+  ctx: Ctx,
+  config: RepoConfig,
+  env: EnvironmentRecord,
+): Promise<Outcome | null> {
+  const { cluster, clock } = ctx.deps;
+  const a = env.annotations;
+  const lastActivity = Date.parse(a[LAST_ACTIVITY] ?? a[IDENTITY.createdAt] ?? "");
+  const decision = sleepDecision(
+    policyOf(config),
+    {
+      sleeping: a[SLEEP.sleeping] === "true",
+      reason: (a[SLEEP.reason] as SleepReason | undefined) ?? null,
+      lastActivity: Number.isNaN(lastActivity) ? null : lastActivity,
+    },
+    clock.now(),
+  );
+  if (!decision) return null;
+  await cluster.scaleWorkloads(ctx.namespace, decision.action);
+  const annotations =
+    decision.action === "sleep"
+      ? {
+          [SLEEP.sleeping]: "true",
+          [SLEEP.since]: clock.now().toISOString(),
+          [SLEEP.reason]: decision.reason,
+        }
+      : { [SLEEP.sleeping]: "false", [SLEEP.since]: "", [SLEEP.reason]: "" };
+  await cluster.annotate(ctx.namespace, SLEEP_MANAGER, annotations);
+  ctx.deps.log.info({ namespace: ctx.namespace, ...decision }, "sleep policy applied");
+  return decision.action === "sleep" ? "slept" : "woke";
+}
+
 function sleepNote(env: EnvironmentRecord | null): string | null {
   if (env?.annotations[SLEEP.sleeping] !== "true") return null;
   const since = env.annotations[SLEEP.since];
@@ -487,6 +526,27 @@ function untouched(env: EnvironmentRecord | null): string {
 function previewUrl(ctx: Ctx): string {
   const { settings } = ctx.deps;
   return `${settings.urlScheme}://${previewHost(ctx.namespace, settings.baseDomain)}/`;
+}
+
+/**
+ * Deployed at this commit with this config: sleep or wake as configured, or, when ready, just make
+ * sure GitHub says so (a no-op when it does). Null when it still needs a deploy (a failed one).
+ */
+async function settleCurrent(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord,
+  state: EnvState,
+  at: { url: string | null; expiresAt: Date },
+): Promise<Outcome | null> {
+  const sleepChange = await applySleepPolicy(ctx, config, env);
+  if (!sleepChange && !converged(env, state, pr.headSha, state.configHash)) return null;
+  const now = sleepChange ? await ctx.deps.cluster.readEnvironment(ctx.namespace) : env;
+  const ready = { ...blankReport(pr.headSha), kind: "ready" as const, namespace: ctx.namespace, ...at };
+  await say(ctx, { ...ready, note: sleepNote(now), cost: costText(ctx, state) });
+  if (!sleepChange) await warnIfExpiring(ctx, pr, config, env, at.expiresAt);
+  return sleepChange ?? "unchanged";
 }
 
 /** Deployed at this commit with this config, and ready (or deliberately asleep). */

@@ -34,7 +34,15 @@ export const STATE = {
 export const SLEEP = {
   sleeping: `${P}/sleeping`,
   since: `${P}/asleep-since`,
+  /** idle | schedule | command */
+  reason: `${P}/sleep-reason`,
+  /** The repo's sleep settings (written with the guards) so the janitor can decide without GitHub. */
+  policy: `${P}/sleep-policy`,
 } as const;
+
+/** Last push or command (field manager `prenv-activity`): idle time is counted from it. */
+export const LAST_ACTIVITY = `${P}/last-activity`;
+export const ACTIVITY_MANAGER = "prenv-activity";
 export const SLEEP_MANAGER = "prenv-sleep";
 
 /** The expiry a warning was posted for (field manager `prenv-warn`). */

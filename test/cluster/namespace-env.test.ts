@@ -808,3 +808,60 @@ describe("comment commands", () => {
     expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA2);
   });
 });
+
+describe("sleep settings", () => {
+  test("the janitor puts an idle environment to sleep, reports the compute saved, and a push wakes it", async ({
+    bot,
+    admin,
+  }) => {
+    const config = `${CONFIG}sleep:\n  after: 2h\n`;
+    const s = await setup(bot, admin, {
+      config,
+      files: { "deploy/preview/web.yaml": web(2) },
+      rolloutSeconds: 1,
+    });
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    const apps = admin.makeApiClient(AppsV1Api);
+    const replicas = async () =>
+      (await apps.readNamespacedDeployment({ name: "web", namespace: s.ns })).spec?.replicas;
+    expect(await replicas()).toBe(2);
+
+    const { sweep } = await import("../../src/environment/janitor.js");
+    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
+    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
+    const cluster = new KubernetesCluster(bot);
+    s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [s.pr.pr] }));
+    const run = (now: Date) =>
+      sweep({
+        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
+        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
+        enqueue: (job) => s.rig.queue.enqueue(job),
+        deleteNamespace: (name) => cluster.deleteNamespace(name),
+        clock: { now: () => now },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        prices: testSettings().environment.prices,
+      });
+
+    const hour = 3600_000;
+    expect((await run(new Date(Date.now() + hour))).reconciled).toEqual([]);
+    const threeHours = new Date(Date.now() + 3 * hour);
+    s.rig.setNow(threeHours);
+    expect((await run(threeHours)).reconciled).toEqual([{ namespace: s.ns, reason: "sleep due" }]);
+    await s.rig.settle();
+    expect(await replicas()).toBe(0);
+    expect((await annotations(admin, s.ns))["prenv.dev/sleep-reason"]).toBe("idle");
+    expect(ours(s).body).toContain("asleep since");
+
+    // An hour later: 2 replicas × 50m CPU (LimitRange default) asleep for an hour.
+    const report = await run(new Date(threeHours.getTime() + hour));
+    expect(report.reconciled).toEqual([]);
+    expect(report.saved).toEqual({ asleep: 1, cpuHours: 0.1, memoryGiBHours: 0.13 });
+
+    s.rig.setNow(null);
+    await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": web(2) }));
+    await s.rig.settle();
+    expect(await replicas()).toBe(2);
+    expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("false");
+  });
+});

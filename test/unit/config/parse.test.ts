@@ -20,6 +20,7 @@ const DEFAULTS: RepoConfig = {
   maxTtl: "7d",
   deploy: { path: "deploy/preview", waitForChecks: [] },
   resources: { cpu: "2", memory: "4Gi", pods: 20, storage: "10Gi" },
+  sleep: {},
   warnBeforeExpiry: "24h",
   ttlRenewOnPush: false,
   forks: "approve",
@@ -54,6 +55,10 @@ describe("parseRepoConfig: valid files", () => {
       deploy: { path: "k8s/preview", waitForChecks: ["build-image", "lint"], image: "ghcr.io/a/b:{{ sha }}" },
       url: { service: "web", port: 8080, path: "/app/" },
       resources: { cpu: "1.5", memory: "512Mi", pods: 200, storage: "1G" },
+      sleep: {
+        after: "2h",
+        schedule: { timezone: "Europe/Berlin", days: ["mon", "fri"], from: "07:30", to: "19:00" },
+      },
       warnBeforeExpiry: "12h",
       ttlRenewOnPush: true,
       forks: "never",
