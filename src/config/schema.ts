@@ -306,6 +306,11 @@ const rootShape = {
     "Resource quota of each environment (all its pods together).",
     "Write resources as a mapping, e.g. resources: { cpu: '2', memory: 4Gi }.",
   ),
+  maxEnvironments: field(
+    z.number().multipleOf(1).min(1).max(1000).optional(),
+    "At most this many environments of this repository at once; further pull requests wait in a queue, oldest first.",
+    "Write a whole number from 1 to 1000, or leave it out for no limit (the operator's limit still applies).",
+  ),
   sleep: field(
     sleepSchema.prefault({}),
     "When the environment sleeps to save the shared cluster's capacity: after idle time, and/or outside awake hours.",

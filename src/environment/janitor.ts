@@ -5,6 +5,7 @@
 // environments whose repository is gone or no longer has the App are deleted directly.
 import type { ReconcileJob } from "../runtime/jobs.js";
 import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
+import { isQueued } from "./capacity.js";
 import { costPerDay, decodeRequests, type Prices } from "./cost.js";
 import { decodePolicy, sleepDecision, type SleepReason } from "./sleep.js";
 import { IDENTITY, LAST_ACTIVITY, SLEEP, STATE, WARN_AT, WARNED } from "./state.js";
@@ -148,9 +149,11 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
         ? "pull request closed"
         : p.expiresAt <= now
           ? "expired"
-          : p.warnAt <= now
-            ? "expiry warning due"
-            : sleepDue(p.env, new Date(now));
+          : isQueued(p.env)
+            ? "queued: checking capacity"
+            : p.warnAt <= now
+              ? "expiry warning due"
+              : sleepDue(p.env, new Date(now));
       if (!reason) continue;
       await deps.enqueue({
         installationId: p.installationId,

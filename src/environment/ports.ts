@@ -147,6 +147,8 @@ export type RolloutResult = { ready: true } | { ready: false; pending: string[] 
 /** The host cluster. `asTenant` calls run impersonating the namespace's tenant service account. */
 export interface ClusterPort {
   readEnvironment(namespace: string): Promise<EnvironmentRecord | null>;
+  /** Every namespace prenv manages. */
+  listEnvironments(): Promise<EnvironmentRecord[]>;
   /** Server-side apply of prenv's own objects, as the bot (field manager `prenv`). */
   applyAsBot(objects: KubeObject[]): Promise<void>;
   /** Replaces the state annotations prenv keeps on the namespace (field manager `prenv-state`). */

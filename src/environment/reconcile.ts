@@ -12,6 +12,7 @@ import { redactFailure } from "../report/redact.js";
 import { publish, type PublishDeps } from "../report/publish.js";
 import type { CommentVars } from "../report/comment.js";
 import type { TemplateFn } from "../templates/engine.js";
+import { capacity, isQueued } from "./capacity.js";
 import { decodeRequests, encodeRequests, formatCost, requestsOf } from "./cost.js";
 import { eligibility } from "./filters.js";
 import { encodePolicy, policyOf, sleepDecision, type SleepReason } from "./sleep.js";
@@ -72,7 +73,8 @@ export type Outcome =
   | "destroyed"
   | "awaiting-approval"
   | "slept"
-  | "woke";
+  | "woke"
+  | "queued";
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 
@@ -174,7 +176,9 @@ async function gates(
     await say(ctx, { ...blankReport(pr.headSha), kind: "destroyed", detail });
     return "destroyed";
   }
-  return (await trustGate(ctx, pr, config, env)) ?? (await requiredChecks(ctx, pr, config));
+  const waiting = (await trustGate(ctx, pr, config, env)) ?? (await requiredChecks(ctx, pr, config));
+  if (waiting) return waiting;
+  return !env || isQueued(env) ? admission(ctx, pr, config, env) : null;
 }
 
 async function reconcileOpen(
@@ -381,7 +385,12 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
 
 function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): KubeObject[] {
   const { deps, namespace } = ctx;
-  const labels = { ...MANAGED_BY, [LABELS.pr]: String(pr.number), [LABELS.repoId]: String(pr.repoId) };
+  const labels = {
+    ...MANAGED_BY,
+    [LABELS.pr]: String(pr.number),
+    [LABELS.repoId]: String(pr.repoId),
+    [LABELS.queued]: "false",
+  };
   const annotations = {
     [IDENTITY.repository]: `${ctx.ref.owner}/${ctx.ref.repo}`,
     [IDENTITY.pr]: String(pr.number),
@@ -547,6 +556,53 @@ async function settleCurrent(
   await say(ctx, { ...ready, note: sleepNote(now), cost: costText(ctx, state) });
   if (!sleepChange) await warnIfExpiring(ctx, pr, config, env, at.expiresAt);
   return sleepChange ?? "unchanged";
+}
+
+/** A new environment must fit under the caps; otherwise it waits in the queue (see capacity.ts). */
+async function admission(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord | null,
+): Promise<Outcome | null> {
+  const { deps } = ctx;
+  const caps = { operator: deps.settings.maxEnvironments, repo: config.maxEnvironments };
+  if (caps.operator === 0 && caps.repo === undefined) return null;
+  const repository = `${ctx.ref.owner}/${ctx.ref.repo}`;
+  const asked = env?.annotations[IDENTITY.requestedAt] ?? deps.clock.now().toISOString();
+  const verdict = capacity(
+    await deps.cluster.listEnvironments(),
+    { namespace: ctx.namespace, repository, requestedAt: Date.parse(asked) },
+    caps,
+  );
+  if (verdict.admit) return null;
+  await deps.cluster.applyAsBot([
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: ctx.namespace,
+        labels: {
+          ...MANAGED_BY,
+          [LABELS.pr]: String(pr.number),
+          [LABELS.repoId]: String(pr.repoId),
+          [LABELS.queued]: "true",
+        },
+        annotations: {
+          [IDENTITY.repository]: repository,
+          [IDENTITY.pr]: String(pr.number),
+          [IDENTITY.installation]: String(ctx.ref.installationId),
+          [IDENTITY.requestedAt]: asked,
+        },
+      },
+    },
+  ]);
+  await say(ctx, {
+    ...blankReport(pr.headSha),
+    kind: "queued",
+    detail: `${verdict.reason} This pull request is number ${verdict.position} in the queue and gets an environment when one frees up.`,
+  });
+  return "queued";
 }
 
 /** Deployed at this commit with this config, and ready (or deliberately asleep). */

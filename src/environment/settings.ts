@@ -27,6 +27,8 @@ export interface EnvironmentSettings {
   };
   /** Name of the check run prenv keeps on the head commit. */
   checkName: string;
+  /** Operator-wide maximum of concurrent environments (0: no limit). */
+  maxEnvironments: number;
   /** Prices for the cost estimate in the PR comment and the janitor's report. */
   prices: Prices;
 }

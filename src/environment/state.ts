@@ -8,6 +8,8 @@ const P = "prenv.dev";
 export const LABELS = {
   pr: `${P}/pr`,
   repoId: `${P}/repo-id`,
+  /** "true" on the placeholder namespace of a PR waiting for capacity. */
+  queued: `${P}/queued`,
   /** Put on every object prenv applies inside a PR namespace. */
   applied: `${P}/applied`,
 } as const;
@@ -19,6 +21,8 @@ export const IDENTITY = {
   installation: `${P}/installation`,
   createdAt: `${P}/created-at`,
   expiresAt: `${P}/expires-at`,
+  /** When a queued PR first asked for an environment (queue order). */
+  requestedAt: `${P}/requested-at`,
 } as const;
 
 /** Rewritten whole on every deploy (field manager `prenv-state`). */

@@ -53,6 +53,7 @@ export type ReportKind =
   | "skipped"
   | "destroyed"
   | "awaiting-approval"
+  | "queued"
   | "error";
 
 export interface Report {
@@ -110,6 +111,7 @@ const HEADLINES: Record<ReportKind, [headline: string, state: string]> = {
   error: ["🛑 Preview environment: prenv could not process this pull request", "Error"],
   destroyed: ["🧹 Preview environment: destroyed", "Destroyed by /env destroy"],
   "awaiting-approval": ["🔒 Preview environment: waiting for approval", "Waiting for approval"],
+  queued: ["⏳ Preview environment: queued", "Queued: the environment limit is reached"],
 };
 
 /** How to get kubectl access. Self-service kubeconfigs are not built yet, so this says so. */

@@ -42,6 +42,7 @@ const envSchema = z.object({
   PRENV_DEFAULT_MEMORY_LIMIT: z.string().default("512Mi"),
   PRENV_DEFAULT_CPU_REQUEST: z.string().default("50m"),
   PRENV_DEFAULT_MEMORY_REQUEST: z.string().default("64Mi"),
+  PRENV_MAX_ENVIRONMENTS: z.coerce.number().int().min(0).default(0),
   PRENV_PRICE_CPU_HOUR: z.coerce.number().nonnegative().default(0.04048),
   PRENV_PRICE_GIB_HOUR: z.coerce.number().nonnegative().default(0.004445),
   PRENV_CURRENCY: z.string().min(1).max(8).default("USD"),
@@ -81,6 +82,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxTtlMs: e.PRENV_MAX_TTL,
       rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
       checkName: e.PRENV_CHECK_NAME,
+      maxEnvironments: e.PRENV_MAX_ENVIRONMENTS,
       prices: {
         cpuHour: e.PRENV_PRICE_CPU_HOUR,
         gibHour: e.PRENV_PRICE_GIB_HOUR,

@@ -865,3 +865,69 @@ describe("sleep settings", () => {
     expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("false");
   });
 });
+
+describe("caps", () => {
+  test("over the repository's cap a PR is queued, and gets its environment when one frees up", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, { config: `${CONFIG}maxEnvironments: 1\n` });
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(true);
+
+    // A second PR of the same repository.
+    const second = pullRequestPayload("opened", { owner: s.owner, repo: s.repo, number: 8, sha: SHA1 });
+    const pr8 = s.standIn.pullRequest(structuredClone(second.pull_request) as never, {
+      expect: { files: { optional: true } },
+    });
+    const comments8 = s.standIn.issueComments(s.owner, s.repo, 8);
+    const ns8 = namespaceName({ owner: s.owner, repo: s.repo, pr: 8 });
+    namespaces.push({ kc: admin, name: ns8 });
+    await s.rig.deliver("pull_request", second);
+    await s.rig.settle();
+    const placeholder = await admin.makeApiClient(CoreV1Api).readNamespace({ name: ns8 });
+    expect(placeholder.metadata?.labels?.["prenv.dev/queued"]).toBe("true");
+    expect(await admin.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: ns8 })).toMatchObject({
+      items: [],
+    });
+    expect(comments8.comments[0]!.body).toContain("queued");
+    expect(comments8.comments[0]!.body).toContain("number 1 in the queue");
+
+    // PR 7 closes; the janitor's next pass admits PR 8.
+    (s.pr.pr as { state: string }).state = "closed";
+    await s.rig.deliver(
+      "pull_request",
+      pullRequestPayload("closed", { owner: s.owner, repo: s.repo, number: 7, sha: SHA1, state: "closed" }),
+    );
+    await s.rig.settle();
+    const core = admin.makeApiClient(CoreV1Api);
+    await eventually(`${s.ns} gone`, 60_000, () =>
+      core.readNamespace({ name: s.ns }).then(
+        () => false,
+        () => true,
+      ),
+    );
+
+    const { sweep } = await import("../../src/environment/janitor.js");
+    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
+    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
+    const cluster = new KubernetesCluster(bot);
+    s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [pr8.pr] }));
+    const report = await sweep({
+      listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === ns8),
+      openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
+      enqueue: (job) => s.rig.queue.enqueue(job),
+      deleteNamespace: (name) => cluster.deleteNamespace(name),
+      clock: { now: () => new Date() },
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      prices: testSettings().environment.prices,
+    });
+    expect(report.reconciled).toEqual([{ namespace: ns8, reason: "queued: checking capacity" }]);
+    await s.rig.settle();
+    const admitted = await core.readNamespace({ name: ns8 });
+    expect(admitted.metadata?.labels?.["prenv.dev/queued"]).toBe("false");
+    expect(admitted.metadata?.annotations?.["prenv.dev/state"]).toBe("ready");
+    expect(comments8.comments[0]!.body).toContain("ready");
+  });
+});
