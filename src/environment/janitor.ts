@@ -67,6 +67,17 @@ function parse(env: EnvironmentRecord): Parsed | string {
   };
 }
 
+/** Deletion that has not finished after STUCK_AFTER_MS is reported as stuck, with what blocks it. */
+export const STUCK_AFTER_MS = 10 * 60_000;
+
+function terminatingReason(env: EnvironmentRecord, now: number): string {
+  const since = Date.parse(env.deleting?.since ?? "");
+  if (Number.isNaN(since) || now - since < STUCK_AFTER_MS) return "already terminating";
+  const minutes = Math.round((now - since) / 60_000);
+  const blocked = env.deleting?.blockedBy.length ? `: ${env.deleting.blockedBy.join("; ")}` : "";
+  return `STUCK: terminating for ${minutes} min${blocked}. An operator must remove what blocks deletion (often a finalizer whose controller is gone).`;
+}
+
 function addSaved(
   report: JanitorReport,
   env: EnvironmentRecord,
@@ -116,7 +127,10 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
   for (const env of await deps.listEnvironments()) {
     report.environments++;
     if (env.phase === "Terminating") {
-      report.skipped.push({ namespace: env.name, reason: "already terminating" });
+      report.skipped.push({
+        namespace: env.name,
+        reason: terminatingReason(env, deps.clock.now().getTime()),
+      });
       continue;
     }
     const p = parse(env);

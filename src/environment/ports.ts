@@ -126,6 +126,8 @@ export interface ObjectRef {
 export interface EnvironmentRecord {
   name: string;
   phase: "Active" | "Terminating";
+  /** When deletion started (Terminating only), and what the namespace controller says blocks it. */
+  deleting?: { since: string; blockedBy: string[] };
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }

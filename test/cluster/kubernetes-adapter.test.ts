@@ -208,3 +208,50 @@ describe("KubernetesCluster as prenv-bot", () => {
     expect((err as PrenvError).message).toMatch(/cannot (patch|create) resource "namespaces"/);
   });
 });
+
+describe("a deletion that cannot finish", () => {
+  test("is reported by the janitor as stuck, with what blocks it, instead of being retried", async ({
+    bot,
+    admin,
+    freshName,
+  }) => {
+    const ns = freshName("stuck");
+    const cluster = new KubernetesCluster(bot);
+    await cluster.applyAsBot(guards(templates.guards, ns));
+    const core = admin.makeApiClient(CoreV1Api);
+    // A finalizer whose controller does not exist keeps the namespace in Terminating.
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: "held", finalizers: ["example.com/held"] } },
+    });
+    await cluster.deleteNamespace(ns);
+    await eventually("the namespace controller's condition", 30_000, async () =>
+      ((await cluster.readEnvironment(ns))?.deleting?.blockedBy ?? []).some((b) =>
+        b.startsWith("NamespaceFinalizersRemaining"),
+      ),
+    );
+    const { sweep } = await import("../../src/environment/janitor.js");
+    const run = (now: Date) =>
+      sweep({
+        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === ns),
+        openPulls: () => Promise.reject(new Error("not asked for terminating environments")),
+        enqueue: () => Promise.reject(new Error("nothing to enqueue")),
+        deleteNamespace: () => Promise.reject(new Error("nothing to delete")),
+        clock: { now: () => now },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        prices: testSettings().environment.prices,
+      });
+    expect((await run(new Date())).skipped).toEqual([{ namespace: ns, reason: "already terminating" }]);
+    const later = await run(new Date(Date.now() + 11 * 60_000));
+    expect(later.skipped[0]?.reason).toMatch(
+      /^STUCK: terminating for 1[01] min: .*NamespaceFinalizersRemaining: .*example\.com\/held/,
+    );
+
+    // Clean up: drop the finalizer.
+    await core.patchNamespacedConfigMap({
+      name: "held",
+      namespace: ns,
+      body: [{ op: "remove", path: "/metadata/finalizers" }],
+    });
+  });
+});

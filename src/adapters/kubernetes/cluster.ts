@@ -411,7 +411,17 @@ function toRecord(ns: V1Namespace): EnvironmentRecord {
     phase: terminating ? "Terminating" : "Active",
     labels: ns.metadata?.labels ?? {},
     annotations: ns.metadata?.annotations ?? {},
+    ...(terminating ? { deleting: deletionState(ns) } : {}),
   };
+}
+
+/** Since when a namespace is being deleted, and the namespace controller's conditions that block it. */
+function deletionState(ns: V1Namespace): { since: string; blockedBy: string[] } {
+  const since = ns.metadata?.deletionTimestamp;
+  const blockedBy = (ns.status?.conditions ?? [])
+    .filter((c) => c.status === "True" && c.type !== "NamespaceDeletionDiscoveryFailure")
+    .map((c) => `${c.type}: ${(c.message ?? "").slice(0, 200)}`);
+  return { since: since ? new Date(since).toISOString() : "", blockedBy };
 }
 
 function podReady(p: V1Pod): boolean {
