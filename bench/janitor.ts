@@ -75,6 +75,7 @@ try {
                 "prenv.dev/pr": String(pr),
                 "prenv.dev/installation": String(1 + (r % INSTALLATIONS)),
                 "prenv.dev/expires-at": new Date(Date.now() + 86_400_000).toISOString(),
+                "prenv.dev/checked-at": new Date().toISOString(),
               },
             },
           },

@@ -8,7 +8,16 @@ import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
 import { isQueued } from "./capacity.js";
 import { costPerDay, decodeRequests, type Prices } from "./cost.js";
 import { decodePolicy, sleepDecision, type SleepReason } from "./sleep.js";
-import { IDENTITY, LAST_ACTIVITY, SLEEP, STATE, WARN_AT, WARNED } from "./state.js";
+import {
+  CHECKED_AT,
+  IDENTITY,
+  LAST_ACTIVITY,
+  REPAIR_EVERY_MS,
+  SLEEP,
+  STATE,
+  WARN_AT,
+  WARNED,
+} from "./state.js";
 
 export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
@@ -76,6 +85,20 @@ function terminatingReason(env: EnvironmentRecord, now: number): string {
   const minutes = Math.round((now - since) / 60_000);
   const blocked = env.deleting?.blockedBy.length ? `: ${env.deleting.blockedBy.join("; ")}` : "";
   return `STUCK: terminating for ${minutes} min${blocked}. An operator must remove what blocks deletion (often a finalizer whose controller is gone).`;
+}
+
+/** Why this environment needs a reconcile now, most urgent first; null when it does not. */
+function reasonFor(p: Parsed, open: Set<number>, now: number): string | null {
+  if (!open.has(p.pr)) return "pull request closed";
+  if (p.expiresAt <= now) return "expired";
+  if (isQueued(p.env)) return "queued: checking capacity";
+  if (p.warnAt <= now) return "expiry warning due";
+  return sleepDue(p.env, new Date(now)) ?? repairDue(p.env, now);
+}
+
+function repairDue(env: EnvironmentRecord, now: number): string | null {
+  const checked = Date.parse(env.annotations[CHECKED_AT] ?? "");
+  return Number.isNaN(checked) || now - checked >= REPAIR_EVERY_MS ? "repair due" : null;
 }
 
 function addSaved(
@@ -159,15 +182,7 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
         report.deleted.push({ namespace: p.env.name, reason: "repository gone or App uninstalled" });
         continue;
       }
-      const reason = !open.has(p.pr)
-        ? "pull request closed"
-        : p.expiresAt <= now
-          ? "expired"
-          : isQueued(p.env)
-            ? "queued: checking capacity"
-            : p.warnAt <= now
-              ? "expiry warning due"
-              : sleepDue(p.env, new Date(now));
+      const reason = reasonFor(p, open, now);
       if (!reason) continue;
       await deps.enqueue({
         installationId: p.installationId,

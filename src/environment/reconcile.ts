@@ -40,7 +40,10 @@ import {
   MANAGED_BY,
   refKey,
   ACTIVITY_MANAGER,
+  CHECKED_AT,
   LAST_ACTIVITY,
+  REPAIR_EVERY_MS,
+  REPAIR_MANAGER,
   SLEEP,
   SLEEP_MANAGER,
   STATE,
@@ -74,7 +77,8 @@ export type Outcome =
   | "awaiting-approval"
   | "slept"
   | "woke"
-  | "queued";
+  | "queued"
+  | "repaired";
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 
@@ -347,6 +351,7 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
       [SLEEP.reason]: "",
     });
   }
+  await deps.cluster.annotate(namespace, REPAIR_MANAGER, { [CHECKED_AT]: deps.clock.now().toISOString() });
   if (plan.env?.annotations[STATE.deployedSha] !== pr.headSha) {
     await deps.cluster.annotate(namespace, ACTIVITY_MANAGER, {
       [LAST_ACTIVITY]: deps.clock.now().toISOString(),
@@ -555,6 +560,7 @@ async function settleCurrent(
   const ready = { ...blankReport(pr.headSha), kind: "ready" as const, namespace: ctx.namespace, ...at };
   await say(ctx, { ...ready, note: sleepNote(now), cost: costText(ctx, state) });
   if (!sleepChange) await warnIfExpiring(ctx, pr, config, env, at.expiresAt);
+  if (!sleepChange && (await repairIfDue(ctx, pr, config, env, state, at.expiresAt))) return "repaired";
   return sleepChange ?? "unchanged";
 }
 
@@ -603,6 +609,32 @@ async function admission(
     detail: `${verdict.reason} This pull request is number ${verdict.position} in the queue and gets an environment when one frees up.`,
   });
   return "queued";
+}
+
+/** Every REPAIR_EVERY_MS, re-apply the guards (server-side apply restores what drifted). */
+async function repairIfDue(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  env: EnvironmentRecord,
+  state: EnvState,
+  expiresAt: Date,
+): Promise<boolean> {
+  const { deps } = ctx;
+  const now = deps.clock.now();
+  const checked = Date.parse(env.annotations[CHECKED_AT] ?? "");
+  if (!Number.isNaN(checked) && now.getTime() - checked < REPAIR_EVERY_MS) return false;
+  const plan = {
+    env,
+    createdAt: createdAt(ctx, env),
+    state,
+    configHash: state.configHash,
+    expiresAt,
+    url: null,
+  };
+  await deps.cluster.applyAsBot(guardObjects(ctx, pr, config, plan));
+  await deps.cluster.annotate(ctx.namespace, REPAIR_MANAGER, { [CHECKED_AT]: now.toISOString() });
+  return true;
 }
 
 /** Deployed at this commit with this config, and ready (or deliberately asleep). */

@@ -44,6 +44,12 @@ export const SLEEP = {
   policy: `${P}/sleep-policy`,
 } as const;
 
+/** When prenv last re-applied the guards (field manager `prenv-repair`); see REPAIR_EVERY_MS. */
+export const CHECKED_AT = `${P}/checked-at`;
+export const REPAIR_MANAGER = "prenv-repair";
+/** How often the janitor has an environment's guards re-applied, repairing drift. */
+export const REPAIR_EVERY_MS = 6 * 3600_000;
+
 /** Last push or command (field manager `prenv-activity`): idle time is counted from it. */
 export const LAST_ACTIVITY = `${P}/last-activity`;
 export const ACTIVITY_MANAGER = "prenv-activity";

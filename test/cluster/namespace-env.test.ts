@@ -809,6 +809,43 @@ describe("comment commands", () => {
   });
 });
 
+describe("drift repair", () => {
+  test("the janitor has the guards re-applied every few hours, restoring a deleted quota", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    const core = admin.makeApiClient(CoreV1Api);
+    await core.deleteNamespacedResourceQuota({ name: "prenv", namespace: s.ns });
+
+    const { sweep } = await import("../../src/environment/janitor.js");
+    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
+    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
+    const cluster = new KubernetesCluster(bot);
+    s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [s.pr.pr] }));
+    const run = (now: Date) =>
+      sweep({
+        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
+        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
+        enqueue: (job) => s.rig.queue.enqueue(job),
+        deleteNamespace: (name) => cluster.deleteNamespace(name),
+        clock: { now: () => now },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        prices: testSettings().environment.prices,
+      });
+    expect((await run(new Date())).reconciled).toEqual([]);
+    const later = new Date(Date.now() + 7 * 3600_000);
+    s.rig.setNow(later);
+    expect((await run(later)).reconciled).toEqual([{ namespace: s.ns, reason: "repair due" }]);
+    await s.rig.settle();
+    const quota = await core.readNamespacedResourceQuota({ name: "prenv", namespace: s.ns });
+    expect(quota.spec?.hard?.["requests.cpu"]).toBe("2");
+    expect((await run(later)).reconciled).toEqual([]);
+  });
+});
+
 describe("sleep settings", () => {
   test("the janitor puts an idle environment to sleep, reports the compute saved, and a push wakes it", async ({
     bot,
