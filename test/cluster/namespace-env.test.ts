@@ -809,6 +809,45 @@ describe("comment commands", () => {
   });
 });
 
+describe("janitor and worker together", () => {
+  test("a janitor pass concurrent with a worker reconcile of the same PR ends consistent", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    const { sweep } = await import("../../src/environment/janitor.js");
+    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
+    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
+    const cluster = new KubernetesCluster(bot);
+    s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [] }));
+    (s.pr.pr as { state: string }).state = "closed";
+    // The close event and the janitor (which also sees the PR closed) race for the same PR.
+    await Promise.all([
+      s.rig.deliver(
+        "pull_request",
+        pullRequestPayload("closed", { owner: s.owner, repo: s.repo, number: 7, sha: SHA1, state: "closed" }),
+      ),
+      sweep({
+        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
+        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
+        enqueue: (job) => s.rig.queue.enqueue(job),
+        deleteNamespace: (name) => cluster.deleteNamespace(name),
+        clock: { now: () => new Date() },
+        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        prices: testSettings().environment.prices,
+      }),
+    ]);
+    await s.rig.settle();
+    await eventually(`${s.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, s.ns)));
+    expect(s.comments.comments.filter((c) => c.body.startsWith(COMMENT_MARKER))).toHaveLength(1);
+    expect(s.comments.comments[0]!.body).toContain("deleted");
+    for (const d of s.deployments.deployments)
+      expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
+  });
+});
+
 describe("drift repair", () => {
   test("the janitor has the guards re-applied every few hours, restoring a deleted quota", async ({
     bot,
