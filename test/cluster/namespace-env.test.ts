@@ -189,6 +189,23 @@ function everythingPosted(s: Setup): string {
   ]);
 }
 
+/** One janitor pass over `namespace` only, with the real adapters, enqueueing into the rig's queue. */
+async function janitorPass(bot: KubeConfig, rig: E2E, namespace: string, now: Date = new Date()) {
+  const { sweep } = await import("../../src/environment/janitor.js");
+  const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
+  const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
+  const cluster = new KubernetesCluster(bot);
+  return sweep({
+    listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === namespace),
+    openPulls: async (id, owner, repo) => openPullNumbers(await rig.probot.auth(id), owner, repo),
+    enqueue: (job) => rig.queue.enqueue(job),
+    deleteNamespace: (name) => cluster.deleteNamespace(name),
+    clock: { now: () => now },
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    prices: testSettings().environment.prices,
+  });
+}
+
 describe("namespace preview environments", () => {
   test("a repository without .github/prenv.yml gets nothing", async ({ bot, admin }) => {
     const s = await setup(bot, admin, { config: null });
@@ -520,21 +537,8 @@ describe("janitor", () => {
         return { body: pr.state === "open" ? [pr] : [] };
       });
     }
-    const { sweep } = await import("../../src/environment/janitor.js");
-    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
-    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
-    const cluster = new KubernetesCluster(bot);
     // Each rig's stand-in knows only its own repository, so each sweep looks at that one's namespace.
-    const run = (s: Setup, now: Date) =>
-      sweep({
-        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
-        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
-        enqueue: (job) => s.rig.queue.enqueue(job),
-        deleteNamespace: (name) => cluster.deleteNamespace(name),
-        clock: { now: () => now },
-        prices: testSettings().environment.prices,
-        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      });
+    const run = (s: Setup, now: Date) => janitorPass(bot, s.rig, s.ns, now);
 
     const first = await run(closed, new Date());
     await closed.rig.settle();
@@ -817,10 +821,6 @@ describe("janitor and worker together", () => {
     const s = await setup(bot, admin);
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.settle();
-    const { sweep } = await import("../../src/environment/janitor.js");
-    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
-    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
-    const cluster = new KubernetesCluster(bot);
     s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [] }));
     (s.pr.pr as { state: string }).state = "closed";
     // The close event and the janitor (which also sees the PR closed) race for the same PR.
@@ -829,15 +829,7 @@ describe("janitor and worker together", () => {
         "pull_request",
         pullRequestPayload("closed", { owner: s.owner, repo: s.repo, number: 7, sha: SHA1, state: "closed" }),
       ),
-      sweep({
-        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
-        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
-        enqueue: (job) => s.rig.queue.enqueue(job),
-        deleteNamespace: (name) => cluster.deleteNamespace(name),
-        clock: { now: () => new Date() },
-        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-        prices: testSettings().environment.prices,
-      }),
+      janitorPass(bot, s.rig, s.ns, new Date()),
     ]);
     await s.rig.settle();
     await eventually(`${s.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, s.ns)));
@@ -858,22 +850,8 @@ describe("drift repair", () => {
     await s.rig.settle();
     const core = admin.makeApiClient(CoreV1Api);
     await core.deleteNamespacedResourceQuota({ name: "prenv", namespace: s.ns });
-
-    const { sweep } = await import("../../src/environment/janitor.js");
-    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
-    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
-    const cluster = new KubernetesCluster(bot);
     s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [s.pr.pr] }));
-    const run = (now: Date) =>
-      sweep({
-        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
-        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
-        enqueue: (job) => s.rig.queue.enqueue(job),
-        deleteNamespace: (name) => cluster.deleteNamespace(name),
-        clock: { now: () => now },
-        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-        prices: testSettings().environment.prices,
-      });
+    const run = (now: Date) => janitorPass(bot, s.rig, s.ns, now);
     expect((await run(new Date())).reconciled).toEqual([]);
     const later = new Date(Date.now() + 7 * 3600_000);
     s.rig.setNow(later);
@@ -902,22 +880,8 @@ describe("sleep settings", () => {
     const replicas = async () =>
       (await apps.readNamespacedDeployment({ name: "web", namespace: s.ns })).spec?.replicas;
     expect(await replicas()).toBe(2);
-
-    const { sweep } = await import("../../src/environment/janitor.js");
-    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
-    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
-    const cluster = new KubernetesCluster(bot);
     s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [s.pr.pr] }));
-    const run = (now: Date) =>
-      sweep({
-        listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === s.ns),
-        openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
-        enqueue: (job) => s.rig.queue.enqueue(job),
-        deleteNamespace: (name) => cluster.deleteNamespace(name),
-        clock: { now: () => now },
-        log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-        prices: testSettings().environment.prices,
-      });
+    const run = (now: Date) => janitorPass(bot, s.rig, s.ns, now);
 
     const hour = 3600_000;
     expect((await run(new Date(Date.now() + hour))).reconciled).toEqual([]);
@@ -984,21 +948,8 @@ describe("caps", () => {
         () => true,
       ),
     );
-
-    const { sweep } = await import("../../src/environment/janitor.js");
-    const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
-    const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
-    const cluster = new KubernetesCluster(bot);
     s.standIn.route("GET", "/repos/:owner/:repo/pulls", () => ({ body: [pr8.pr] }));
-    const report = await sweep({
-      listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === ns8),
-      openPulls: async (id, owner, repo) => openPullNumbers(await s.rig.probot.auth(id), owner, repo),
-      enqueue: (job) => s.rig.queue.enqueue(job),
-      deleteNamespace: (name) => cluster.deleteNamespace(name),
-      clock: { now: () => new Date() },
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      prices: testSettings().environment.prices,
-    });
+    const report = await janitorPass(bot, s.rig, ns8, new Date());
     expect(report.reconciled).toEqual([{ namespace: ns8, reason: "queued: checking capacity" }]);
     await s.rig.settle();
     const admitted = await core.readNamespace({ name: ns8 });
