@@ -25,7 +25,7 @@ export const MANIFEST_FETCH_LIMITS = { maxFiles: 100, maxFileBytes: 256 * 1024, 
 const MAX_SUMMARY = 60_000;
 const DEPLOYMENTS_CHECKED = 5;
 
-function status(err: unknown): number | undefined {
+export function status(err: unknown): number | undefined {
   return typeof err === "object" && err !== null && "status" in err
     ? (err as { status: number }).status
     : undefined;
@@ -58,6 +58,8 @@ function isPlain(v: unknown): v is Record<string, unknown> {
 
 export class GitHubPullRequest implements GitHubPort {
   private readonly repo: { owner: string; repo: string };
+  /** Marker → prenv's comment as last seen or written by this instance (null: none exists). */
+  private readonly marked = new Map<string, { id: number; body: string } | null>();
 
   constructor(
     private readonly octokit: Octokit,
@@ -143,26 +145,33 @@ export class GitHubPullRequest implements GitHubPort {
   async checkStates(sha: string, names: readonly string[]): Promise<Map<string, CheckState>> {
     const out = new Map<string, CheckState>();
     for (const name of names) {
-      try {
-        const { data } = await this.octokit.rest.checks.listForRef({
-          ...this.repo,
-          ref: sha,
-          check_name: name,
-          filter: "latest",
-        });
-        const run = data.check_runs[0];
-        if (!run) out.set(name, "missing");
-        else if (run.status !== "completed") out.set(name, "pending");
-        else
-          out.set(
-            name,
-            ["success", "neutral", "skipped"].includes(run.conclusion ?? "") ? "success" : "failure",
-          );
-      } catch (err) {
-        throw githubError(err, `read check '${name}'`);
-      }
+      // Any app's run counts: these are the repository's own checks (e.g. its image build).
+      const run = await this.latestCheckRun(sha, name, undefined);
+      if (!run) out.set(name, "missing");
+      else if (run.status !== "completed") out.set(name, "pending");
+      else
+        out.set(
+          name,
+          ["success", "neutral", "skipped"].includes(run.conclusion ?? "") ? "success" : "failure",
+        );
     }
     return out;
+  }
+
+  /** The newest check run named `name` on `sha`, of one app when `appId` is given. */
+  private async latestCheckRun(sha: string, name: string, appId: number | undefined) {
+    try {
+      const { data } = await this.octokit.rest.checks.listForRef({
+        ...this.repo,
+        ref: sha,
+        check_name: name,
+        filter: "latest",
+        ...(appId ? { app_id: appId } : {}),
+      });
+      return data.check_runs[0] ?? null;
+    } catch (err) {
+      throw githubError(err, `read check run '${name}'`);
+    }
   }
 
   async readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]> {
@@ -226,7 +235,14 @@ export class GitHubPullRequest implements GitHubPort {
     return files;
   }
 
+  /**
+   * prenv's own comment, found by its marker. One paginated listing per instance (an instance
+   * serves one job): later look-ups, and the comments this instance creates or edits, are answered
+   * from what it already knows.
+   */
   async findComment(marker: string): Promise<{ id: number; body: string } | null> {
+    const known = this.marked.get(marker);
+    if (known !== undefined) return known;
     try {
       for await (const page of this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
         ...this.repo,
@@ -234,17 +250,29 @@ export class GitHubPullRequest implements GitHubPort {
         per_page: 100,
       })) {
         const found = page.data.find((c) => c.user?.type === "Bot" && (c.body ?? "").startsWith(marker));
-        if (found) return { id: found.id, body: found.body ?? "" };
+        if (found) return this.remember(marker, { id: found.id, body: found.body ?? "" });
       }
-      return null;
+      return this.remember(marker, null);
     } catch (err) {
       throw githubError(err, "list the pull request's comments");
     }
   }
 
+  private remember(marker: string, comment: { id: number; body: string } | null) {
+    this.marked.set(marker, comment);
+    return comment;
+  }
+
   async createComment(body: string): Promise<void> {
     try {
-      await this.octokit.rest.issues.createComment({ ...this.repo, issue_number: this.ref.number, body });
+      const { data } = await this.octokit.rest.issues.createComment({
+        ...this.repo,
+        issue_number: this.ref.number,
+        body,
+      });
+      for (const [marker, known] of this.marked) {
+        if (known === null && body.startsWith(marker)) this.marked.set(marker, { id: data.id, body });
+      }
     } catch (err) {
       throw githubError(err, "comment on the pull request");
     }
@@ -253,6 +281,9 @@ export class GitHubPullRequest implements GitHubPort {
   async updateComment(id: number, body: string): Promise<void> {
     try {
       await this.octokit.rest.issues.updateComment({ ...this.repo, comment_id: id, body });
+      for (const [marker, known] of this.marked) {
+        if (known?.id === id) this.marked.set(marker, { id, body });
+      }
     } catch (err) {
       throw githubError(err, "update prenv's comment");
     }
@@ -326,26 +357,15 @@ export class GitHubPullRequest implements GitHubPort {
   }
 
   async findCheckRun(sha: string, name: string): Promise<CheckRunView | null> {
-    try {
-      const { data } = await this.octokit.rest.checks.listForRef({
-        ...this.repo,
-        ref: sha,
-        check_name: name,
-        filter: "latest",
-        ...(this.appId ? { app_id: this.appId } : {}),
-      });
-      const run = data.check_runs[0];
-      if (!run) return null;
-      return {
-        id: run.id,
-        status: run.status as CheckRunView["status"],
-        conclusion: run.conclusion,
-        title: run.output.title,
-        summary: run.output.summary,
-      };
-    } catch (err) {
-      throw githubError(err, `read check run '${name}'`);
-    }
+    const run = await this.latestCheckRun(sha, name, this.appId);
+    if (!run) return null;
+    return {
+      id: run.id,
+      status: run.status as CheckRunView["status"],
+      conclusion: run.conclusion,
+      title: run.output.title,
+      summary: run.output.summary,
+    };
   }
 
   async getComment(id: number): Promise<IssueCommentView | null> {

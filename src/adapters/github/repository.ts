@@ -1,12 +1,6 @@
 // Repository-level GitHub look-ups for the janitor: one paginated list of open pull requests per
 // repository instead of one request per environment.
-import type { Octokit } from "./pull-request.js";
-
-function status(err: unknown): number | undefined {
-  return typeof err === "object" && err !== null && "status" in err
-    ? (err as { status: number }).status
-    : undefined;
-}
+import { status, type Octokit } from "./pull-request.js";
 
 /** Open PR numbers, or null when the repository is gone or the App can no longer see it. */
 export async function openPullNumbers(
