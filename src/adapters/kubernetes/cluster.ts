@@ -27,7 +27,7 @@ import type {
 import { MANAGED_BY } from "../../environment/state.js";
 import { PrenvError } from "../../errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
-import { RawKube } from "./raw.js";
+import { RawKube, type DiscoveryCache } from "./raw.js";
 
 export const FIELD_MANAGER = "prenv";
 export const STATE_FIELD_MANAGER = "prenv-state";
@@ -43,6 +43,8 @@ export interface ClusterOptions {
 export class KubernetesCluster implements ClusterPort {
   private readonly core: CoreV1Api;
   private readonly raw: RawKube;
+  /** One discovery cache for the bot's and every tenant's requests. */
+  private readonly discovery: DiscoveryCache = new Map();
   private readonly pollMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
@@ -52,7 +54,7 @@ export class KubernetesCluster implements ClusterPort {
     opts: ClusterOptions = {},
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
-    this.raw = new RawKube(kc);
+    this.raw = new RawKube(kc, this.discovery);
     this.pollMs = opts.pollMs ?? 1000;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = opts.now ?? Date.now;
@@ -129,7 +131,7 @@ export class KubernetesCluster implements ClusterPort {
    * the tenant, through the scale subresource plus an annotation patch.
    */
   async scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult> {
-    const api = new RawKube(this.tenant(namespace));
+    const api = new RawKube(this.tenant(namespace), this.discovery);
     const changed: ScaleResult["changed"] = [];
     for (const [kind, plural] of [
       ["Deployment", "deployments"],
@@ -167,7 +169,7 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   async applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void> {
-    const api = new RawKube(this.tenant(namespace));
+    const api = new RawKube(this.tenant(namespace), this.discovery);
     const refused: string[] = [];
     for (const o of objects) {
       try {
@@ -193,7 +195,7 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   async deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void> {
-    const api = new RawKube(this.tenant(namespace));
+    const api = new RawKube(this.tenant(namespace), this.discovery);
     for (const r of refs) {
       try {
         await api.delete(r, namespace);

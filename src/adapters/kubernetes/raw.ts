@@ -18,16 +18,21 @@ export interface ApplyOptions {
   dryRun?: boolean;
 }
 
-interface ApiResourceList {
+export interface ApiResourceList {
   resources: { name: string; kind: string; namespaced: boolean }[];
 }
 
 const MAX_BODY = 8 * 1024 * 1024;
 
-export class RawKube {
-  private readonly discovery = new Map<string, Promise<ApiResourceList>>();
+/** apiVersion → its API resource list. Discovery answers alike for every identity, so clients of
+ * one cluster may share one cache (see KubernetesCluster). */
+export type DiscoveryCache = Map<string, Promise<ApiResourceList>>;
 
-  constructor(private readonly kc: KubeConfig) {}
+export class RawKube {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly discovery: DiscoveryCache = new Map(),
+  ) {}
 
   async request(
     method: string,
