@@ -7,15 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import type { RequestOptions } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Probot, ProbotOctokit } from "probot";
-import { pino } from "pino";
-import { openPullNumbers } from "../src/adapters/github/repository.js";
 import { KubernetesCluster } from "../src/adapters/kubernetes/cluster.js";
 import { loadKubeConfig } from "../src/adapters/kubernetes/kubeconfig.js";
-import { sweep } from "../src/environment/janitor.js";
+import { runSweep } from "../src/runtime/janitor.js";
 import { ADMIN_CONTEXT, BOT_CONTEXT, startControlPlane } from "../test/cluster/harness/controlplane.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey } from "../test/support/app-key.js";
 import { startGitHubStandIn } from "../test/support/github-standin.js";
+import { testProbot } from "../test/support/probot.js";
 
 class CountingKubeConfig extends KubeConfig {
   requests = 0;
@@ -46,15 +43,7 @@ try {
     const numbers = open.get(`${req.params.owner}/${req.params.repo}`) ?? [];
     return { body: numbers.map((number) => ({ number, state: "open" })) };
   });
-  const app = () =>
-    new Probot({
-      appId: APP_ID,
-      privateKey: appPrivateKey(),
-      secret: WEBHOOK_SECRET,
-      baseUrl: standIn.url,
-      log: pino({ level: "silent" }),
-      Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
-    });
+  const app = () => testProbot({ baseUrl: standIn.url });
 
   let created = 0;
   async function grow(total: number, repoCount: number): Promise<void> {
@@ -94,12 +83,10 @@ try {
     // A fresh App per pass: installation tokens are requested as in a cold container.
     const probot = app();
     const started = performance.now();
-    const report = await sweep({
-      listEnvironments: () => cluster.listEnvironments(),
-      openPulls: async (id, owner, repo) => openPullNumbers(await probot.auth(id), owner, repo),
+    const report = await runSweep({
+      probot,
+      cluster,
       enqueue: () => Promise.resolve(void enqueued++),
-      deleteNamespace: () => Promise.resolve(),
-      clock: { now: () => new Date() },
       prices: { cpuHour: 0.04048, gibHour: 0.004445, currency: "USD" },
       log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     });

@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { Probot } from "probot";
 import { pino } from "pino";
-import { openPullNumbers } from "./adapters/github/repository.js";
 import { KubernetesCluster } from "./adapters/kubernetes/cluster.js";
 import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
-import { sweep, type JanitorReport } from "./environment/janitor.js";
+import type { JanitorReport } from "./environment/janitor.js";
+import { runSweep } from "./runtime/janitor.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
 import { processJob } from "./runtime/worker.js";
@@ -57,22 +57,16 @@ async function janitor(dryRun: boolean): Promise<void> {
   const kubeConfig = loadKubeConfig(settings.kubeconfigPath, settings.kubeContext);
   const cluster = new KubernetesCluster(kubeConfig);
   const templates = loadTemplates();
-  const report = await sweep({
-    listEnvironments: () => cluster.listEnvironments(),
-    openPulls: async (installationId, owner, repo) => {
-      const octokit = await probot.auth(installationId).catch(() => null);
-      return octokit ? openPullNumbers(octokit, owner, repo) : null;
-    },
-    enqueue: async (job) => {
-      if (dryRun) return;
-      await processJob(job, { settings, kubeConfig, templates, log, octokitFor: (id) => probot.auth(id) });
-    },
-    deleteNamespace: async (name) => {
-      if (!dryRun) await cluster.deleteNamespace(name);
-    },
-    clock: { now: () => new Date() },
+  const report = await runSweep({
+    probot,
+    cluster,
+    enqueue: (job) =>
+      processJob(job, { settings, kubeConfig, templates, log, octokitFor: (id) => probot.auth(id) }).then(
+        () => undefined,
+      ),
     prices: settings.environment.prices,
     log: { info: () => undefined, warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
+    dryRun,
   });
   console.log(formatReport(report, dryRun));
 }

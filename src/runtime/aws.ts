@@ -12,13 +12,13 @@ import { Probot } from "probot";
 import { pino, type Logger } from "pino";
 import { z } from "zod";
 import { prenvApp } from "../app.js";
-import { openPullNumbers } from "../adapters/github/repository.js";
 import { eksKubeConfig } from "../adapters/aws/eks-token.js";
 import { loadAppSecrets, type AppSecrets } from "../adapters/aws/secrets.js";
 import { SqsJobQueue } from "../adapters/aws/sqs-queue.js";
 import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import { loadKubeConfig } from "../adapters/kubernetes/kubeconfig.js";
-import { sweep, type JanitorReport } from "../environment/janitor.js";
+import type { JanitorReport } from "../environment/janitor.js";
+import { runSweep } from "./janitor.js";
 import { publish } from "../report/publish.js";
 import { GitHubPullRequest } from "../adapters/github/pull-request.js";
 import { loadSettings, type Settings } from "./settings.js";
@@ -169,20 +169,10 @@ export async function reportGiveUp(rt: AwsRuntime, job: ReconcileJob, err: unkno
 
 export async function runJanitor(rt: AwsRuntime): Promise<JanitorReport> {
   const cluster = new KubernetesCluster(await kubeConfigFor(rt));
-  return sweep({
-    listEnvironments: () => cluster.listEnvironments(),
-    openPulls: async (installationId, owner, repo) => {
-      let octokit;
-      try {
-        octokit = await rt.probot.auth(installationId);
-      } catch {
-        return null;
-      }
-      return openPullNumbers(octokit, owner, repo);
-    },
+  return runSweep({
+    probot: rt.probot,
+    cluster,
     enqueue: (job) => rt.queue.enqueue(job),
-    deleteNamespace: (name) => cluster.deleteNamespace(name),
-    clock: { now: () => new Date() },
     prices: rt.settings.environment.prices,
     log: rt.log,
   });

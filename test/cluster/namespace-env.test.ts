@@ -191,18 +191,16 @@ function everythingPosted(s: Setup): string {
 
 /** One janitor pass over `namespace` only, with the real adapters, enqueueing into the rig's queue. */
 async function janitorPass(bot: KubeConfig, rig: E2E, namespace: string, now: Date = new Date()) {
-  const { sweep } = await import("../../src/environment/janitor.js");
+  const { runSweep } = await import("../../src/runtime/janitor.js");
   const { KubernetesCluster } = await import("../../src/adapters/kubernetes/cluster.js");
-  const { openPullNumbers } = await import("../../src/adapters/github/repository.js");
-  const cluster = new KubernetesCluster(bot);
-  return sweep({
-    listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === namespace),
-    openPulls: async (id, owner, repo) => openPullNumbers(await rig.probot.auth(id), owner, repo),
+  return runSweep({
+    probot: rig.probot,
+    cluster: new KubernetesCluster(bot),
     enqueue: (job) => rig.queue.enqueue(job),
-    deleteNamespace: (name) => cluster.deleteNamespace(name),
-    clock: { now: () => now },
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     prices: testSettings().environment.prices,
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    now: () => now,
+    only: (e) => e.name === namespace,
   });
 }
 

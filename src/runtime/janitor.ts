@@ -1,0 +1,38 @@
+// One janitor pass with the real adapters: shared by the Lambda (src/runtime/aws.ts), the CLI
+// (`prenv janitor`) and the tests. What to do with each reconcile job is the caller's.
+import type { Probot } from "probot";
+import { openPullNumbers } from "../adapters/github/repository.js";
+import type { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
+import type { Prices } from "../environment/cost.js";
+import { sweep, type JanitorReport } from "../environment/janitor.js";
+import type { EnvironmentRecord, Logger } from "../environment/ports.js";
+import type { ReconcileJob } from "./jobs.js";
+
+export interface JanitorRun {
+  probot: Pick<Probot, "auth">;
+  cluster: KubernetesCluster;
+  enqueue(job: ReconcileJob): Promise<void>;
+  prices: Prices;
+  log: Logger;
+  now?: () => Date;
+  /** Report what would happen; enqueue and delete nothing. */
+  dryRun?: boolean;
+  /** Limit the pass to some environments (tests share one cluster). */
+  only?: (env: EnvironmentRecord) => boolean;
+}
+
+export function runSweep(r: JanitorRun): Promise<JanitorReport> {
+  return sweep({
+    listEnvironments: async () => (await r.cluster.listEnvironments()).filter(r.only ?? (() => true)),
+    openPulls: async (installationId, owner, repo) => {
+      // No installation token: the App was uninstalled (or the installation is gone).
+      const octokit = await r.probot.auth(installationId).catch(() => null);
+      return octokit ? openPullNumbers(octokit, owner, repo) : null;
+    },
+    enqueue: (job) => (r.dryRun ? Promise.resolve() : r.enqueue(job)),
+    deleteNamespace: (name) => (r.dryRun ? Promise.resolve() : r.cluster.deleteNamespace(name)),
+    clock: { now: r.now ?? (() => new Date()) },
+    prices: r.prices,
+    log: r.log,
+  });
+}
