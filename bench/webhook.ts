@@ -2,24 +2,18 @@
 // (signature check over the raw body, Probot dispatch, prenv's handler, enqueue), in-process.
 // The queue is an in-memory JobQueue so the figure is the handler's own time; add the SQS
 // SendMessage round trip of your region on top.
-import { Probot } from "probot";
-import { pino } from "pino";
 import { performance } from "node:perf_hooks";
 import { prenvApp } from "../src/app.js";
 import type { JobQueue, ReconcileJob } from "../src/runtime/jobs.js";
 import { createWebhookHandler } from "../src/runtime/webhook-handler.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../test/support/app-key.js";
+import { APP_ID, WEBHOOK_SECRET, sign } from "../test/support/app-key.js";
 import { examplePayload } from "../test/support/payloads.js";
+import { testProbot } from "../test/support/probot.js";
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const jobs: ReconcileJob[] = [];
 const queue: JobQueue = { enqueue: (j) => Promise.resolve(void jobs.push(j)) };
-const probot = new Probot({
-  appId: APP_ID,
-  privateKey: appPrivateKey(),
-  secret: WEBHOOK_SECRET,
-  log: pino({ level: "silent" }),
-});
+const probot = testProbot();
 await probot.load(prenvApp({ queue, appId: APP_ID }));
 const handle = createWebhookHandler({ probot, secret: WEBHOOK_SECRET });
 

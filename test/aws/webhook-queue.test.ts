@@ -1,17 +1,16 @@
 // The webhook handler and the worker's batch processing against a real SQS-compatible server
 // (ElasticMQ, FIFO): real signed payloads in, real messages out, FIFO ordering, deduplication,
 // partial batch failures and the dead-letter queue.
-import { Probot } from "probot";
-import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { prenvApp } from "../../src/app.js";
 import { SqsJobQueue } from "../../src/adapters/aws/sqs-queue.js";
 import type { ReconcileJob } from "../../src/runtime/jobs.js";
 import { processBatch } from "../../src/runtime/sqs-batch.js";
 import { createWebhookHandler, type WebhookRequest } from "../../src/runtime/webhook-handler.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
+import { APP_ID, WEBHOOK_SECRET, sign } from "../support/app-key.js";
 import { examplePayload, pullRequestPayload } from "../support/payloads.js";
 import { fifoQueues, pollOnce, receive, sqsClient } from "./sqs-helpers.js";
+import { testProbot } from "../support/probot.js";
 
 const sqs = sqsClient();
 const silent = { error: () => undefined, warn: () => undefined };
@@ -20,12 +19,7 @@ let handle: ReturnType<typeof createWebhookHandler>;
 
 beforeEach(async () => {
   queue = await fifoQueues(sqs);
-  const probot = new Probot({
-    appId: APP_ID,
-    privateKey: appPrivateKey(),
-    secret: WEBHOOK_SECRET,
-    log: pino({ level: "silent" }),
-  });
+  const probot = testProbot();
   await probot.load(prenvApp({ queue: new SqsJobQueue(sqs, queue.url), appId: APP_ID }));
   handle = createWebhookHandler({ probot, secret: WEBHOOK_SECRET });
 });

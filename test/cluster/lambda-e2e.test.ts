@@ -8,7 +8,7 @@ import { namespaceName } from "../../src/environment/naming.js";
 import { fifoQueues, receive, sqsClient } from "../aws/sqs-helpers.js";
 import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
 import { startGitHubStandIn } from "../support/github-standin.js";
-import { pullRequestPayload } from "../support/payloads.js";
+import { helloPullRequest } from "../support/scenarios.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 
 const SHA = "3333333333333333333333333333333333333333";
@@ -38,25 +38,7 @@ describe.runIf(awsAvailable && local)("Lambda handlers end to end", () => {
     const ns = namespaceName({ owner, repo, pr: 5 });
     const savedEnv = { ...process.env };
     try {
-      const opened = pullRequestPayload("opened", { owner, repo, number: 5, sha: SHA });
-      standIn.installationAuth();
-      standIn.pullRequest(structuredClone(opened.pull_request) as never, {
-        expect: { files: { optional: true } },
-      });
-      standIn.contents(
-        owner,
-        repo,
-        {
-          "deploy/preview/cm.yaml":
-            'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: hello }\ndata: { pr: "{{pr}}" }\n',
-        },
-        SHA,
-      );
-      standIn.collaboratorPermission(owner, repo, { Codertocat: "write" });
-      standIn.configFile(owner, repo, "deploy:\n  path: deploy/preview\n");
-      const comments = standIn.issueComments(owner, repo, 5, { expect: { update: { optional: true } } });
-      standIn.deployments(owner, repo, { expect: { listStatuses: { optional: true } } });
-      standIn.checkRuns(owner, repo, { expect: { update: { optional: true } } });
+      const { opened, comments } = helloPullRequest(standIn, { owner, repo, number: 5, sha: SHA });
 
       Object.assign(process.env, {
         PRENV_QUEUE_URL: queue.url,

@@ -1,12 +1,12 @@
 // The real Probot app with real, signed webhook payloads: which events ask for a reconcile, and
 // that nothing is enqueued for a delivery that fails signature verification.
-import { Probot, ProbotOctokit } from "probot";
-import { pino } from "pino";
+import type { Probot } from "probot";
 import { beforeEach, describe, expect, it } from "vitest";
 import { prenvApp } from "../../src/app.js";
 import type { JobQueue, ReconcileJob } from "../../src/runtime/jobs.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
+import { APP_ID, sign } from "../support/app-key.js";
 import { examplePayload, INSTALLATION_ID } from "../support/payloads.js";
+import { testProbot } from "../support/probot.js";
 
 class RecordingQueue implements JobQueue {
   jobs: ReconcileJob[] = [];
@@ -21,18 +21,8 @@ let probot: Probot;
 
 beforeEach(async () => {
   queue = new RecordingQueue();
-  probot = new Probot({
-    appId: APP_ID,
-    privateKey: appPrivateKey(),
-    secret: WEBHOOK_SECRET,
-    log: pino({ level: "silent" }),
-    // No GitHub call may happen while handling a webhook: point Octokit nowhere.
-    Octokit: ProbotOctokit.defaults({
-      baseUrl: "http://127.0.0.1:9",
-      retry: { enabled: false },
-      throttle: { enabled: false },
-    }),
-  });
+  // No GitHub call may happen while handling a webhook: point Octokit nowhere.
+  probot = testProbot({ baseUrl: "http://127.0.0.1:9" });
   await probot.load(prenvApp({ queue, appId: APP_ID }));
 });
 

@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import { namespaceName } from "../../src/environment/naming.js";
 import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin.js";
-import { pullRequestPayload } from "../support/payloads.js";
+import { helloPullRequest } from "../support/scenarios.js";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const SHA = "3333333333333333333333333333333333333333";
@@ -144,25 +144,7 @@ async function main(): Promise<void> {
   let interrupted = false;
   try {
     standIn = await startGitHubStandIn();
-    const opened = pullRequestPayload("opened", { owner, repo, number, sha: SHA });
-    standIn.installationAuth();
-    standIn.pullRequest(structuredClone(opened.pull_request) as never, {
-      expect: { files: { optional: true } },
-    });
-    standIn.contents(
-      owner,
-      repo,
-      {
-        "deploy/preview/cm.yaml":
-          'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: hello }\ndata: { pr: "{{pr}}" }\n',
-      },
-      SHA,
-    );
-    standIn.collaboratorPermission(owner, repo, { Codertocat: "write" });
-    standIn.configFile(owner, repo, "deploy:\n  path: deploy/preview\n");
-    const comments = standIn.issueComments(owner, repo, number, { expect: { update: { optional: true } } });
-    standIn.deployments(owner, repo, { expect: { listStatuses: { optional: true } } });
-    standIn.checkRuns(owner, repo, { expect: { update: { optional: true } } });
+    const { opened, comments } = helloPullRequest(standIn, { owner, repo, number, sha: SHA });
 
     const log = createWriteStream(logPath);
     child = spawn("bash", [join(ROOT, "scripts/offline.sh")], {

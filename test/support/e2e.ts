@@ -1,16 +1,17 @@
 // End-to-end rig: the real Probot app receiving signed webhooks, prenv's local queue and worker,
 // Octokit talking to the GitHub stand-in over HTTP, and client-node talking to a real API server.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Probot, ProbotOctokit } from "probot";
+import type { Probot } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "../../src/app.js";
 import { LocalQueue } from "../../src/runtime/local-queue.js";
 import type { Settings } from "../../src/runtime/settings.js";
 import { loadTemplates } from "../../src/runtime/templates.js";
 import { processJob, retryPolicy } from "../../src/runtime/worker.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "./app-key.js";
+import { APP_ID, sign } from "./app-key.js";
 import { startGitHubStandIn, type GitHubStandIn } from "./github-standin.js";
 import { testSettings } from "./settings.js";
+import { testProbot } from "./probot.js";
 
 export interface E2E {
   standIn: GitHubStandIn;
@@ -32,14 +33,7 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
   const standIn = await startGitHubStandIn();
   const logs: string[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
-  const probot = new Probot({
-    appId: APP_ID,
-    privateKey: appPrivateKey(),
-    secret: WEBHOOK_SECRET,
-    baseUrl: standIn.url,
-    log: log.child({ name: "probot" }),
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
-  });
+  const probot = testProbot({ baseUrl: standIn.url, log: log.child({ name: "probot" }) });
   const templates = loadTemplates();
   const failures: unknown[] = [];
   let fixedNow: Date | null = null;
@@ -56,9 +50,9 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
     },
     onError: (job, err, attempt) => {
       failures.push(err);
-      return retryPolicy(log)(job, err, attempt).retryInMs === null
-        ? { retryInMs: null }
-        : { retryInMs: null };
+      retryPolicy(log)(job, err, attempt); // logs it as production would
+      // No retries in tests: settle() rethrows the failure so the test sees it at once.
+      return { retryInMs: null };
     },
   });
   await probot.load(prenvApp({ queue, appId: APP_ID }));

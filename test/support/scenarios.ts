@@ -1,0 +1,26 @@
+// A GitHub stand-in set up for the smallest deployable pull request: one ConfigMap that uses a
+// template variable. Shared by the Lambda-shaped end-to-end test and the `npm run offline` smoke.
+import type { GitHubStandIn, IssueCommentsModel } from "./github-standin.js";
+import { pullRequestPayload } from "./payloads.js";
+
+export const HELLO_MANIFEST =
+  'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: hello }\ndata: { pr: "{{pr}}" }\n';
+
+export function helloPullRequest(
+  standIn: GitHubStandIn,
+  pr: { owner: string; repo: string; number: number; sha: string },
+): { opened: Record<string, unknown>; comments: IssueCommentsModel } {
+  const { owner, repo, number, sha } = pr;
+  const opened = pullRequestPayload("opened", { owner, repo, number, sha });
+  standIn.installationAuth();
+  standIn.pullRequest(structuredClone(opened.pull_request) as never, {
+    expect: { files: { optional: true } },
+  });
+  standIn.contents(owner, repo, { "deploy/preview/cm.yaml": HELLO_MANIFEST }, sha);
+  standIn.collaboratorPermission(owner, repo, { Codertocat: "write" });
+  standIn.configFile(owner, repo, "deploy:\n  path: deploy/preview\n");
+  const comments = standIn.issueComments(owner, repo, number, { expect: { update: { optional: true } } });
+  standIn.deployments(owner, repo, { expect: { listStatuses: { optional: true } } });
+  standIn.checkRuns(owner, repo, { expect: { update: { optional: true } } });
+  return { opened, comments };
+}
