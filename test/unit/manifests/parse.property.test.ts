@@ -190,7 +190,9 @@ describe("parseTenantManifests properties", () => {
     );
     // Not vacuous: a fair share of the generated input is accepted and checked above.
     expect(acceptedRuns).toBeGreaterThan(10);
-  });
+    // 400 runs take ~2 s alone but passed 5 s (vitest's default) once while the cluster tier
+    // shared the two cores; time is not what this test is about.
+  }, 30_000);
 
   it("keeps the same guarantees for vcluster isolation", () => {
     fc.assert(
