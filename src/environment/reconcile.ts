@@ -2,7 +2,7 @@
 // from the cluster, works out what should be, and converges. Every event only asks for this;
 // running it twice changes nothing the second time.
 import { createHash } from "node:crypto";
-import { formatProblems } from "../config/parse.js";
+import { formatProblems, type ConfigProblem } from "../config/parse.js";
 import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
 import { parseDuration } from "../config/duration.js";
 import { PrenvError } from "../errors.js";
@@ -141,16 +141,33 @@ export async function reconcile(
   if (config.kind === "missing") {
     return env ? teardown(ctx, env, `${CONFIG_FILE} was removed from the default branch.`) : "not-configured";
   }
-  if (config.kind === "invalid") {
+  const problems = config.kind === "invalid" ? config.problems : unsupported(config.config);
+  if (config.kind === "invalid" || problems.length > 0) {
     await say(ctx, {
       ...blankReport(pr.headSha),
       kind: "invalid-config",
       detail: env ? "The existing environment was left as it was." : "Nothing was created.",
-      detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
+      detailMarkdown: formatProblems(CONFIG_FILE, problems),
     });
     return "invalid-config";
   }
   return reconcileOpen(ctx, pr, config.config, env);
+}
+
+/**
+ * Settings the schema accepts that this installation cannot honour yet. Virtual-cluster mode is
+ * not built: deploying such a PR as a namespace, with the looser checks meant for a virtual
+ * cluster, would be wrong, so it is reported like any other config problem.
+ */
+function unsupported(config: RepoConfig): ConfigProblem[] {
+  if (config.isolation !== "vcluster") return [];
+  return [
+    {
+      path: "isolation",
+      message: "'vcluster' is not available in this installation yet",
+      fix: "Use isolation: namespace.",
+    },
+  ];
 }
 
 /** Everything that can stop a deploy, in order; null when the PR should be deployed. */

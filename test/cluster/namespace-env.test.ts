@@ -242,6 +242,28 @@ describe("namespace preview environments", () => {
     s.standIn.verify();
   });
 
+  test("isolation: vcluster is reported as not available yet, and nothing is deployed", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, {
+      config: "isolation: vcluster\ndeploy:\n  path: deploy/preview\n",
+      files: {
+        "deploy/preview/crb.yaml":
+          "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: x }\n",
+      },
+    });
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(false);
+    expect(s.comments.comments).toHaveLength(1);
+    expect(s.comments.comments[0]!.body).toContain(
+      "`isolation`: 'vcluster' is not available in this installation yet",
+    );
+    expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });
+    s.standIn.verify();
+  });
+
   test("open deploys; push redeploys at the new SHA and prunes; a duplicate delivery changes nothing; close removes everything", async ({
     bot,
     admin,
@@ -683,6 +705,10 @@ describe("comment commands", () => {
     const bad = await command(s, "wes", "/env frobnicate");
     expect(reactions.find((r) => r.commentId === bad)?.content).toBe("confused");
     expect(replies(s).at(-1)!.body).toContain("prenv commands");
+    // The echoed text of a malformed command cannot mention anyone or inject markup.
+    await command(s, "wes", "/env @acme/everyone <b>x</b>");
+    const echo = replies(s).at(-1)!.body.split("\n")[0]!;
+    expect(echo.replace(/`[^`]*`/g, "")).not.toMatch(/@acme|<b>/);
     s.standIn.verify();
   });
 
