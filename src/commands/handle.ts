@@ -15,6 +15,7 @@ import {
   SLEEP_MANAGER,
 } from "../environment/state.js";
 import { COMMENT_MARKER, readMeta } from "../report/comment.js";
+import { escapeMarkdown } from "../templates/engine.js";
 import { COMMAND_HELP, parseCommands, type Command } from "./parse.js";
 
 export const COMMAND_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
@@ -55,7 +56,7 @@ export async function handleCommentCommands(
   if (parsed.kind === "malformed") {
     await github.addReaction(commentId, "confused");
     await github.createComment(
-      `I could not read \`${parsed.line.replace(/`/g, "'")}\`: ${parsed.reason}\n\n${COMMAND_HELP}`,
+      `I could not read \`${parsed.line.replace(/`/g, "'")}\`: ${escapeMarkdown(parsed.reason)}\n\n${COMMAND_HELP}`,
     );
     return "malformed";
   }
