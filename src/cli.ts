@@ -1,18 +1,25 @@
-// `prenv` command line (local use): `prenv janitor [--dry-run]`.
-// Uses the same settings as `npm start` (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, KUBECONFIG,
-// KUBE_CONTEXT, PRENV_*). The janitor reconciles what it finds inline, one PR at a time.
-import { readFileSync } from "node:fs";
+// `prenv` command line:
+//   prenv kubeconfig owner/repo#123 [--url URL] [--ttl 2h] [-o FILE]   (for developers)
+//   prenv janitor [--dry-run]                                          (for operators)
+// The janitor uses the same settings as `npm start` (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
+// KUBECONFIG, KUBE_CONTEXT, PRENV_*) and reconciles what it finds inline, one PR at a time.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Probot } from "probot";
 import { pino } from "pino";
 import { KubernetesCluster } from "./adapters/kubernetes/cluster.js";
 import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import type { JanitorReport } from "./environment/janitor.js";
 import { runSweep } from "./runtime/janitor.js";
+import { parseKubeconfigArgs, type KubeconfigArgs } from "./access/cli-args.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
 import { processJob } from "./runtime/worker.js";
 
-const USAGE = "usage: prenv janitor [--dry-run]";
+const USAGE = [
+  "usage: prenv kubeconfig <owner>/<repo>#<number> [--url <prenv URL>] [--ttl <duration>] [-o <file>]",
+  "       prenv janitor [--dry-run]",
+].join("\n");
 
 function fail(message: string): never {
   console.error(`prenv: ${message}`);
@@ -71,11 +78,47 @@ async function janitor(dryRun: boolean): Promise<void> {
   console.log(formatReport(report, dryRun));
 }
 
+/** The developer's GitHub token: GITHUB_TOKEN, GH_TOKEN, or the GitHub CLI's. */
+function githubToken(): string {
+  const fromEnv = process.env.GITHUB_TOKEN || process.env.GH_TOKEN;
+  if (fromEnv) return fromEnv.trim();
+  try {
+    return execFileSync("gh", ["auth", "token"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return fail("no GitHub token: set GITHUB_TOKEN, or sign in with the GitHub CLI (gh auth login)");
+  }
+}
+
+async function kubeconfig(a: KubeconfigArgs): Promise<void> {
+  const path = `/api/kubeconfig/${encodeURIComponent(a.owner)}/${encodeURIComponent(a.repo)}/${a.number}`;
+  const query = a.ttl ? `?ttl=${encodeURIComponent(a.ttl)}` : "";
+  const res = await fetch(`${a.url}${path}${query}`, {
+    headers: { authorization: `Bearer ${githubToken()}`, accept: "application/yaml" },
+  });
+  const body = await res.text();
+  if (!res.ok) fail(body.replace(/^prenv: /, "").trim() || `HTTP ${res.status} from ${a.url}`);
+  if (a.out) {
+    writeFileSync(a.out, body, { mode: 0o600 });
+    console.error(
+      `wrote ${a.out} (valid until ${res.headers.get("x-prenv-expires-at") ?? "?"}); use it with KUBECONFIG=${a.out} kubectl get all`,
+    );
+  } else {
+    process.stdout.write(body);
+  }
+}
+
 const [cmd, ...args] = process.argv.slice(2);
+const run = (p: Promise<void>) =>
+  p.catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
 if (cmd === "janitor" && args.every((a) => a === "--dry-run")) {
-  await janitor(args.includes("--dry-run")).catch((err: unknown) =>
-    fail(err instanceof Error ? err.message : String(err)),
-  );
+  await run(janitor(args.includes("--dry-run")));
+} else if (cmd === "kubeconfig") {
+  const parsed = parseKubeconfigArgs(args, process.env);
+  if (typeof parsed === "string") fail(`${parsed}\n${USAGE}`);
+  await run(kubeconfig(parsed));
 } else {
   fail(USAGE);
 }

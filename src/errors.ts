@@ -17,7 +17,9 @@ export type ErrorCode =
   /** Any other Kubernetes API failure. */
   | "CLUSTER_ERROR"
   /** A GitHub API call failed. */
-  | "GITHUB_ERROR";
+  | "GITHUB_ERROR"
+  /** The environment's virtual cluster is not up (yet). */
+  | "VCLUSTER_NOT_READY";
 
 export class PrenvError extends Error {
   readonly code: ErrorCode;
@@ -49,6 +51,7 @@ export function policyFor(code: ErrorCode): ErrorPolicy {
     case "CLUSTER_UNREACHABLE":
     case "CLUSTER_ERROR":
     case "GITHUB_ERROR":
+    case "VCLUSTER_NOT_READY":
       return { report: false, retry: true };
   }
 }

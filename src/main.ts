@@ -5,6 +5,8 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { run, type Probot } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "./app.js";
+import { accessDeps } from "./runtime/access.js";
+import { createKubeconfigHandler, nodeKubeconfigHandler } from "./runtime/kubeconfig-handler.js";
 import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import { LocalQueue } from "./runtime/local-queue.js";
 import { preflight } from "./runtime/preflight.js";
@@ -56,7 +58,13 @@ const queue = new LocalQueue({
 });
 
 const appFn = prenvApp({ queue, appId: settings.appId });
-await run((app: Probot) => {
+// GET /api/kubeconfig/<owner>/<repo>/<number>: self-service kubeconfigs (see README, "kubectl access").
+const kubeconfigs = createKubeconfigHandler(() => {
+  if (!probot || !kubeConfig) return Promise.reject(new Error("prenv is not configured"));
+  return Promise.resolve(accessDeps({ probot, kubeConfig, settings, log }));
+});
+await run((app: Probot, { addHandler }) => {
   probot = app;
   appFn(app);
+  addHandler(nodeKubeconfigHandler(kubeconfigs));
 });

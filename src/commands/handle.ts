@@ -201,4 +201,8 @@ async function sleepOrWake(run: Run, to: "sleep" | "wake"): Promise<void> {
     result.changed.map((c) => `${c.kind}/${c.name} ${c.from}→${c.to}`).join(", ") || "nothing to scale";
   run.replies.push(to === "sleep" ? `Asleep: ${what}.` : `Awake: ${what}.`);
   run.reconcile ??= {};
+  // A virtual cluster wakes empty (its store is ephemeral): deploy the PR into it again.
+  if (to === "wake" && env.annotations[IDENTITY.isolation] === "vcluster") {
+    run.reconcile = { ...run.reconcile, force: true };
+  }
 }

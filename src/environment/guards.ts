@@ -1,12 +1,22 @@
 // prenv's own objects for one environment, rendered from templates/ (never from the tenant repo):
 // the namespace with its guards, and the preview Ingress.
+import { createHash } from "node:crypto";
 import { parseAllDocuments } from "yaml";
 import type { RepoConfig } from "../config/schema.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
+import { parseQuantity } from "./cost.js";
 import type { KubeObject } from "./ports.js";
-import type { EnvironmentSettings } from "./settings.js";
+import type { EnvironmentSettings, VclusterSettings } from "./settings.js";
 
 export const TENANT_SERVICE_ACCOUNT = "prenv-tenant";
+/** The virtual cluster's name in its host namespace (vcluster names its objects after it). */
+export const VCLUSTER_NAME = "vcluster";
+/** Its service account on the host, bound to the prenv-vcluster ClusterRole. */
+export const VCLUSTER_SERVICE_ACCOUNT = `vc-${VCLUSTER_NAME}`;
+/** The Secret in which the vcluster publishes its admin kubeconfig (and its parts). */
+export const VCLUSTER_KUBECONFIG_SECRET = `vc-${VCLUSTER_NAME}`;
+/** Synced pods carry this label with the vcluster's name. */
+export const VCLUSTER_MANAGED_BY = "vcluster.loft.sh/managed-by";
 
 export interface NamespaceVars {
   namespace: string;
@@ -17,6 +27,37 @@ export interface NamespaceVars {
   limits: EnvironmentSettings["containerDefaults"];
   ingressNamespace: string;
   tenant: string;
+  /** The virtual cluster's service account (vcluster mode), or null. */
+  vcluster: string | null;
+}
+
+export interface ImageParts {
+  registry: string;
+  repository: string;
+  tag: string;
+}
+
+export interface VclusterVars {
+  namespace: string;
+  labels: Record<string, string>;
+  name: string;
+  image: string;
+  kubernetesImage: string;
+  config: string;
+  configHash: string;
+  apiHost: string;
+  ingressClass: string;
+  persistence: string | null;
+  cpu: string;
+  memory: string;
+}
+
+export interface VclusterConfigVars {
+  image: ImageParts;
+  kubernetesImage: ImageParts;
+  apiHost: string;
+  podSecurity: "restricted" | "baseline";
+  persistence: string | null;
 }
 
 export interface IngressVars {
@@ -33,12 +74,16 @@ export interface IngressVars {
 export interface TemplateSources {
   namespace: string;
   ingress: string;
+  vcluster: string;
+  vclusterConfig: string;
   comment: string;
 }
 
 export interface GuardTemplates {
   namespace: TemplateFn<NamespaceVars>;
   ingress: TemplateFn<IngressVars>;
+  vcluster: TemplateFn<VclusterVars>;
+  vclusterConfig: TemplateFn<VclusterConfigVars>;
 }
 
 export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
@@ -52,6 +97,28 @@ export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
       "limits",
       "ingressNamespace",
       "tenant",
+      "vcluster",
+    ]),
+    vcluster: compileTemplate<VclusterVars>("vcluster.yaml.hbs", src.vcluster, [
+      "namespace",
+      "labels",
+      "name",
+      "image",
+      "kubernetesImage",
+      "config",
+      "configHash",
+      "apiHost",
+      "ingressClass",
+      "persistence",
+      "cpu",
+      "memory",
+    ]),
+    vclusterConfig: compileTemplate<VclusterConfigVars>("vcluster-config.yaml.hbs", src.vclusterConfig, [
+      "image",
+      "kubernetesImage",
+      "apiHost",
+      "podSecurity",
+      "persistence",
     ]),
     ingress: compileTemplate<IngressVars>("ingress.yaml.hbs", src.ingress, [
       "namespace",
@@ -86,23 +153,100 @@ export function namespaceObjects(
   },
 ): KubeObject[] {
   const { resources } = args.config;
+  const vcluster = args.config.isolation === "vcluster";
   return yamlObjects(
     t.namespace({
       namespace: args.namespace,
       labels: args.labels,
       annotations: args.annotations,
       podSecurity: args.config.podSecurity,
-      quota: {
-        cpu: resources.cpu,
-        memory: resources.memory,
-        pods: String(resources.pods),
-        storage: resources.storage,
-      },
+      quota: vcluster
+        ? withControlPlane(resources, args.settings.vcluster)
+        : {
+            cpu: resources.cpu,
+            memory: resources.memory,
+            pods: String(resources.pods),
+            storage: resources.storage,
+          },
       limits: args.settings.containerDefaults,
       ingressNamespace: args.settings.ingressNamespace,
       tenant: TENANT_SERVICE_ACCOUNT,
+      vcluster: vcluster ? VCLUSTER_SERVICE_ACCOUNT : null,
     }),
     "templates/namespace.yaml.hbs",
+  );
+}
+
+/**
+ * The host quota of a virtual cluster: the repository's `resources` for its workloads, plus the
+ * control plane's own CPU, memory, pod and volume, so the app gets what the repository asked for.
+ */
+export function withControlPlane(
+  resources: RepoConfig["resources"],
+  v: VclusterSettings,
+): NamespaceVars["quota"] {
+  const milli = (q: string) => Math.round(parseQuantity(q) * 1000);
+  const mebi = (q: string) => Math.ceil(parseQuantity(q) / 2 ** 20);
+  const storage = mebi(resources.storage) + (v.persistence ? mebi(v.persistence) : 0);
+  return {
+    cpu: `${milli(resources.cpu) + milli(v.cpu)}m`,
+    memory: `${mebi(resources.memory) + mebi(v.memory)}Mi`,
+    pods: String(resources.pods + 1),
+    storage: `${storage}Mi`,
+  };
+}
+
+/** `registry/repository:tag[@digest]` → its parts, as vcluster.yaml spells images. */
+export function imageParts(ref: string): ImageParts {
+  const [name = "", digest] = ref.split("@");
+  const colon = name.lastIndexOf(":");
+  const hasTag = colon > name.lastIndexOf("/");
+  const path = hasTag ? name.slice(0, colon) : name;
+  const tag = hasTag ? name.slice(colon + 1) : digest ? "" : "latest";
+  const slash = path.indexOf("/");
+  const first = slash === -1 ? "" : path.slice(0, slash);
+  const isRegistry = first.includes(".") || first.includes(":") || first === "localhost";
+  return isRegistry
+    ? { registry: first, repository: path.slice(slash + 1), tag }
+    : { registry: "docker.io", repository: path, tag };
+}
+
+/** The virtual cluster's host-side objects (config, services, control plane, API ingress), applied as the tenant. */
+export function vclusterObjects(
+  t: GuardTemplates,
+  args: {
+    namespace: string;
+    labels: Record<string, string>;
+    apiHost: string;
+    config: RepoConfig;
+    settings: EnvironmentSettings;
+  },
+): KubeObject[] {
+  const v = args.settings.vcluster;
+  const config = t.vclusterConfig({
+    image: imageParts(v.image),
+    kubernetesImage: imageParts(v.kubernetesImage),
+    apiHost: args.apiHost,
+    podSecurity: args.config.podSecurity,
+    persistence: v.persistence,
+  });
+  yamlObjects(config, "templates/vcluster-config.yaml.hbs"); // a template bug throws here
+  return yamlObjects(
+    t.vcluster({
+      namespace: args.namespace,
+      labels: args.labels,
+      name: VCLUSTER_NAME,
+      image: v.image,
+      kubernetesImage: v.kubernetesImage,
+      config,
+      configHash: createHash("sha256").update(config).digest("hex").slice(0, 16),
+      apiHost: args.apiHost,
+      ingressClass: args.settings.ingressClass,
+      persistence: v.persistence,
+      cpu: v.cpu,
+      memory: v.memory,
+    }),
+    "templates/vcluster.yaml.hbs",
   );
 }
 

@@ -84,6 +84,14 @@ export function previewHost(namespace: string, baseDomain: string): string {
   return host;
 }
 
+/**
+ * The API host of a PR's virtual cluster, `<namespace>.<apiDomain>`: outside the preview host and
+ * its subdomains, so no Ingress of the PR's own can claim it (deploy/policy.yaml).
+ */
+export function virtualApiHost(namespace: string, apiDomain: string): string {
+  return previewHost(namespace, apiDomain);
+}
+
 /** First 7 characters of a commit SHA, lowercase. Throws unless `sha` is 7 to 64 hex digits. */
 export function shortSha(sha: string): string {
   if (!/^[0-9a-f]{7,64}$/i.test(sha))

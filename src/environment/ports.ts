@@ -121,6 +121,8 @@ export interface ObjectRef {
   apiVersion: string;
   kind: string;
   name: string;
+  /** Only inside a virtual cluster, where objects may live in several namespaces (or none). */
+  namespace?: string;
 }
 
 export interface EnvironmentRecord {
@@ -165,6 +167,56 @@ export interface ClusterPort {
   annotate(namespace: string, manager: string, annotations: Record<string, string>): Promise<void>;
   /** Scales Deployments and StatefulSets as the tenant: `sleep` to 0 (remembering replicas), `wake` back. */
   scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult>;
+  /**
+   * The virtual cluster of a host namespace, reached at `https://<apiHost>`: waits until it has
+   * published its credentials and its API answers, for at most `timeoutMs`.
+   */
+  virtualCluster(namespace: string, apiHost: string, timeoutMs: number): Promise<VirtualClusterState>;
+  /**
+   * A token of at most `seconds` for the environment: a TokenRequest for the tenant service account
+   * (namespace) or for prenv's developer service account inside the virtual cluster (vcluster).
+   */
+  issueAccess(namespace: string, isolation: Isolation, seconds: number): Promise<IssuedAccess>;
+}
+
+export type Isolation = "namespace" | "vcluster";
+
+/**
+ * Where a pull request's own objects go: its host namespace (as the tenant service account) or its
+ * virtual cluster (as the virtual cluster's admin: anything goes inside, the host guards hold outside).
+ */
+export interface WorkloadCluster {
+  /**
+   * Server-side apply (field manager `prenv`); with dryRun nothing is persisted. Returns each object
+   * as the server placed it (namespace resolved inside a virtual cluster). Refusals throw
+   * MANIFEST_INVALID naming every refused object (a real apply stops at the first).
+   */
+  apply(objects: KubeObject[], opts: { dryRun: boolean }): Promise<ObjectRef[]>;
+  /** Waits until CustomResourceDefinitions just applied are served (Established). */
+  established(crdNames: string[], timeoutMs: number): Promise<void>;
+  delete(refs: ObjectRef[]): Promise<void>;
+  waitForRollout(workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
+  /** Failing pods and warning events in these namespaces (the host namespace itself in namespace mode). */
+  diagnose(namespaces: string[]): Promise<FailureReport>;
+}
+
+export type VirtualClusterState =
+  { ready: true; cluster: WorkloadCluster } | { ready: false; reason: string };
+
+/** A short-lived credential for one environment, and where to use it. */
+export interface IssuedAccess {
+  /** The API server URL developers use: the host's, or the virtual cluster's per-PR host. */
+  server: string;
+  /** PEM CA bundle of that server, base64 (kubeconfig `certificate-authority-data`); null: public CA. */
+  certificateAuthorityData: string | null;
+  /** A bearer token. A credential: never log it. */
+  token: string;
+  /** When the API server stops accepting the token. */
+  expiresAt: Date;
+  /** The namespace a kubeconfig context should default to. */
+  namespace: string;
+  /** Who the token authenticates as, e.g. system:serviceaccount:pr-1-x:prenv-tenant. */
+  subject: string;
 }
 
 export interface ScaleResult {

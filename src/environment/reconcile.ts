@@ -2,7 +2,8 @@
 // from the cluster, works out what should be, and converges. Every event only asks for this;
 // running it twice changes nothing the second time.
 import { createHash } from "node:crypto";
-import { formatProblems, type ConfigProblem } from "../config/parse.js";
+import { accessInstructions } from "../access/instructions.js";
+import { formatProblems } from "../config/parse.js";
 import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
 import { parseDuration } from "../config/duration.js";
 import { PrenvError } from "../errors.js";
@@ -16,8 +17,8 @@ import { capacity, isQueued } from "./capacity.js";
 import { decodeRequests, encodeRequests, formatCost, requestsOf } from "./cost.js";
 import { eligibility } from "./filters.js";
 import { encodePolicy, policyOf, sleepDecision, type SleepReason } from "./sleep.js";
-import { ingressObject, namespaceObjects, type GuardTemplates } from "./guards.js";
-import { branchSlug, namespaceName, previewHost, shortSha } from "./naming.js";
+import { ingressObject, namespaceObjects, vclusterObjects, type GuardTemplates } from "./guards.js";
+import { branchSlug, namespaceName, previewHost, shortSha, virtualApiHost } from "./naming.js";
 import type {
   ClusterPort,
   Clock,
@@ -30,6 +31,7 @@ import type {
   PrRef,
   PullRequest,
   RepoRole,
+  WorkloadCluster,
 } from "./ports.js";
 import type { EnvironmentSettings } from "./settings.js";
 import {
@@ -141,33 +143,16 @@ export async function reconcile(
   if (config.kind === "missing") {
     return env ? teardown(ctx, env, `${CONFIG_FILE} was removed from the default branch.`) : "not-configured";
   }
-  const problems = config.kind === "invalid" ? config.problems : unsupported(config.config);
-  if (config.kind === "invalid" || problems.length > 0) {
+  if (config.kind === "invalid") {
     await say(ctx, {
       ...blankReport(pr.headSha),
       kind: "invalid-config",
       detail: env ? "The existing environment was left as it was." : "Nothing was created.",
-      detailMarkdown: formatProblems(CONFIG_FILE, problems),
+      detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
     });
     return "invalid-config";
   }
   return reconcileOpen(ctx, pr, config.config, env);
-}
-
-/**
- * Settings the schema accepts that this installation cannot honour yet. Virtual-cluster mode is
- * not built: deploying such a PR as a namespace, with the looser checks meant for a virtual
- * cluster, would be wrong, so it is reported like any other config problem.
- */
-function unsupported(config: RepoConfig): ConfigProblem[] {
-  if (config.isolation !== "vcluster") return [];
-  return [
-    {
-      path: "isolation",
-      message: "'vcluster' is not available in this installation yet",
-      fix: "Use isolation: namespace.",
-    },
-  ];
 }
 
 /** Everything that can stop a deploy, in order; null when the PR should be deployed. */
@@ -187,10 +172,8 @@ async function gates(
   if (env?.phase === "Terminating") {
     throw new PrenvError("CLUSTER_ERROR", `namespace ${ctx.namespace} is still being deleted; will retry`);
   }
-  if (env && expired(env, deps.clock)) {
-    const reason = "The environment reached the end of its lifetime (ttl); the next push deploys a new one.";
-    return teardown(ctx, env, reason);
-  }
+  const outdated = env ? outlived(ctx, env, config) : null;
+  if (env && outdated) return teardown(ctx, env, outdated);
   if (!ctx.opts.force && ctx.meta.destroyedSha === pr.headSha) {
     const detail = "Destroyed with /env destroy; a new push or `/env redeploy` brings it back.";
     if (env) return teardown(ctx, env, detail, "destroyed");
@@ -200,6 +183,18 @@ async function gates(
   const waiting = (await trustGate(ctx, pr, config, env)) ?? (await requiredChecks(ctx, pr, config));
   if (waiting) return waiting;
   return !env || isQueued(env) ? admission(ctx, pr, config, env) : null;
+}
+
+/** Why an existing environment must go before anything else happens: expired, or built as another kind. */
+function outlived(ctx: Ctx, env: EnvironmentRecord, config: RepoConfig): string | null {
+  if (expired(env, ctx.deps.clock)) {
+    return "The environment reached the end of its lifetime (ttl); the next push deploys a new one.";
+  }
+  const built = isQueued(env) ? null : (env.annotations[IDENTITY.isolation] ?? "namespace");
+  if (built && built !== config.isolation) {
+    return `The isolation changed from ${built} to ${config.isolation}, so the environment is rebuilt: a push or /env redeploy deploys it again once the old one is gone.`;
+  }
+  return null;
 }
 
 async function reconcileOpen(
@@ -313,43 +308,31 @@ async function tenantObjects(
   return hostProblems.length > 0 ? { ok: false, problems: hostProblems } : { ok: true, objects };
 }
 
+/** Kinds other objects may need to exist first (inside a virtual cluster): applied, then the rest. */
+const FOUNDATION_KINDS = new Set(["Namespace", "CustomResourceDefinition"]);
+/** How long new CustomResourceDefinitions may take to be served. */
+const CRD_TIMEOUT_MS = 60_000;
+
 async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
   const { deps, namespace } = ctx;
   const host = previewHost(namespace, deps.settings.baseDomain);
-  const report: Omit<Report, "kind"> = {
-    ...blankReport(pr.headSha),
-    namespace,
-    expiresAt: plan.expiresAt,
-    url: plan.url,
-  };
-  const refuse = async (problems: string[]): Promise<Outcome> => {
-    await say(ctx, { ...report, kind: "manifest-invalid", problems, detail: untouched(plan.env) });
+  const report = liveReport(ctx, pr, config, plan);
+  const refuse = async (problems: string[], detail = untouched(plan.env)): Promise<Outcome> => {
+    await say(ctx, { ...report, kind: "manifest-invalid", problems, detail });
     return "manifest-invalid";
   };
 
   // 1. Read and check the PR's manifests before anything is created or changed.
   const tenant = await tenantObjects(ctx, pr, config, host);
   if (!tenant.ok) return refuse(tenant.problems);
-
+  const controlPlane = config.isolation === "vcluster" ? virtualClusterObjects(ctx, config) : [];
   const defaults = deps.settings.containerDefaults;
-  const requests = requestsOf(tenant.objects, {
+  const requests = requestsOf([...tenant.objects, ...controlPlane], {
     cpu: defaults.defaultRequestCpu,
     memory: defaults.defaultRequestMemory,
   });
   report.cost = formatCost(requests, deps.settings.prices);
-
-  // 2. Namespace and guards (as the bot), then say we are deploying.
-  await deps.cluster.applyAsBot(guardObjects(ctx, pr, config, plan));
-  await say(ctx, { ...report, kind: "deploying" });
-
-  // 3. All or nothing: a server-side dry run of every object as the tenant, then the real apply.
-  try {
-    await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: true });
-  } catch (err) {
-    if (err instanceof PrenvError && err.code === "MANIFEST_INVALID") return refuse([err.message]);
-    throw err;
-  }
-  const refs = tenant.objects.map(toRef);
+  const previous = plan.state?.applied ?? [];
   const state = (phase: EnvState["phase"], applied: ObjectRef[]) =>
     encodeState({
       phase,
@@ -358,9 +341,74 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
       applied,
       requests: encodeRequests(requests),
     });
-  const previous = plan.state?.applied ?? [];
-  await deps.cluster.writeState(namespace, state("deploying", union(previous, refs)));
-  await deps.cluster.applyAsTenant(namespace, tenant.objects, { dryRun: false });
+
+  // 2. Namespace and guards (as the bot), then say we are deploying; a virtual cluster must start first.
+  await deps.cluster.applyAsBot(guardObjects(ctx, pr, config, plan));
+  await say(ctx, { ...report, kind: "deploying" });
+  const target =
+    controlPlane.length > 0
+      ? await startVirtualCluster(ctx, controlPlane, report, () => state("failed", previous))
+      : hostWorkloads(deps.cluster, namespace);
+  if (typeof target === "string") return target;
+
+  // 3. All or nothing: a server-side dry run of every object, then the real apply.
+  const applied = await applyAll(target, tenant.objects, (refs) =>
+    deps.cluster.writeState(namespace, state("deploying", union(previous, refs))),
+  );
+  if (!applied.ok) return refuse(applied.problems, applied.detail ?? untouched(plan.env));
+  const refs = applied.refs;
+  await recordDeploy(ctx, pr, plan);
+  const keep = new Set(refs.map(refKey));
+  const stale = previous.filter((r) => !keep.has(refKey(r)));
+  if (stale.length > 0) await target.delete(stale);
+
+  // 4. Closed while we were deploying: leave nothing behind.
+  const fresh = await deps.github.getPull();
+  if (!fresh || fresh.state === "closed") {
+    const env = await deps.cluster.readEnvironment(namespace);
+    return teardown(ctx, env, "The pull request was closed during the deployment.");
+  }
+
+  // 5. Wait for workloads, then report.
+  const workloads = refs.filter((r) => WORKLOAD_KINDS.has(r.kind));
+  const rollout = await target.waitForRollout(workloads, deps.settings.rolloutTimeoutMs);
+  if (!rollout.ready) {
+    const namespaces = [...new Set(workloads.map((w) => w.namespace ?? namespace))];
+    const failure = redactFailure(await target.diagnose(namespaces));
+    await deps.cluster.writeState(namespace, state("failed", refs));
+    const seconds = Math.round(deps.settings.rolloutTimeoutMs / 1000);
+    const detail = `Not ready after ${seconds} s: ${rollout.pending.join(", ")}.`;
+    await say(ctx, { ...report, kind: "failed", failure, detail });
+    return "failed";
+  }
+  await deps.cluster.writeState(namespace, state("ready", refs));
+  await say(ctx, { ...report, kind: "ready" });
+  deps.log.info(
+    { namespace, sha: pr.headSha, isolation: config.isolation, objects: refs.length, pruned: stale.length },
+    "environment deployed",
+  );
+  return "deployed";
+}
+
+/** What every comment about a live environment shows: where, until when, how to get in. */
+function liveReport(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Omit<Report, "kind"> {
+  const { settings } = ctx.deps;
+  return {
+    ...blankReport(pr.headSha),
+    namespace: ctx.namespace,
+    expiresAt: plan.expiresAt,
+    url: plan.url,
+    access: accessInstructions(settings.access, ctx.ref),
+    virtualApi:
+      config.isolation === "vcluster"
+        ? `https://${virtualApiHost(ctx.namespace, settings.vcluster.apiDomain)}`
+        : null,
+  };
+}
+
+/** After a successful apply: awake, guards just checked, and (on a new commit) active now. */
+async function recordDeploy(ctx: Ctx, pr: PullRequest, plan: DeployPlan): Promise<void> {
+  const { deps, namespace } = ctx;
   if (plan.env?.annotations[SLEEP.sleeping] === "true") {
     await deps.cluster.annotate(namespace, SLEEP_MANAGER, {
       [SLEEP.sleeping]: "false",
@@ -374,35 +422,116 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
       [LAST_ACTIVITY]: deps.clock.now().toISOString(),
     });
   }
-  const keep = new Set(refs.map(refKey));
-  const stale = previous.filter((r) => !keep.has(refKey(r)));
-  if (stale.length > 0) await deps.cluster.deleteAsTenant(namespace, stale);
+}
 
-  // 4. Closed while we were deploying: leave nothing behind.
-  const fresh = await deps.github.getPull();
-  if (!fresh || fresh.state === "closed") {
-    const env = await deps.cluster.readEnvironment(namespace);
-    return teardown(ctx, env, "The pull request was closed during the deployment.");
+/** The host namespace as the target of a PR's objects, applied as its tenant service account. */
+function hostWorkloads(cluster: ClusterPort, namespace: string): WorkloadCluster {
+  return {
+    apply: async (objects, opts) => {
+      await cluster.applyAsTenant(namespace, objects, opts);
+      return objects.map(toRef);
+    },
+    established: () => Promise.resolve(),
+    delete: (refs) => cluster.deleteAsTenant(namespace, refs),
+    waitForRollout: (workloads, timeoutMs) => cluster.waitForRollout(namespace, workloads, timeoutMs),
+    diagnose: () => cluster.diagnose(namespace),
+  };
+}
+
+type Applied = { ok: true; refs: ObjectRef[] } | { ok: false; problems: string[]; detail?: string };
+
+/**
+ * Dry run, record what is about to exist, apply. Namespaces and CustomResourceDefinitions (only
+ * ever in a virtual cluster) go first, so that objects in them, or of their kinds, can be checked.
+ */
+async function applyAll(
+  target: WorkloadCluster,
+  objects: KubeObject[],
+  record: (refs: ObjectRef[]) => Promise<void>,
+): Promise<Applied> {
+  const foundation = objects.filter((o) => FOUNDATION_KINDS.has(o.kind));
+  const rest = objects.filter((o) => !FOUNDATION_KINDS.has(o.kind));
+  let stage = "checking";
+  try {
+    let first: ObjectRef[] = [];
+    if (foundation.length > 0) {
+      first = await target.apply(foundation, { dryRun: true });
+      await record(first);
+      stage = "foundation";
+      await target.apply(foundation, { dryRun: false });
+      const crds = foundation
+        .filter((o) => o.kind === "CustomResourceDefinition")
+        .map((o) => o.metadata.name);
+      await target.established(crds, CRD_TIMEOUT_MS);
+    }
+    const refs = [...first, ...(await target.apply(rest, { dryRun: true }))];
+    await record(refs);
+    stage = "applying";
+    await target.apply(rest, { dryRun: false });
+    return { ok: true, refs };
+  } catch (err) {
+    if (!(err instanceof PrenvError) || err.code !== "MANIFEST_INVALID") throw err;
+    const detail = {
+      checking: undefined,
+      foundation:
+        "Only its namespaces and CustomResourceDefinitions were applied; nothing else of this commit was.",
+      applying:
+        "Part of this commit was applied before the cluster refused the rest; push a fix to deploy again.",
+    }[stage];
+    return { ok: false, problems: [err.message], ...(detail ? { detail } : {}) };
   }
+}
 
-  // 5. Wait for workloads, then report.
-  const workloads = refs.filter((r) => WORKLOAD_KINDS.has(r.kind));
-  const rollout = await deps.cluster.waitForRollout(namespace, workloads, deps.settings.rolloutTimeoutMs);
-  if (!rollout.ready) {
-    const failure = redactFailure(await deps.cluster.diagnose(namespace));
-    await deps.cluster.writeState(namespace, state("failed", refs));
-    const seconds = Math.round(deps.settings.rolloutTimeoutMs / 1000);
-    const detail = `Not ready after ${seconds} s: ${rollout.pending.join(", ")}.`;
-    await say(ctx, { ...report, kind: "failed", failure, detail });
+/** The PR's virtual cluster's own objects in the host namespace, from templates/. */
+function virtualClusterObjects(ctx: Ctx, config: RepoConfig): KubeObject[] {
+  const { settings, templates } = ctx.deps;
+  return vclusterObjects(templates.guards, {
+    namespace: ctx.namespace,
+    labels: { ...MANAGED_BY, [LABELS.applied]: "true" },
+    apiHost: virtualApiHost(ctx.namespace, settings.vcluster.apiDomain),
+    config,
+    settings,
+  });
+}
+
+/**
+ * Installs (or updates) the virtual cluster as the host namespace's tenant and waits for its API.
+ * Returns where the PR's objects go, or the outcome already reported when it did not start.
+ */
+async function startVirtualCluster(
+  ctx: Ctx,
+  controlPlane: KubeObject[],
+  report: Omit<Report, "kind">,
+  failedState: () => Record<string, string>,
+): Promise<WorkloadCluster | Outcome> {
+  const { deps, namespace } = ctx;
+  try {
+    await deps.cluster.applyAsTenant(namespace, controlPlane, { dryRun: true });
+    await deps.cluster.applyAsTenant(namespace, controlPlane, { dryRun: false });
+  } catch (err) {
+    if (!(err instanceof PrenvError) || err.code !== "MANIFEST_INVALID") throw err;
+    deps.log.error({ namespace, err: err.message }, "virtual cluster refused by the host");
+    await deps.cluster.writeState(namespace, failedState());
+    await say(ctx, {
+      ...report,
+      kind: "failed",
+      detail: `The host cluster refused prenv's virtual cluster: ${err.message}. This is a problem of the prenv installation; tell its operators.`,
+    });
     return "failed";
   }
-  await deps.cluster.writeState(namespace, state("ready", refs));
-  await say(ctx, { ...report, kind: "ready" });
-  deps.log.info(
-    { namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length },
-    "environment deployed",
-  );
-  return "deployed";
+  const timeoutMs = deps.settings.vcluster.readyTimeoutMs;
+  const apiHost = virtualApiHost(namespace, deps.settings.vcluster.apiDomain);
+  const vc = await deps.cluster.virtualCluster(namespace, apiHost, timeoutMs);
+  if (vc.ready) return vc.cluster;
+  const failure = redactFailure(await deps.cluster.diagnose(namespace));
+  await deps.cluster.writeState(namespace, failedState());
+  await say(ctx, {
+    ...report,
+    kind: "failed",
+    failure,
+    detail: `The virtual cluster did not start within ${Math.round(timeoutMs / 1000)} s: ${vc.reason}.`,
+  });
+  return "failed";
 }
 
 function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): KubeObject[] {
@@ -421,6 +550,11 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     [IDENTITY.expiresAt]: plan.expiresAt.toISOString(),
     [WARN_AT]: new Date(plan.expiresAt.getTime() - parseDuration(config.warnBeforeExpiry)).toISOString(),
     [SLEEP.policy]: encodePolicy(policyOf(config)),
+    [IDENTITY.isolation]: config.isolation,
+    [IDENTITY.previewHost]: previewHost(namespace, deps.settings.baseDomain),
+    ...(config.isolation === "vcluster"
+      ? { [IDENTITY.apiHost]: virtualApiHost(namespace, deps.settings.vcluster.apiDomain) }
+      : {}),
   };
   return namespaceObjects(deps.templates.guards, {
     namespace,
@@ -572,6 +706,8 @@ async function settleCurrent(
   at: { url: string | null; expiresAt: Date },
 ): Promise<Outcome | null> {
   const sleepChange = await applySleepPolicy(ctx, config, env);
+  // A virtual cluster that slept lost what ran inside it (its store is ephemeral): deploy again.
+  if (sleepChange === "woke" && config.isolation === "vcluster") return null;
   if (!sleepChange && !converged(env, state, pr.headSha, state.configHash)) return null;
   const now = sleepChange ? await ctx.deps.cluster.readEnvironment(ctx.namespace) : env;
   const ready = { ...blankReport(pr.headSha), kind: "ready" as const, namespace: ctx.namespace, ...at };

@@ -31,4 +31,41 @@ export interface EnvironmentSettings {
   maxEnvironments: number;
   /** Prices for the cost estimate in the PR comment and the janitor's report. */
   prices: Prices;
+  /** Virtual clusters (`isolation: vcluster`). */
+  vcluster: VclusterSettings;
+  /** Self-service kubeconfigs. */
+  access: AccessSettings;
+}
+
+export interface VclusterSettings {
+  /** The vcluster (OSS) control-plane image, pinned. */
+  image: string;
+  /** The image whose binaries (kube-apiserver, kube-controller-manager) the Kubernetes distro runs. */
+  kubernetesImage: string;
+  /** Virtual cluster APIs are `<namespace>.<apiDomain>`, TLS passed through by the ingress controller. */
+  apiDomain: string;
+  /**
+   * Where prenv itself connects for every virtual cluster API (`host:port`, e.g. the ingress
+   * controller's internal load balancer); the TLS server name stays the per-PR host. Null: the
+   * per-PR host as DNS resolves it.
+   */
+  apiAddress: string | null;
+  /** Size of the virtual cluster's data volume, or null for none (an emptyDir: ephemeral). */
+  persistence: string | null;
+  /** CPU and memory of the control-plane pod (its requests and limits), on top of `resources`. */
+  cpu: string;
+  memory: string;
+  /** How long to wait for a new virtual cluster's API to answer, in ms. */
+  readyTimeoutMs: number;
+}
+
+export interface AccessSettings {
+  /** Public base URL of prenv's HTTP endpoints (e.g. the API Gateway URL); null: not offered. */
+  publicUrl: string | null;
+  /** Lifetime of an issued kubeconfig when the caller asks for none, in ms. */
+  defaultTtlMs: number;
+  /** Longest lifetime a caller may ask for, in ms (never past the environment's expiry). */
+  maxTtlMs: number;
+  /** API server URL written into namespace-mode kubeconfigs; null: the one prenv itself uses. */
+  hostServer: string | null;
 }

@@ -23,6 +23,12 @@ export const IDENTITY = {
   expiresAt: `${P}/expires-at`,
   /** When a queued PR first asked for an environment (queue order). */
   requestedAt: `${P}/requested-at`,
+  /** `namespace` or `vcluster`: what the environment was built as. */
+  isolation: `${P}/isolation`,
+  /** The preview host: Ingresses in the namespace may serve it and its subdomains only (deploy/policy.yaml). */
+  previewHost: `${P}/preview-host`,
+  /** The virtual cluster's API host (vcluster mode only); served by prenv's own Ingress alone. */
+  apiHost: `${P}/api-host`,
 } as const;
 
 /** Rewritten whole on every deploy (field manager `prenv-state`). */
@@ -80,7 +86,13 @@ export function encodeState(s: EnvState): Record<string, string> {
     [STATE.phase]: s.phase,
     [STATE.deployedSha]: s.deployedSha,
     [STATE.configHash]: s.configHash,
-    [STATE.applied]: JSON.stringify(s.applied.map((r) => [r.apiVersion, r.kind, r.name])),
+    [STATE.applied]: JSON.stringify(
+      s.applied.map((r) =>
+        r.namespace === undefined
+          ? [r.apiVersion, r.kind, r.name]
+          : [r.apiVersion, r.kind, r.name, r.namespace],
+      ),
+    ),
     ...(s.requests ? { [STATE.requests]: s.requests } : {}),
   };
 }
@@ -93,11 +105,19 @@ export function decodeState(annotations: Record<string, string>): EnvState | nul
   try {
     const raw = JSON.parse(annotations[STATE.applied] ?? "[]") as unknown;
     if (!Array.isArray(raw)) return null;
-    applied = raw.flatMap((r: unknown) =>
-      Array.isArray(r) && r.length === 3 && r.every((x) => typeof x === "string")
-        ? [{ apiVersion: r[0] as string, kind: r[1] as string, name: r[2] as string }]
-        : [],
-    );
+    applied = raw.flatMap((r: unknown) => {
+      if (!Array.isArray(r) || r.length < 3 || r.length > 4 || !r.every((x) => typeof x === "string"))
+        return [];
+      const [apiVersion, kind, name, namespace] = r;
+      return [
+        {
+          apiVersion: apiVersion!,
+          kind: kind!,
+          name: name!,
+          ...(namespace !== undefined ? { namespace } : {}),
+        },
+      ];
+    });
   } catch {
     return null;
   }
@@ -111,8 +131,11 @@ export function decodeState(annotations: Record<string, string>): EnvState | nul
 }
 
 /** Identity of an applied object for pruning: API group, not version, so moving a manifest from
- * v1beta1 to v1 does not prune the object it just applied. */
+ * v1beta1 to v1 does not prune the object it just applied. Inside a virtual cluster the namespace
+ * is part of it (`""` for cluster-scoped objects). */
 export function refKey(r: ObjectRef): string {
   const group = r.apiVersion.includes("/") ? r.apiVersion.slice(0, r.apiVersion.indexOf("/")) : "core";
-  return `${group}/${r.kind}/${r.name}`;
+  return r.namespace === undefined
+    ? `${group}/${r.kind}/${r.name}`
+    : `${group}/${r.kind}/${r.namespace}/${r.name}`;
 }

@@ -1,4 +1,5 @@
 // The PR comment: what it says in each state. Rendered from templates/comment.md.hbs.
+import type { AccessInstructions } from "../access/instructions.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import type { FailureReport } from "../environment/ports.js";
 
@@ -76,6 +77,10 @@ export interface Report {
   note?: string | null;
   /** Cost estimate, e.g. "~1.23 USD/day (0.5 CPU, 1 GiB requested)". */
   cost?: string | null;
+  /** How to get a kubeconfig from prenv; null or absent when the endpoint is not published. */
+  access?: AccessInstructions | null;
+  /** The virtual cluster's API URL (vcluster mode). */
+  virtualApi?: string | null;
 }
 
 export interface CommentVars {
@@ -90,7 +95,9 @@ export interface CommentVars {
   detailMarkdown: string | null;
   problems: string[];
   failure: FailureReport | null;
-  access: string | null;
+  access: AccessInstructions | null;
+  accessNote: string | null;
+  virtualApi: string | null;
   cost: string | null;
   commands: { usage: string; description: string }[];
 }
@@ -114,9 +121,9 @@ const HEADLINES: Record<ReportKind, [headline: string, state: string]> = {
   queued: ["⏳ Preview environment: queued", "Queued: the environment limit is reached"],
 };
 
-/** How to get kubectl access. Self-service kubeconfigs are not built yet, so this says so. */
+/** Where the kubeconfig endpoint is not published (PRENV_PUBLIC_URL unset). */
 export const ACCESS_TEXT =
-  "ask your platform team for a kubeconfig scoped to this namespace (self-service access is not enabled in this installation). " +
+  "ask your platform team for a kubeconfig scoped to this environment (self-service access is not enabled in this installation). " +
   "prenv never posts credentials in comments.";
 
 export function compileComment(source: string): TemplateFn<CommentVars> {
@@ -133,6 +140,8 @@ export function compileComment(source: string): TemplateFn<CommentVars> {
     "problems",
     "failure",
     "access",
+    "accessNote",
+    "virtualApi",
     "cost",
     "commands",
   ]);
@@ -141,11 +150,15 @@ export function compileComment(source: string): TemplateFn<CommentVars> {
 /** What a live environment's comment shows beyond the state: where, until when, at what cost. */
 function liveFields(r: Report) {
   const live = r.kind === "ready" || r.kind === "deploying" || r.kind === "failed";
-  if (!live) return { namespace: null, expiresAt: null, access: null, cost: null };
+  if (!live) {
+    return { namespace: null, expiresAt: null, access: null, accessNote: null, virtualApi: null, cost: null };
+  }
   return {
     namespace: r.namespace,
     expiresAt: r.expiresAt ? r.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z") : null,
-    access: ACCESS_TEXT,
+    access: r.access ?? null,
+    accessNote: r.access ? null : ACCESS_TEXT,
+    virtualApi: r.virtualApi ?? null,
     cost: r.cost ?? null,
   };
 }

@@ -18,7 +18,9 @@ export const REQUIRED_PERMISSIONS: Need[] = [
   { verb: "patch", resource: "networkpolicies", group: "networking.k8s.io" },
   { verb: "patch", resource: "rolebindings", group: "rbac.authorization.k8s.io" },
   { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io", name: "prenv-tenant" },
+  { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io", name: "prenv-vcluster" },
   { verb: "impersonate", resource: "serviceaccounts", name: "prenv-tenant" },
+  { verb: "create", resource: "serviceaccounts", subresource: "token", name: "prenv-tenant" },
 ];
 
 export function describeNeed(n: Need): string {

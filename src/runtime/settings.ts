@@ -20,6 +20,14 @@ const duration = (name: string, fallback: string) =>
       }
     });
 
+/** vcluster OSS and the Kubernetes distro it runs, as tested together (see README, "Virtual clusters"). */
+export const VCLUSTER_IMAGE = "ghcr.io/loft-sh/vcluster-oss:0.37.1";
+export const VCLUSTER_KUBERNETES_IMAGE = "ghcr.io/loft-sh/kubernetes:v1.36.0";
+/** Kubernetes refuses TokenRequests for less than 10 minutes. */
+export const MIN_KUBECONFIG_TTL_MS = 10 * 60_000;
+
+const QUANTITY = /^(?:[0-9]+(?:\.[0-9]+)?)(?:m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -46,6 +54,45 @@ const envSchema = z.object({
   PRENV_PRICE_CPU_HOUR: z.coerce.number().nonnegative().default(0.04048),
   PRENV_PRICE_GIB_HOUR: z.coerce.number().nonnegative().default(0.004445),
   PRENV_CURRENCY: z.string().min(1).max(8).default("USD"),
+  PRENV_VCLUSTER_IMAGE: z
+    .string()
+    .max(512)
+    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/vcluster-oss:0.37.1")
+    .default(VCLUSTER_IMAGE),
+  PRENV_VCLUSTER_KUBERNETES_IMAGE: z
+    .string()
+    .max(512)
+    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/kubernetes:v1.36.0")
+    .default(VCLUSTER_KUBERNETES_IMAGE),
+  PRENV_VCLUSTER_API_DOMAIN: z
+    .string()
+    .regex(DNS_NAME, "must be a DNS name such as api.preview.example.com")
+    .optional(),
+  PRENV_VCLUSTER_API_ADDRESS: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/i, "must be host:port, e.g. ingress.internal:443")
+    .optional(),
+  PRENV_VCLUSTER_PERSISTENCE: z
+    .string()
+    .regex(/^(off|[0-9]+(Mi|Gi|Ti))$/, "must be off or a volume size such as 5Gi")
+    .default("off"),
+  PRENV_VCLUSTER_CPU: z.string().regex(QUANTITY, "must be a CPU quantity such as 1 or 500m").default("1"),
+  PRENV_VCLUSTER_MEMORY: z
+    .string()
+    .regex(QUANTITY, "must be a memory quantity such as 1Gi or 768Mi")
+    .default("1Gi"),
+  PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(600).default(240),
+  PRENV_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, "must be an http(s) URL such as https://prenv.example.com")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  PRENV_KUBECONFIG_TTL: duration("PRENV_KUBECONFIG_TTL", "1h"),
+  PRENV_KUBECONFIG_MAX_TTL: duration("PRENV_KUBECONFIG_MAX_TTL", "12h"),
+  PRENV_KUBECONFIG_SERVER: z
+    .string()
+    .regex(/^https:\/\/[^\s/?#]+$/, "must be the API server's https URL, e.g. https://k8s.example.com")
+    .optional(),
   KUBECONFIG: z.string().optional(),
   KUBE_CONTEXT: z.string().optional(),
   APP_ID: z.coerce.number().int().positive().optional(),
@@ -72,6 +119,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  if (e.PRENV_KUBECONFIG_TTL < MIN_KUBECONFIG_TTL_MS || e.PRENV_KUBECONFIG_MAX_TTL < MIN_KUBECONFIG_TTL_MS) {
+    problems.push(
+      "PRENV_KUBECONFIG_TTL and PRENV_KUBECONFIG_MAX_TTL: must be at least 10m (Kubernetes' minimum token lifetime)",
+    );
+  }
+  if (e.PRENV_KUBECONFIG_TTL > e.PRENV_KUBECONFIG_MAX_TTL) {
+    problems.push("PRENV_KUBECONFIG_TTL: must not be longer than PRENV_KUBECONFIG_MAX_TTL");
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
   return {
     environment: {
       namespacePrefix: e.PRENV_NAMESPACE_PREFIX,
@@ -93,6 +150,22 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         defaultMemory: e.PRENV_DEFAULT_MEMORY_LIMIT,
         defaultRequestCpu: e.PRENV_DEFAULT_CPU_REQUEST,
         defaultRequestMemory: e.PRENV_DEFAULT_MEMORY_REQUEST,
+      },
+      vcluster: {
+        image: e.PRENV_VCLUSTER_IMAGE,
+        kubernetesImage: e.PRENV_VCLUSTER_KUBERNETES_IMAGE,
+        apiDomain: e.PRENV_VCLUSTER_API_DOMAIN ?? `api.${e.PRENV_BASE_DOMAIN}`,
+        apiAddress: e.PRENV_VCLUSTER_API_ADDRESS ?? null,
+        persistence: e.PRENV_VCLUSTER_PERSISTENCE === "off" ? null : e.PRENV_VCLUSTER_PERSISTENCE,
+        cpu: e.PRENV_VCLUSTER_CPU,
+        memory: e.PRENV_VCLUSTER_MEMORY,
+        readyTimeoutMs: e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS * 1000,
+      },
+      access: {
+        publicUrl: e.PRENV_PUBLIC_URL ?? null,
+        defaultTtlMs: e.PRENV_KUBECONFIG_TTL,
+        maxTtlMs: e.PRENV_KUBECONFIG_MAX_TTL,
+        hostServer: e.PRENV_KUBECONFIG_SERVER ?? null,
       },
     },
     kubeconfigPath: e.KUBECONFIG,

@@ -31,7 +31,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
   const started = Date.now();
   const reconcileDeps: ReconcileDeps = {
     github: new GitHubPullRequest(octokit, ref, deps.settings.appId),
-    cluster: new KubernetesCluster(deps.kubeConfig),
+    cluster: hostCluster(deps.kubeConfig, deps.settings),
     clock: { now: deps.now ?? (() => new Date()) },
     log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
     settings: deps.settings.environment,
@@ -42,6 +42,14 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     : await reconcile(ref, reconcileDeps);
   log.info({ outcome, ms: Date.now() - started }, job.commentId ? "commands handled" : "reconciled");
   return outcome;
+}
+
+/** The host cluster adapter with the operator's settings for virtual clusters and kubeconfigs. */
+export function hostCluster(kubeConfig: KubeConfig, settings: Settings): KubernetesCluster {
+  return new KubernetesCluster(kubeConfig, {
+    virtualAddress: settings.environment.vcluster.apiAddress,
+    hostServer: settings.environment.access.hostServer,
+  });
 }
 
 /** Retry transient failures with backoff (at most 5 attempts); log the rest once. */

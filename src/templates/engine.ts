@@ -8,6 +8,8 @@ const hb = Handlebars.create();
 /** JSON-encodes a value: a safe YAML scalar for any string, so values can never break the document. */
 hb.registerHelper("json", (value: unknown) => new Handlebars.SafeString(JSON.stringify(value ?? null)));
 hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+/** Joins strings: `(concat "vc-" name)`. The last argument is Handlebars' options object. */
+hb.registerHelper("concat", (...args: unknown[]) => args.slice(0, -1).map((a) => String(a)).join(""));
 /** Markdown-escapes untrusted text for a PR comment (no HTML, no mentions, no formatting). */
 hb.registerHelper("md", (value: unknown) => new Handlebars.SafeString(escapeMarkdown(text(value))));
 /** A fenced code block that the content cannot close early. */

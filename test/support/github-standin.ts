@@ -342,6 +342,26 @@ export interface CollaboratorPermissionModel {
   readonly perms: Record<string, RepositoryRole>;
 }
 
+export interface UsersModel {
+  /** Personal/OAuth token → login. `GET /user` answers 401 for any other token. */
+  readonly tokens: Record<string, string>;
+}
+
+export interface UsersOptions {
+  /** Default: required. */
+  expect?: RouteOptions;
+}
+
+export interface RepoInstallationModel {
+  /** The installation of the App on the repository; null answers 404 (not installed). */
+  installationId: number | null;
+}
+
+export interface RepoInstallationOptions {
+  /** Default: required. */
+  expect?: RouteOptions;
+}
+
 export interface InstallationAuthOptions {
   /** Default: `{ optional: true }`. */
   expect?: RouteOptions;
@@ -496,6 +516,8 @@ interface ModelHost {
   /** Throws if `model` (e.g. "deployments(acme, web)") is already enabled, then remembers it. */
   claim(model: string): void;
   onTokenIssued(token: string): void;
+  /** Requests for which this returns true need no installation token (they carry another credential). */
+  exemptFromInstallationAuth(matches: (call: RecordedCall) => boolean): void;
 }
 
 export async function startGitHubStandIn(options: StandInOptions = {}): Promise<GitHubStandIn> {
@@ -524,6 +546,7 @@ export class GitHubStandIn {
   /** Tokens stay valid across `reset()`, like real ones: a Probot may cache one between tests. */
   readonly #issuedTokens = new Set<string>();
   #requireInstallationToken = false;
+  #authExempt: ((call: RecordedCall) => boolean)[] = [];
   #ids: Record<IdKind, number> = { ...ID_BASES };
 
   /** Use {@link startGitHubStandIn}. */
@@ -608,6 +631,7 @@ export class GitHubStandIn {
     this.#commentsByRepo.clear();
     this.#contentsByRepo.clear();
     this.#requireInstallationToken = false;
+    this.#authExempt = [];
     this.#ids = { ...ID_BASES };
   }
 
@@ -723,6 +747,28 @@ export class GitHubStandIn {
     return enableConfigFile(this.#host(), owner, repo, text, options);
   }
 
+  /**
+   * Users behind personal or OAuth tokens: `GET /user` with `authorization: token|bearer <token>`
+   * answers that user, any other credential 401 "Bad credentials" (as GitHub does). These requests
+   * carry the user's token, not an installation token.
+   */
+  users(tokens: Record<string, string>, options: UsersOptions = {}): UsersModel {
+    return enableUsers(this.#host(), tokens, options);
+  }
+
+  /**
+   * `GET /repos/:o/:r/installation`, authenticated as the App (JWT): the App's installation on the
+   * repository, or 404 when it is not installed there.
+   */
+  repoInstallation(
+    owner: string,
+    repo: string,
+    installationId: number | null,
+    options: RepoInstallationOptions = {},
+  ): RepoInstallationModel {
+    return enableRepoInstallation(this.#host(), owner, repo, installationId, options);
+  }
+
   // ----- plumbing ----------------------------------------------------------------------------------
 
   #host(): ModelHost {
@@ -740,6 +786,7 @@ export class GitHubStandIn {
         this.#claimed.add(model);
       },
       onTokenIssued: (token) => this.#issuedTokens.add(token),
+      exemptFromInstallationAuth: (matches) => this.#authExempt.push(matches),
     };
   }
 
@@ -804,6 +851,7 @@ export class GitHubStandIn {
 
   #checkAuthorization(call: RecordedCall): void {
     if (!this.#requireInstallationToken || call.path.startsWith("/app/")) return;
+    if (this.#authExempt.some((matches) => matches(call))) return;
     const authorization = call.headers.authorization ?? "";
     const [scheme = "", token = ""] = authorization.split(" ");
     if (scheme.toLowerCase() === "token" && this.#issuedTokens.has(token)) return;
@@ -1042,6 +1090,63 @@ function enableInstallationAuth(host: ModelHost, options: InstallationAuthOption
       };
     },
     options.expect ?? { optional: true },
+  );
+  return model;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: users behind personal/OAuth tokens, and the App's installation on a repository
+// ---------------------------------------------------------------------------------------------------
+
+function enableUsers(host: ModelHost, tokens: Record<string, string>, options: UsersOptions): UsersModel {
+  host.claim("users()");
+  const model: UsersModel = { tokens: { ...tokens } };
+  const ids = new Map<string, number>();
+  host.exemptFromInstallationAuth((call) => call.path === "/user");
+  host.route(
+    "GET",
+    "/user",
+    (request) => {
+      const match = /^(?:token|bearer) (\S+)$/i.exec(request.headers.authorization ?? "");
+      const login = match ? model.tokens[match[1]!] : undefined;
+      if (login === undefined) throw new GitHubApiError(401, "Bad credentials");
+      if (!ids.has(login)) ids.set(login, host.nextId("user"));
+      return { body: { login, id: ids.get(login), type: "User", site_admin: false } };
+    },
+    options.expect,
+  );
+  return model;
+}
+
+function enableRepoInstallation(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  installationId: number | null,
+  options: RepoInstallationOptions,
+): RepoInstallationModel {
+  host.claim(`repoInstallation(${owner}, ${repo})`);
+  const model: RepoInstallationModel = { installationId };
+  const path = `${repoPath(owner, repo)}/installation`;
+  host.exemptFromInstallationAuth((call) => call.path === path);
+  host.route(
+    "GET",
+    path,
+    (request) => {
+      appJwtOf(request);
+      if (model.installationId === null) throw notFound();
+      return {
+        body: {
+          id: model.installationId,
+          app_id: host.app.id,
+          app_slug: host.app.slug,
+          target_type: "Organization",
+          account: { login: owner, type: "Organization" },
+          repository_selection: "all",
+        },
+      };
+    },
+    options.expect,
   );
   return model;
 }

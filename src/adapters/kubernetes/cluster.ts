@@ -13,31 +13,50 @@ import {
   type V1Pod,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
-import { TENANT_SERVICE_ACCOUNT } from "../../environment/guards.js";
+import { readFileSync } from "node:fs";
+import { TENANT_SERVICE_ACCOUNT, VCLUSTER_MANAGED_BY, VCLUSTER_NAME } from "../../environment/guards.js";
 import type {
   ClusterPort,
   EnvironmentRecord,
   FailureReport,
+  IssuedAccess,
+  Isolation,
   KubeObject,
   ObjectRef,
   PodDiagnosis,
   RolloutResult,
   ScaleResult,
+  VirtualClusterState,
 } from "../../environment/ports.js";
-import { MANAGED_BY } from "../../environment/state.js";
+import { IDENTITY, MANAGED_BY } from "../../environment/state.js";
 import { PrenvError } from "../../errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
-import { RawKube, type DiscoveryCache } from "./raw.js";
+import { RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
+import {
+  NotPublished,
+  pollRollout,
+  virtualKubeConfig,
+  VirtualWorkloads,
+  type PollOptions,
+} from "./virtual.js";
+
+export { statusMessage } from "./raw.js";
 
 export const FIELD_MANAGER = "prenv";
 export const STATE_FIELD_MANAGER = "prenv-state";
 export const REPLICAS_BEFORE_SLEEP = "prenv.dev/replicas-before-sleep";
+/** Inside a virtual cluster: the service account developers' kubeconfigs act as (cluster-admin there). */
+export const DEVELOPER_SERVICE_ACCOUNT = { namespace: "kube-system", name: "prenv-developer" } as const;
 
 export interface ClusterOptions {
-  /** Poll interval while waiting for rollouts (ms). */
+  /** Poll interval while waiting for rollouts and virtual clusters (ms). */
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Where to connect for every virtual cluster API (host:port), keeping its host as TLS name. */
+  virtualAddress?: string | null;
+  /** API server URL for namespace-mode kubeconfigs; default: this kubeconfig's server. */
+  hostServer?: string | null;
 }
 
 export class KubernetesCluster implements ClusterPort {
@@ -45,19 +64,19 @@ export class KubernetesCluster implements ClusterPort {
   private readonly raw: RawKube;
   /** One discovery cache for the bot's and every tenant's requests. */
   private readonly discovery: DiscoveryCache = new Map();
-  private readonly pollMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly now: () => number;
+  private readonly poll: PollOptions;
 
   constructor(
     private readonly kc: KubeConfig,
-    opts: ClusterOptions = {},
+    private readonly opts: ClusterOptions = {},
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.raw = new RawKube(kc, this.discovery);
-    this.pollMs = opts.pollMs ?? 1000;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.now = opts.now ?? Date.now;
+    this.poll = {
+      pollMs: opts.pollMs ?? 1000,
+      sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      now: opts.now ?? Date.now,
+    };
   }
 
   private tenant(namespace: string): KubeConfig {
@@ -165,7 +184,31 @@ export class KubernetesCluster implements ClusterPort {
         changed.push({ kind, name: w.metadata.name, from: current, to: target });
       }
     }
+    if (to === "sleep") await this.deleteSyncedPods(api, namespace);
     return { changed };
+  }
+
+  /**
+   * A virtual cluster scaled to zero leaves the pods it synced to the host running: delete them
+   * (as vcluster's own pause does); waking the virtual cluster recreates what it still knows.
+   */
+  private async deleteSyncedPods(api: RawKube, namespace: string): Promise<void> {
+    const selector = encodeURIComponent(`${VCLUSTER_MANAGED_BY}=${VCLUSTER_NAME}`);
+    const base = `/api/v1/namespaces/${namespace}/pods`;
+    try {
+      const pods = (await api.request("GET", `${base}?labelSelector=${selector}`)) as {
+        items: { metadata: { name: string } }[];
+      };
+      for (const p of pods.items) {
+        await api
+          .request("DELETE", `${base}/${encodeURIComponent(p.metadata.name)}`)
+          .catch((err: unknown) => {
+            if (!(err instanceof ApiException && err.code === 404)) throw err;
+          });
+      }
+    } catch (err) {
+      throw this.translate(err, `delete the virtual cluster's pods in ${namespace}`);
+    }
   }
 
   async applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void> {
@@ -208,19 +251,7 @@ export class KubernetesCluster implements ClusterPort {
 
   async waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult> {
     const apps = this.tenant(namespace).makeApiClient(AppsV1Api);
-    const deadline = this.now() + timeoutMs;
-    for (;;) {
-      const pending: string[] = [];
-      for (const w of workloads) {
-        const ready = await this.workloadReady(apps, namespace, w);
-        if (ready === "failed")
-          return { ready: false, pending: [`${w.kind}/${w.name} (progress deadline exceeded)`] };
-        if (!ready) pending.push(`${w.kind}/${w.name}`);
-      }
-      if (pending.length === 0) return { ready: true };
-      if (this.now() >= deadline) return { ready: false, pending };
-      await this.sleep(this.pollMs);
-    }
+    return pollRollout(workloads, timeoutMs, (w) => this.workloadReady(apps, namespace, w), this.poll);
   }
 
   private async workloadReady(apps: AppsV1Api, namespace: string, w: ObjectRef): Promise<boolean | "failed"> {
@@ -236,39 +267,135 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   async diagnose(namespace: string): Promise<FailureReport> {
-    const core = this.tenant(namespace).makeApiClient(CoreV1Api);
     try {
-      const [pods, events] = await Promise.all([
-        core.listNamespacedPod({ namespace }),
-        core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" }),
-      ]);
-      const unhealthy = pods.items.filter((p) => !podReady(p)).slice(0, 5);
-      const diagnosed: PodDiagnosis[] = [];
-      for (const p of unhealthy) diagnosed.push(await this.diagnosePod(core, namespace, p));
-      return { pods: diagnosed, events: recentEvents(events.items) };
+      return await diagnoseNamespaces(this.tenant(namespace), [namespace]);
     } catch (err) {
       throw this.translate(err, `diagnose namespace ${namespace}`);
     }
   }
 
-  private async diagnosePod(core: CoreV1Api, namespace: string, p: V1Pod): Promise<PodDiagnosis> {
-    const name = p.metadata?.name ?? "?";
-    const problem = podProblem(p);
-    const bad = problem.container;
-    let logs: string | null = null;
-    if (bad && (bad.restartCount > 0 || bad.state?.terminated)) {
-      logs = await core
-        .readNamespacedPodLog({
-          name,
-          namespace,
-          container: bad.name,
-          tailLines: 20,
-          limitBytes: 4096,
-          previous: bad.restartCount > 0,
-        })
-        .catch(() => null);
+  async virtualCluster(namespace: string, apiHost: string, timeoutMs: number): Promise<VirtualClusterState> {
+    const endpoint = { apiHost, address: this.opts.virtualAddress ?? null };
+    const tenant = new RawKube(this.tenant(namespace), this.discovery);
+    const deadline = this.poll.now() + timeoutMs;
+    let reason = "it did not answer";
+    for (;;) {
+      let kc: KubeConfig | null = null;
+      try {
+        kc = await virtualKubeConfig(tenant, namespace, endpoint);
+      } catch (err) {
+        if (!(err instanceof NotPublished)) {
+          throw this.translate(err, `read the virtual cluster's Secret in ${namespace}`);
+        }
+        reason = err.message;
+      }
+      if (kc) {
+        try {
+          await new RawKube(kc).request("GET", "/readyz");
+          return { ready: true, cluster: this.virtualWorkloads(kc) };
+        } catch (err) {
+          reason = notReadyReason(err, apiHost);
+          // It refuses the credentials it published itself: waiting will not help.
+          if (err instanceof ApiException && (err.code === 401 || err.code === 403))
+            return { ready: false, reason };
+        }
+      }
+      if (this.poll.now() >= deadline) return { ready: false, reason };
+      await this.poll.sleep(this.poll.pollMs);
     }
-    return { name, reason: problem.reason, message: problem.message.slice(0, 500), logs };
+  }
+
+  private virtualWorkloads(kc: KubeConfig): VirtualWorkloads {
+    return new VirtualWorkloads(kc, {
+      poll: this.poll,
+      fieldManager: FIELD_MANAGER,
+      translate: (err, what) => this.translate(err, what),
+      readyState: (kind, obj) =>
+        kind === "Deployment" ? deploymentReady(obj as V1Deployment) : statefulSetReady(obj as V1StatefulSet),
+      diagnose: async (vkc, namespaces) => {
+        try {
+          return await diagnoseNamespaces(vkc, namespaces);
+        } catch (err) {
+          throw this.translate(err, "diagnose the virtual cluster");
+        }
+      },
+    });
+  }
+
+  async issueAccess(namespace: string, isolation: Isolation, seconds: number): Promise<IssuedAccess> {
+    return isolation === "vcluster"
+      ? this.issueVirtualAccess(namespace, seconds)
+      : this.issueTenantAccess(namespace, seconds);
+  }
+
+  /** A TokenRequest for the namespace's tenant service account, as the bot. */
+  private async issueTenantAccess(namespace: string, seconds: number): Promise<IssuedAccess> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new PrenvError("CLUSTER_ERROR", "the kubeconfig's current context has no cluster");
+    const issued = await requestToken(this.raw, namespace, TENANT_SERVICE_ACCOUNT, seconds).catch(
+      (err: unknown) => {
+        throw this.translate(err, `issue a token for ${namespace}/${TENANT_SERVICE_ACCOUNT}`);
+      },
+    );
+    return {
+      server: this.opts.hostServer ?? cluster.server,
+      certificateAuthorityData: caData(cluster),
+      ...issued,
+      namespace,
+      subject: serviceAccountUser(namespace, TENANT_SERVICE_ACCOUNT),
+    };
+  }
+
+  /** A TokenRequest inside the virtual cluster for prenv's developer service account (cluster-admin there). */
+  private async issueVirtualAccess(namespace: string, seconds: number): Promise<IssuedAccess> {
+    const env = await this.readEnvironment(namespace);
+    const apiHost = env?.annotations[IDENTITY.apiHost];
+    if (!apiHost) {
+      throw new PrenvError(
+        "VCLUSTER_NOT_READY",
+        "The virtual cluster of this environment has not been set up yet.",
+      );
+    }
+    const endpoint = { apiHost, address: this.opts.virtualAddress ?? null };
+    const tenant = new RawKube(this.tenant(namespace), this.discovery);
+    let kc: KubeConfig;
+    try {
+      kc = await virtualKubeConfig(tenant, namespace, endpoint);
+    } catch (err) {
+      if (err instanceof NotPublished) {
+        throw new PrenvError("VCLUSTER_NOT_READY", `The virtual cluster is still starting: ${err.message}.`);
+      }
+      throw this.translate(err, `read the virtual cluster's Secret in ${namespace}`);
+    }
+    const raw = new RawKube(kc);
+    const { namespace: ns, name } = DEVELOPER_SERVICE_ACCOUNT;
+    try {
+      // Idempotent: also brings the account back into a virtual cluster that restarted empty.
+      await raw.apply(
+        { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace: ns } },
+        { fieldManager: FIELD_MANAGER, force: true },
+      );
+      await raw.apply(
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRoleBinding",
+          metadata: { name },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+          subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
+        } as never,
+        { fieldManager: FIELD_MANAGER, force: true },
+      );
+      const issued = await requestToken(raw, ns, name, seconds);
+      return {
+        server: `https://${apiHost}`,
+        certificateAuthorityData: caData(kc.getCurrentCluster() ?? {}),
+        ...issued,
+        namespace: "default",
+        subject: serviceAccountUser(ns, name),
+      };
+    } catch (err) {
+      throw this.translate(err, "issue a token in the virtual cluster");
+    }
   }
 
   async deleteNamespace(namespace: string): Promise<void> {
@@ -323,6 +450,86 @@ export class KubernetesCluster implements ClusterPort {
       { cause: err },
     );
   }
+}
+
+/** A TokenRequest: a bearer token for `namespace/name` that the API server accepts for `seconds`. */
+async function requestToken(
+  raw: RawKube,
+  namespace: string,
+  name: string,
+  seconds: number,
+): Promise<{ token: string; expiresAt: Date }> {
+  const answer = (await raw.request(
+    "POST",
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`,
+    {
+      body: {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: { expirationSeconds: seconds },
+      },
+    },
+  )) as { status?: { token?: string; expirationTimestamp?: string } };
+  const token = answer.status?.token;
+  const expiresAt = new Date(answer.status?.expirationTimestamp ?? "");
+  if (!token || Number.isNaN(expiresAt.getTime())) {
+    throw new PrenvError("CLUSTER_ERROR", "the API server answered a TokenRequest without a token");
+  }
+  return { token, expiresAt };
+}
+
+/** The cluster's CA bundle as kubeconfig `certificate-authority-data`, or null for a public CA. */
+function caData(cluster: { caData?: string; caFile?: string }): string | null {
+  if (cluster.caData) return cluster.caData;
+  if (cluster.caFile) return readFileSync(cluster.caFile).toString("base64");
+  return null;
+}
+
+/** Why a virtual cluster is not usable yet, in words for the PR comment. */
+function notReadyReason(err: unknown, apiHost: string): string {
+  if (err instanceof NotPublished) return err.message;
+  if (err instanceof ApiException)
+    return `its API at https://${apiHost} answered HTTP ${err.code}: ${statusMessage(err).slice(0, 200)}`;
+  const code =
+    (err as { code?: string; cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
+  return `its API at https://${apiHost} did not answer${code ? ` (${code})` : ""}`;
+}
+
+/** Failing pods (at most 5, with their last log lines) and recent warning events, per namespace. */
+async function diagnoseNamespaces(kc: KubeConfig, namespaces: string[]): Promise<FailureReport> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const report: FailureReport = { pods: [], events: [] };
+  for (const namespace of namespaces.slice(0, 5)) {
+    const [pods, events] = await Promise.all([
+      core.listNamespacedPod({ namespace }),
+      core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" }),
+    ]);
+    const unhealthy = pods.items.filter((p) => !podReady(p)).slice(0, 5 - report.pods.length);
+    for (const p of unhealthy) report.pods.push(await diagnosePod(core, namespace, p));
+    report.events.push(...recentEvents(events.items));
+  }
+  report.events = report.events.slice(0, 10);
+  return report;
+}
+
+async function diagnosePod(core: CoreV1Api, namespace: string, p: V1Pod): Promise<PodDiagnosis> {
+  const name = p.metadata?.name ?? "?";
+  const problem = podProblem(p);
+  const bad = problem.container;
+  let logs: string | null = null;
+  if (bad && (bad.restartCount > 0 || bad.state?.terminated)) {
+    logs = await core
+      .readNamespacedPodLog({
+        name,
+        namespace,
+        container: bad.name,
+        tailLines: 20,
+        limitBytes: 4096,
+        previous: bad.restartCount > 0,
+      })
+      .catch(() => null);
+  }
+  return { name, reason: problem.reason, message: problem.message.slice(0, 500), logs };
 }
 
 export function deploymentReady(d: V1Deployment): boolean | "failed" {
@@ -442,16 +649,4 @@ function recentEvents(events: CoreV1Event[]): FailureReport["events"] {
       reason: e.reason ?? "",
       message: (e.message ?? "").slice(0, 500),
     }));
-}
-
-export function statusMessage(err: ApiException<unknown>): string {
-  const body = err.body;
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === "string") return parsed.message;
-  } catch {
-    // not JSON
-  }
-  return text.slice(0, 300);
 }

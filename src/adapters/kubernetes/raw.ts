@@ -148,3 +148,16 @@ export class RawKube {
     });
   }
 }
+
+/** The message of a Kubernetes Status in an API error, else the start of its body. */
+export function statusMessage(err: ApiException<unknown>): string {
+  const body = err.body;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 300);
+}

@@ -36,6 +36,8 @@ export interface StartOptions {
   applyRbac?: boolean;
   /** Controllers for kube-controller-manager. */
   controllers?: string[];
+  /** More DNS names on the API server's certificate, e.g. `*.api.preview.test` for a stand-in virtual cluster. */
+  extraSANs?: string[];
   /** Leave the processes running when this Node process exits (for `npm run cluster:up`). */
   detached?: boolean;
   log?: (line: string) => void;
@@ -202,7 +204,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   mkdirSync(join(runDir, "logs"), { recursive: true });
   mkdirSync(join(runDir, "pki"), { recursive: true });
   const pkiDir = join(runDir, "pki");
-  const pki = makePki(pkiDir);
+  const pki = makePki(pkiDir, opts.extraSANs);
   const admin = pki.client("admin", "prenv-test-admin", ["system:masters"]);
   const bot = pki.client("prenv-bot", "prenv-bot", ["prenv-bot"]);
   const kcm = pki.client("kcm", "system:kube-controller-manager", ["system:masters"]);
@@ -316,6 +318,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     if (opts.applyRbac ?? true) {
       const { applyManifestFile } = await import("./apply.js");
       await applyManifestFile(kubeconfigPath, ADMIN_CONTEXT, join(repoRoot, "deploy/rbac.yaml"));
+      await applyManifestFile(kubeconfigPath, ADMIN_CONTEXT, join(repoRoot, "deploy/policy.yaml"));
     }
     log(`control plane ready after ${Date.now() - started} ms`);
 

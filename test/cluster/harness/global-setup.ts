@@ -24,6 +24,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (tier.mode === "external") {
     // The bot's production RBAC must be on the cluster for the tier to test it.
     await applyManifestFile(tier.kubeconfig, undefined, join(repoRoot, "deploy/rbac.yaml"));
+    await applyManifestFile(tier.kubeconfig, undefined, join(repoRoot, "deploy/policy.yaml"));
     project.provide("kubeconfig", tier.kubeconfig);
     project.provide("clusterMode", "external");
     return;

@@ -60,7 +60,8 @@ export interface Pki {
   client(name: string, user: string, groups: string[]): ClientCert;
 }
 
-export function makePki(dir: string): Pki {
+/** `extraSANs`: more DNS names for the API server's serving certificate (wildcards allowed). */
+export function makePki(dir: string, extraSANs: string[] = []): Pki {
   openssl(
     [
       "req",
@@ -85,7 +86,7 @@ export function makePki(dir: string): Pki {
       "basicConstraints=CA:FALSE",
       "keyUsage=digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc",
+      `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc${extraSANs.map((n) => `,DNS:${n}`).join("")}`,
       "",
     ].join("\n"),
   );

@@ -41,3 +41,31 @@ describe("refKey", () => {
     );
   });
 });
+
+describe("objects inside a virtual cluster", () => {
+  it("keep their namespace through the state annotation, and a cluster-scoped one keeps none", () => {
+    const state = {
+      phase: "ready" as const,
+      deployedSha: "b".repeat(40),
+      configHash: "0123456789abcdef",
+      applied: [
+        { apiVersion: "v1", kind: "ConfigMap", name: "a", namespace: "shop" },
+        {
+          apiVersion: "apiextensions.k8s.io/v1",
+          kind: "CustomResourceDefinition",
+          name: "x.acme.dev",
+          namespace: "",
+        },
+        { apiVersion: "v1", kind: "ConfigMap", name: "b" },
+      ],
+    };
+    expect(decodeState(encodeState(state))).toEqual(state);
+  });
+
+  it("tells apart objects of the same kind and name in different namespaces", async () => {
+    const { refKey } = await import("../../../src/environment/state.js");
+    const a = refKey({ apiVersion: "v1", kind: "ConfigMap", name: "a", namespace: "one" });
+    const b = refKey({ apiVersion: "v1", kind: "ConfigMap", name: "a", namespace: "two" });
+    expect(a).not.toBe(b);
+  });
+});

@@ -3,7 +3,14 @@
 // would review the change to the cluster or to what users read.
 import { describe, expect, it } from "vitest";
 import { parseRepoConfig } from "../../../src/config/parse.js";
-import { ingressObject, namespaceObjects } from "../../../src/environment/guards.js";
+import { accessInstructions } from "../../../src/access/instructions.js";
+import {
+  imageParts,
+  ingressObject,
+  namespaceObjects,
+  vclusterObjects,
+  withControlPlane,
+} from "../../../src/environment/guards.js";
 import { renderComment, type Report } from "../../../src/report/comment.js";
 import { loadTemplates } from "../../../src/runtime/templates.js";
 import { stringify } from "yaml";
@@ -62,6 +69,107 @@ describe("rendered templates", () => {
     expect(objects[0]!.metadata.annotations?.["prenv.dev/repository"]).toBe(
       'x"\n---\napiVersion: v1\nkind: Secret',
     );
+  });
+
+  it("namespace guards of a virtual cluster: its service account bound to prenv-vcluster, quota with the control plane", async () => {
+    const vc = parseRepoConfig({ isolation: "vcluster", resources: { cpu: "2", memory: "4Gi" } });
+    if (!vc.ok) throw new Error("test config invalid");
+    const objects = namespaceObjects(t.guards, {
+      namespace: ns,
+      labels: { "app.kubernetes.io/managed-by": "prenv", "prenv.dev/pr": "12" },
+      annotations: { "prenv.dev/isolation": "vcluster", "prenv.dev/api-host": `${ns}.api.preview.test` },
+      config: vc.config,
+      settings,
+    });
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      `Namespace/${ns}`,
+      "ResourceQuota/prenv",
+      "LimitRange/prenv",
+      "NetworkPolicy/prenv-default-deny",
+      "ServiceAccount/prenv-tenant",
+      "RoleBinding/prenv-tenant",
+      "ServiceAccount/vc-vcluster",
+      "RoleBinding/vc-vcluster",
+    ]);
+    await expect(objects.map((o) => stringify(o)).join("---\n")).toMatchFileSnapshot(
+      "golden/namespace-vcluster.yaml",
+    );
+  });
+
+  it("the virtual cluster's host objects: config, service, control plane without persistence, API ingress", async () => {
+    const vc = parseRepoConfig({ isolation: "vcluster" });
+    if (!vc.ok) throw new Error("test config invalid");
+    const objects = vclusterObjects(t.guards, {
+      namespace: ns,
+      labels: { "app.kubernetes.io/managed-by": "prenv", "prenv.dev/applied": "true" },
+      apiHost: `${ns}.api.preview.test`,
+      config: vc.config,
+      settings,
+    });
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "Secret/vc-config-vcluster",
+      "Service/vcluster",
+      "Deployment/vcluster",
+      "Ingress/prenv-vcluster-api",
+    ]);
+    await expect(objects.map((o) => stringify(o)).join("---\n")).toMatchFileSnapshot(
+      "golden/vcluster.yaml",
+    );
+  });
+
+  it("a virtual cluster with persistence is a StatefulSet with a volume claim and a headless service", () => {
+    const vc = parseRepoConfig({ isolation: "vcluster" });
+    if (!vc.ok) throw new Error("test config invalid");
+    const persistent = testSettings({ PRENV_VCLUSTER_PERSISTENCE: "5Gi" }).environment;
+    const objects = vclusterObjects(t.guards, {
+      namespace: ns,
+      labels: {},
+      apiHost: `${ns}.api.preview.test`,
+      config: vc.config,
+      settings: persistent,
+    });
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "Secret/vc-config-vcluster",
+      "Service/vcluster",
+      "Service/vcluster-headless",
+      "StatefulSet/vcluster",
+      "Ingress/prenv-vcluster-api",
+    ]);
+    const sts = objects[3] as unknown as { spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } };
+    expect(sts.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe("5Gi");
+    const config = (objects[0] as unknown as { stringData: Record<string, string> }).stringData["config.yaml"]!;
+    expect(config).toMatch(/volumeClaim:\n\s+enabled: true/);
+    expect(withControlPlane(vc.config.resources, persistent.vcluster).storage).toBe(`${10 * 1024 + 5 * 1024}Mi`);
+  });
+
+  it("the control plane runs under Pod Security restricted: non-root, no escalation, no capabilities, RuntimeDefault", () => {
+    const vc = parseRepoConfig({ isolation: "vcluster" });
+    if (!vc.ok) throw new Error("test config invalid");
+    const [, , deployment] = vclusterObjects(t.guards, {
+      namespace: ns,
+      labels: {},
+      apiHost: "h.api.preview.test",
+      config: vc.config,
+      settings,
+    });
+    const pod = (deployment as unknown as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec as {
+      securityContext: Record<string, unknown>;
+      containers: { securityContext: Record<string, unknown> }[];
+      initContainers: { securityContext: Record<string, unknown> }[];
+    };
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    for (const c of [...pod.containers, ...pod.initContainers]) {
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    }
+  });
+
+  it.each([
+    ["ghcr.io/loft-sh/vcluster-oss:0.37.1", { registry: "ghcr.io", repository: "loft-sh/vcluster-oss", tag: "0.37.1" }],
+    ["registry.internal:5000/mirror/kubernetes:v1.36.0", { registry: "registry.internal:5000", repository: "mirror/kubernetes", tag: "v1.36.0" }],
+    ["loftsh/vcluster:0.20.0", { registry: "docker.io", repository: "loftsh/vcluster", tag: "0.20.0" }],
+    ["ghcr.io/x/y:1.0@sha256:" + "a".repeat(64), { registry: "ghcr.io", repository: "x/y", tag: "1.0" }],
+  ])("image %s splits into the parts vcluster.yaml spells", (ref, parts) => {
+    expect(imageParts(ref)).toEqual(parts);
   });
 
   it("preview ingress", async () => {
@@ -124,6 +232,16 @@ describe("rendered templates", () => {
     [
       "deleted",
       { kind: "deleted", sha: null, detail: "The pull request was merged. The environment was deleted." },
+    ],
+    [
+      "ready-vcluster-access",
+      {
+        access: accessInstructions(
+          testSettings({ PRENV_PUBLIC_URL: "https://prenv.example.com/" }).environment.access,
+          { owner: "acme", repo: "web", number: 12 },
+        ),
+        virtualApi: `https://${ns}.api.preview.test`,
+      },
     ],
   ])("comment: %s", async (name, over) => {
     await expect(renderComment(t.comment, { ...base, ...over })).toMatchFileSnapshot(

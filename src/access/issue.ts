@@ -1,0 +1,268 @@
+// Self-service kubeconfigs. A developer asks with their own GitHub token; prenv checks who they
+// are and that they may write to the repository, then hands out a kubeconfig with a short-lived
+// token for that one pull request's environment. Nothing here ever goes into a PR comment, and the
+// token is never logged: the log line says who got access to what, until when.
+import { stringify } from "yaml";
+import { DurationError, parseDuration } from "../config/duration.js";
+import { isQueued } from "../environment/capacity.js";
+import { namespaceName } from "../environment/naming.js";
+import type {
+  Clock,
+  ClusterPort,
+  EnvironmentRecord,
+  IssuedAccess,
+  Isolation,
+  Logger,
+  PrRef,
+  PullRequest,
+  RepoRole,
+} from "../environment/ports.js";
+import type { AccessSettings } from "../environment/settings.js";
+import { IDENTITY } from "../environment/state.js";
+import { isPrenvError } from "../errors.js";
+
+/** Kubernetes refuses TokenRequests for less than 10 minutes. */
+export const MIN_TOKEN_MS = 10 * 60_000;
+const WRITE_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
+/** GitHub owner and repository names. */
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export interface AccessRequest {
+  /** The caller's GitHub token (personal, fine-grained, OAuth or `gh auth token`). Never logged. */
+  githubToken: string | null;
+  owner: string;
+  repo: string;
+  number: string;
+  /** Requested lifetime, e.g. `30m` or `2h`; null for the operator's default. */
+  ttl: string | null;
+}
+
+/** GitHub as the kubeconfig endpoint needs it. */
+export interface AccessGitHub {
+  /** The login behind a user's token, or null when GitHub does not accept it. */
+  userOf(token: string): Promise<string | null>;
+  /** The App's installation on the repository, or null when it is not installed there. */
+  installationOf(owner: string, repo: string): Promise<number | null>;
+  /** The pull request and the user's role, read with that installation's token. */
+  forPullRequest(ref: PrRef): {
+    getPull(): Promise<PullRequest | null>;
+    permissionOf(login: string): Promise<RepoRole>;
+  };
+}
+
+export interface AccessDeps {
+  github: AccessGitHub;
+  cluster: Pick<ClusterPort, "readEnvironment" | "issueAccess">;
+  clock: Clock;
+  log: Logger;
+  settings: { namespacePrefix: string; access: AccessSettings };
+}
+
+export type RefusalCode =
+  | "BAD_REQUEST"
+  | "UNAUTHENTICATED"
+  | "NOT_INSTALLED"
+  | "FORBIDDEN"
+  | "NO_PULL_REQUEST"
+  | "PR_CLOSED"
+  | "NO_ENVIRONMENT"
+  | "NOT_READY"
+  | "EXPIRED"
+  | "UNAVAILABLE";
+
+const STATUS: Record<RefusalCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_INSTALLED: 404,
+  NO_PULL_REQUEST: 404,
+  NO_ENVIRONMENT: 404,
+  NOT_READY: 409,
+  PR_CLOSED: 410,
+  EXPIRED: 410,
+  UNAVAILABLE: 503,
+};
+
+export type AccessResult =
+  | { ok: true; kubeconfig: string; expiresAt: Date; namespace: string; user: string }
+  | { ok: false; status: number; code: RefusalCode; message: string };
+
+class Refusal extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function refuse(code: RefusalCode, message: string): never {
+  throw new Refusal(code, message);
+}
+
+/** Checks the caller and the environment, then issues a kubeconfig; every refusal says why. */
+export async function issueKubeconfig(req: AccessRequest, deps: AccessDeps): Promise<AccessResult> {
+  const where = { repo: `${req.owner}/${req.repo}`.slice(0, 201), pr: req.number.slice(0, 12) };
+  let user: string | undefined;
+  try {
+    const target = parseTarget(req);
+    const wantedMs = requestedLifetime(req.ttl, deps.settings.access);
+    if (!req.githubToken) {
+      refuse(
+        "UNAUTHENTICATED",
+        "Send your GitHub token as 'Authorization: Bearer <token>' (for example $(gh auth token)).",
+      );
+    }
+    user = (await deps.github.userOf(req.githubToken)) ?? undefined;
+    if (!user) refuse("UNAUTHENTICATED", "GitHub did not accept this token; sign in again (gh auth login).");
+    const granted = await grant(target, user, wantedMs, deps);
+    deps.log.info(
+      {
+        user,
+        ...where,
+        namespace: granted.namespace,
+        isolation: granted.isolation,
+        subject: granted.access.subject,
+        expiresAt: granted.access.expiresAt.toISOString(),
+      },
+      "kubeconfig issued",
+    );
+    return {
+      ok: true,
+      kubeconfig: renderKubeconfig(granted.access, contextName(target)),
+      expiresAt: granted.access.expiresAt,
+      namespace: granted.namespace,
+      user,
+    };
+  } catch (caught) {
+    let err = caught;
+    if (isPrenvError(err) && err.code === "VCLUSTER_NOT_READY") err = new Refusal("NOT_READY", err.message);
+    if (err instanceof Refusal) {
+      deps.log.info({ user: user ?? null, ...where, code: err.code }, "kubeconfig refused");
+      return { ok: false, status: STATUS[err.code], code: err.code, message: err.message };
+    }
+    deps.log.error(
+      { user: user ?? null, ...where, code: isPrenvError(err) ? err.code : "UNEXPECTED" },
+      "kubeconfig failed",
+    );
+    return {
+      ok: false,
+      status: 503,
+      code: "UNAVAILABLE",
+      message:
+        "prenv could not issue a kubeconfig right now; try again in a minute, or tell the prenv operators.",
+    };
+  }
+}
+
+interface Target {
+  owner: string;
+  repo: string;
+  number: number;
+}
+
+function parseTarget(req: AccessRequest): Target {
+  if (!NAME_RE.test(req.owner) || !NAME_RE.test(req.repo)) {
+    refuse("BAD_REQUEST", "Name the pull request as owner/repo#number, e.g. acme/web#12.");
+  }
+  const number = /^[1-9][0-9]{0,9}$/.test(req.number) ? Number(req.number) : NaN;
+  if (!Number.isSafeInteger(number)) {
+    refuse("BAD_REQUEST", "The pull request number must be a positive whole number, e.g. acme/web#12.");
+  }
+  return { owner: req.owner, repo: req.repo, number };
+}
+
+function requestedLifetime(ttl: string | null, settings: AccessSettings): number {
+  if (ttl === null || ttl === "") return settings.defaultTtlMs;
+  let ms: number;
+  try {
+    ms = parseDuration(ttl);
+  } catch (err) {
+    if (err instanceof DurationError) refuse("BAD_REQUEST", `ttl: ${err.message}`);
+    throw err;
+  }
+  if (ms < MIN_TOKEN_MS) refuse("BAD_REQUEST", "ttl must be at least 10m (Kubernetes' shortest token).");
+  return Math.min(ms, settings.maxTtlMs);
+}
+
+async function grant(
+  target: Target,
+  user: string,
+  wantedMs: number,
+  deps: AccessDeps,
+): Promise<{ namespace: string; isolation: Isolation; access: IssuedAccess }> {
+  const repository = `${target.owner}/${target.repo}`;
+  const installationId = await deps.github.installationOf(target.owner, target.repo);
+  if (installationId === null) {
+    refuse("NOT_INSTALLED", `prenv is not installed on ${repository} (or the repository does not exist).`);
+  }
+  const ref: PrRef = { ...target, installationId };
+  const github = deps.github.forPullRequest(ref);
+  // Who may have access is decided before anything about the pull request is revealed.
+  const role = await github.permissionOf(user);
+  if (!WRITE_ROLES.has(role)) {
+    refuse(
+      "FORBIDDEN",
+      `${user} has ${role === "none" ? "no" : `${role}`} access to ${repository}; a kubeconfig needs write, maintain or admin.`,
+    );
+  }
+  const pr = await github.getPull();
+  if (!pr) refuse("NO_PULL_REQUEST", `${repository}#${target.number} does not exist.`);
+  if (pr.state === "closed") {
+    refuse(
+      "PR_CLOSED",
+      `${repository}#${target.number} is ${pr.merged ? "merged" : "closed"}; its environment is gone.`,
+    );
+  }
+  const namespace = namespaceName(
+    { owner: target.owner, repo: target.repo, pr: target.number },
+    deps.settings.namespacePrefix,
+  );
+  const env = await deps.cluster.readEnvironment(namespace);
+  const lifetimeMs = usableLifetime(env, `${repository}#${target.number}`, wantedMs, deps.clock);
+  const isolation: Isolation = env?.annotations[IDENTITY.isolation] === "vcluster" ? "vcluster" : "namespace";
+  const access = await deps.cluster.issueAccess(namespace, isolation, Math.floor(lifetimeMs / 1000));
+  return { namespace, isolation, access };
+}
+
+/** How long a token may live: what was asked, but never past the environment's expiry. */
+function usableLifetime(env: EnvironmentRecord | null, pr: string, wantedMs: number, clock: Clock): number {
+  if (!env || env.phase === "Terminating") {
+    refuse("NO_ENVIRONMENT", `${pr} has no environment right now; a push or /env redeploy creates one.`);
+  }
+  if (isQueued(env))
+    refuse("NOT_READY", `${pr} is queued for an environment; ask again once it is deployed.`);
+  const expires = Date.parse(env.annotations[IDENTITY.expiresAt] ?? "");
+  const left = expires - clock.now().getTime();
+  if (Number.isNaN(expires) || left <= 0) {
+    refuse("EXPIRED", `The environment of ${pr} has expired; a new push brings it back.`);
+  }
+  if (left < MIN_TOKEN_MS) {
+    refuse("EXPIRED", `The environment of ${pr} expires in less than 10 minutes; comment /env extend first.`);
+  }
+  return Math.min(wantedMs, left);
+}
+
+function contextName(t: Target): string {
+  return `prenv-${t.owner}-${t.repo}-${t.number}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+}
+
+/** A kubeconfig with one cluster, one user (the token) and one context. */
+export function renderKubeconfig(access: IssuedAccess, name: string): string {
+  const cluster: Record<string, string> = { server: access.server };
+  if (access.certificateAuthorityData)
+    cluster["certificate-authority-data"] = access.certificateAuthorityData;
+  const expires = access.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return [
+    `# prenv kubeconfig for ${name}: ${access.subject}, valid until ${expires}.`,
+    "# Ask again for a new one; the environment's deletion revokes it.",
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name, cluster }],
+      users: [{ name, user: { token: access.token } }],
+      contexts: [{ name, context: { cluster: name, user: name, namespace: access.namespace } }],
+      "current-context": name,
+    }),
+  ].join("\n");
+}
