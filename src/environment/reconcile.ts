@@ -296,14 +296,16 @@ async function tenantObjects(
     },
   });
   if (!parsed.ok) return { ok: false, problems: parsed.errors.map((e) => e.message) };
+  const tenant = parsed.objects.map((o) => o.object);
   const ingress = ingressObject(deps.templates.guards, {
-    namespace,
+    // Inside a virtual cluster the preview Ingress goes where the Service it routes to is.
+    namespace: config.isolation === "vcluster" ? serviceNamespace(tenant, config) : namespace,
     labels,
     host,
     config,
     settings: deps.settings,
   });
-  const objects = [...parsed.objects.map((o) => o.object), ...(ingress ? [ingress] : [])];
+  const objects = [...tenant, ...(ingress ? [ingress] : [])];
   const hostProblems = foreignIngressHosts(objects, host);
   return hostProblems.length > 0 ? { ok: false, problems: hostProblems } : { ok: true, objects };
 }
@@ -312,6 +314,12 @@ async function tenantObjects(
 const FOUNDATION_KINDS = new Set(["Namespace", "CustomResourceDefinition"]);
 /** How long new CustomResourceDefinitions may take to be served. */
 const CRD_TIMEOUT_MS = 60_000;
+
+/** The namespace (inside a virtual cluster) of the Service the preview URL routes to. */
+function serviceNamespace(objects: KubeObject[], config: RepoConfig): string {
+  const service = objects.find((o) => o.kind === "Service" && o.metadata.name === config.url?.service);
+  return service?.metadata.namespace || "default";
+}
 
 async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
   const { deps, namespace } = ctx;

@@ -5,189 +5,30 @@ import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from "@
 import { afterEach, describe, expect } from "vitest";
 import { namespaceName } from "../../src/environment/naming.js";
 import { COMMENT_MARKER } from "../../src/report/comment.js";
-import { startE2E, type E2E } from "../support/e2e.js";
-import type { RepositoryRole } from "../support/github-standin.js";
 import { testSettings } from "../support/settings.js";
 import { examplePayload, pullRequestPayload } from "../support/payloads.js";
+import type { E2E } from "../support/e2e.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { eventually } from "./harness/k8s-helpers.js";
+import {
+  CONFIG,
+  SHA1,
+  SHA2,
+  cleanupRigs,
+  command,
+  commandRoutes,
+  deleteAfterTest,
+  type Setup,
+  configMaps,
+  everythingPosted,
+  extraConfigMap,
+  namespaceExists,
+  push,
+  setup,
+  web,
+} from "./harness/pr-rig.js";
 
-const SHA1 = "1111111111111111111111111111111111111111";
-const SHA2 = "2222222222222222222222222222222222222222";
-
-const CONFIG = `
-isolation: namespace
-ttl: 48h
-deploy:
-  path: deploy/preview
-url:
-  service: web
-  port: 8080
-resources:
-  cpu: "2"
-  memory: 2Gi
-  pods: 10
-`;
-
-function web(replicas = 0): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: ${replicas}
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
-      containers:
-        - name: web
-          image: "registry.invalid/web:{{shortSha}}"
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: [ALL] } }
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: { app: web }
-  ports: [{ port: 8080 }]
-`;
-}
-
-const extraConfigMap = `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: extra
-data:
-  pr: "{{pr}}"
-  host: "{{host}}"
-`;
-
-let counter = 0;
-const rigs: E2E[] = [];
-const namespaces: { kc: KubeConfig; name: string }[] = [];
-
-afterEach(async () => {
-  for (const r of rigs.splice(0)) await r.close();
-  for (const { kc, name } of namespaces.splice(0)) {
-    await kc
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name })
-      .catch(() => undefined);
-  }
-});
-
-async function setup(
-  bot: KubeConfig,
-  admin: KubeConfig,
-  opts: {
-    config?: string | null;
-    files?: Record<string, string>;
-    rolloutSeconds?: number;
-    perms?: Record<string, RepositoryRole>;
-  } = {},
-) {
-  const owner = "acme";
-  const repo = `web-${process.pid}-${++counter}`;
-  const number = 7;
-  const rig = await startE2E(
-    bot,
-    testSettings({ PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20) }),
-  );
-  rigs.push(rig);
-  const ns = namespaceName({ owner, repo, pr: number });
-  namespaces.push({ kc: admin, name: ns });
-  const { standIn } = rig;
-  const opened = pullRequestPayload("opened", { owner, repo, number, sha: SHA1 });
-  const auth = standIn.installationAuth();
-  const pr = standIn.pullRequest(structuredClone(opened.pull_request) as never, {
-    expect: { files: { optional: true } },
-  });
-  const files = opts.files ?? {
-    "deploy/preview/web.yaml": web(),
-    "deploy/preview/extra.yml": extraConfigMap,
-    "README.md": "# hi",
-  };
-  const contents = standIn.contents(owner, repo, files, SHA1, {
-    expect: { get: { optional: true }, tree: { optional: true } },
-  });
-  const config = standIn.configFile(owner, repo, opts.config === undefined ? CONFIG : opts.config);
-  const comments = standIn.issueComments(owner, repo, number, {
-    expect: { list: { optional: true }, create: { optional: true }, update: { optional: true } },
-  });
-  const deployments = standIn.deployments(owner, repo, {
-    expect: {
-      create: { optional: true },
-      list: { optional: true },
-      createStatus: { optional: true },
-      listStatuses: { optional: true },
-    },
-  });
-  const perms = standIn.collaboratorPermission(
-    owner,
-    repo,
-    { Codertocat: "admin", ...opts.perms },
-    { expect: { optional: true } },
-  );
-  const checks = standIn.checkRuns(owner, repo, {
-    expect: { create: { optional: true }, update: { optional: true }, listForRef: { optional: true } },
-  });
-  return {
-    rig,
-    standIn,
-    auth,
-    perms,
-    owner,
-    repo,
-    number,
-    ns,
-    opened,
-    pr,
-    contents,
-    config,
-    comments,
-    deployments,
-    checks,
-  };
-}
-
-type Setup = Awaited<ReturnType<typeof setup>>;
-
-function push(s: Setup, sha: string, files: Record<string, string>): Record<string, unknown> {
-  s.standIn.contents(s.owner, s.repo, files, sha);
-  (s.pr.pr as { head: { sha: string } }).head.sha = sha;
-  return pullRequestPayload("synchronize", { owner: s.owner, repo: s.repo, number: s.number, sha });
-}
-
-async function configMaps(admin: KubeConfig, ns: string): Promise<string[]> {
-  return (await admin.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: ns })).items
-    .map((c) => c.metadata!.name!)
-    .filter((n) => n !== "kube-root-ca.crt");
-}
-
-async function namespaceExists(admin: KubeConfig, ns: string): Promise<boolean> {
-  return admin
-    .makeApiClient(CoreV1Api)
-    .readNamespace({ name: ns })
-    .then(
-      (n) => !n.metadata?.deletionTimestamp,
-      () => false,
-    );
-}
-
-function everythingPosted(s: Setup): string {
-  return JSON.stringify([
-    s.comments.comments.map((c) => c.body),
-    s.checks.checkRuns.map((c) => c.output),
-    s.rig.logs,
-  ]);
-}
+afterEach(cleanupRigs);
 
 /** One janitor pass over `namespace` only, with the real adapters, enqueueing into the rig's queue. */
 async function janitorPass(bot: KubeConfig, rig: E2E, namespace: string, now: Date = new Date()) {
@@ -239,28 +80,6 @@ describe("namespace preview environments", () => {
       head_sha: SHA1,
     });
     expect(s.deployments.deployments).toEqual([]);
-    s.standIn.verify();
-  });
-
-  test("isolation: vcluster is reported as not available yet, and nothing is deployed", async ({
-    bot,
-    admin,
-  }) => {
-    const s = await setup(bot, admin, {
-      config: "isolation: vcluster\ndeploy:\n  path: deploy/preview\n",
-      files: {
-        "deploy/preview/crb.yaml":
-          "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: x }\n",
-      },
-    });
-    await s.rig.deliver("pull_request", s.opened);
-    await s.rig.settle();
-    expect(await namespaceExists(admin, s.ns)).toBe(false);
-    expect(s.comments.comments).toHaveLength(1);
-    expect(s.comments.comments[0]!.body).toContain(
-      "`isolation`: 'vcluster' is not available in this installation yet",
-    );
-    expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });
     s.standIn.verify();
   });
 
@@ -602,62 +421,6 @@ describe("janitor", () => {
   });
 });
 
-let userIds = 7000;
-
-/** Routes the command handler uses beyond the stand-in's models: read one comment, add a reaction. */
-function commandRoutes(s: Setup) {
-  const reactions: { commentId: number; content: string }[] = [];
-  s.standIn.route(
-    "GET",
-    "/repos/:owner/:repo/issues/comments/:id",
-    (req) => {
-      const c = s.comments.comments.find((x) => x.id === Number(req.params.id));
-      return c ? { body: c } : { status: 404, body: { message: "Not Found" } };
-    },
-    { optional: true },
-  );
-  s.standIn.route(
-    "POST",
-    "/repos/:owner/:repo/issues/comments/:id/reactions",
-    (req) => {
-      reactions.push({
-        commentId: Number(req.params.id),
-        content: (req.body as { content: string }).content,
-      });
-      return {
-        status: 201,
-        body: { id: reactions.length, content: (req.body as { content: string }).content },
-      };
-    },
-    { optional: true },
-  );
-  return reactions;
-}
-
-/** Posts a comment on the PR as `login` and delivers the real issue_comment.created payload for it. */
-async function command(
-  s: Setup,
-  login: string,
-  body: string,
-  type: "User" | "Bot" = "User",
-): Promise<number> {
-  const [c] = s.comments.seedComments(1, body, { login, id: ++userIds, type });
-  const payload = examplePayload("issue_comment", "created") as Record<string, unknown> & {
-    issue: Record<string, unknown>;
-    comment: Record<string, unknown>;
-  };
-  payload.issue = {
-    ...payload.issue,
-    number: s.number,
-    pull_request: { url: "https://example.invalid/pulls/7" },
-  };
-  payload.comment = { ...payload.comment, id: c!.id, body, user: c!.user };
-  payload.repository = s.opened.repository;
-  await s.rig.deliver("issue_comment", payload);
-  await s.rig.settle();
-  return c!.id;
-}
-
 const ours = (s: Setup) => s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))!;
 /** prenv's replies: comments by a bot that are neither prenv's sticky comment nor commands. */
 const replies = (s: Setup) =>
@@ -947,7 +710,7 @@ describe("caps", () => {
     });
     const comments8 = s.standIn.issueComments(s.owner, s.repo, 8);
     const ns8 = namespaceName({ owner: s.owner, repo: s.repo, pr: 8 });
-    namespaces.push({ kc: admin, name: ns8 });
+    deleteAfterTest(admin, ns8);
     await s.rig.deliver("pull_request", second);
     await s.rig.settle();
     const placeholder = await admin.makeApiClient(CoreV1Api).readNamespace({ name: ns8 });
