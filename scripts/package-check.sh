@@ -21,7 +21,7 @@ CFN_LINT_VERSION=1.58.0
 STAGE="${1:-ci}"
 REGION="${PRENV_PACKAGE_REGION:-us-east-1}"
 TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/prenv-tools"
-FUNCTIONS=(webhook worker janitor)
+FUNCTIONS=(webhook worker janitor kubeconfig)
 
 step() { printf '\n=== %s\n' "$1"; }
 die() {
@@ -84,12 +84,14 @@ mapping = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS:
 timeout = worker["Timeout"]
 visibility = queue["VisibilityTimeout"]
 rollout = int(worker_env["PRENV_ROLLOUT_TIMEOUT_SECONDS"])
+vcluster_ready = int(worker_env["PRENV_VCLUSTER_READY_TIMEOUT_SECONDS"])
 batch = mapping["BatchSize"]
 if visibility < 6 * timeout:
     problems.append(f"JobsQueue VisibilityTimeout {visibility}s < 6 x worker timeout {timeout}s")
-if batch * (rollout + 60) > timeout:
+if batch * (vcluster_ready + rollout + 60) > timeout:
     problems.append(
-        f"worker timeout {timeout}s < batch size {batch} x (PRENV_ROLLOUT_TIMEOUT_SECONDS {rollout}s + 60s)"
+        f"worker timeout {timeout}s < batch size {batch} x (PRENV_VCLUSTER_READY_TIMEOUT_SECONDS {vcluster_ready}s"
+        f" + PRENV_ROLLOUT_TIMEOUT_SECONDS {rollout}s + 60s)"
     )
 if int(worker_env.get("PRENV_MAX_RECEIVE_COUNT", "0")) != queue["RedrivePolicy"]["maxReceiveCount"]:
     problems.append("worker PRENV_MAX_RECEIVE_COUNT differs from the JobsQueue RedrivePolicy maxReceiveCount")

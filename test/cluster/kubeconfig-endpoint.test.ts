@@ -24,7 +24,7 @@ import {
   type Endpoint,
 } from "./harness/endpoint.js";
 import { clusterTest as test } from "./harness/fixtures.js";
-import { expectApiError } from "./harness/k8s-helpers.js";
+import { expectApiError, ingressBody } from "./harness/k8s-helpers.js";
 import { repoRoot } from "./harness/controlplane.js";
 import { cleanupRigs, everythingPosted, setup, type Setup } from "./harness/pr-rig.js";
 
@@ -160,25 +160,7 @@ describe("the kubeconfig endpoint", () => {
     await expectApiError(core.deleteNamespacedResourceQuota({ name: "prenv", namespace: s.ns }), 403);
     // kubectl skips prenv's manifest checks, so the API server's own policy holds the Ingress hosts.
     const net = kc.makeApiClient(NetworkingV1Api);
-    const ingress = (name: string, host: string) => ({
-      metadata: { name },
-      spec: {
-        rules: [
-          {
-            host,
-            http: {
-              paths: [
-                {
-                  path: "/",
-                  pathType: "Prefix",
-                  backend: { service: { name: "web", port: { number: 8080 } } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
+    const ingress = (name: string, host: string) => ingressBody(name, host, "web");
     await net.createNamespacedIngress({
       namespace: s.ns,
       body: ingress("mine", `docs.${s.ns}.preview.test`),

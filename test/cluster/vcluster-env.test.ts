@@ -16,7 +16,7 @@ import { accessRoutes, kubeconfigOf, startEndpoint, tokenOf, USER_TOKENS } from 
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
 import { clusterTest as test } from "./harness/fixtures.js";
-import { eventually, expectApiError } from "./harness/k8s-helpers.js";
+import { eventually, expectApiError, ingressBody } from "./harness/k8s-helpers.js";
 import {
   SHA1,
   SHA2,
@@ -27,6 +27,7 @@ import {
   namespaceExists,
   push,
   setup,
+  type Setup,
 } from "./harness/pr-rig.js";
 import {
   asVclusterServiceAccount,
@@ -155,6 +156,27 @@ function vclusterSettings(extra: Record<string, string> = {}): Record<string, st
   };
 }
 
+/** A vcluster PR opened and deployed, with the stand-in vcluster publishing its credentials. */
+async function deployedVirtual(
+  bot: KubeConfig,
+  admin: KubeConfig,
+  suffix: string,
+  extra: Record<string, string> = {},
+  before: (s: Setup) => void = () => undefined,
+) {
+  const s = await setup(bot, admin, {
+    config: VCLUSTER_CONFIG,
+    files: platformManifests(suffix),
+    settings: vclusterSettings(extra),
+  });
+  before(s);
+  const vcluster = publishWhenInstalled(admin, s.ns, virtual);
+  await s.rig.deliver("pull_request", s.opened);
+  await s.rig.settle();
+  vcluster.stop();
+  return { s, installed: await vcluster.published };
+}
+
 async function exists(p: Promise<unknown>): Promise<boolean> {
   return p.then(
     () => true,
@@ -188,16 +210,10 @@ describe("virtual-cluster preview environments", () => {
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin, {
-      config: VCLUSTER_CONFIG,
-      files: platformManifests("e2e"),
-      settings: vclusterSettings({ PRENV_PUBLIC_URL: "https://prenv.example.test" }),
+    const { s, installed } = await deployedVirtual(bot, admin, "e2e", {
+      PRENV_PUBLIC_URL: "https://prenv.example.test",
     });
-    const vcluster = publishWhenInstalled(admin, s.ns, virtual);
-    await s.rig.deliver("pull_request", s.opened);
-    await s.rig.settle();
-    vcluster.stop();
-    expect(await vcluster.published).toEqual({
+    expect(installed).toEqual({
       image: "ghcr.io/loft-sh/vcluster-oss:0.37.1",
       serviceAccount: "vc-vcluster",
     });
@@ -377,38 +393,12 @@ describe("virtual-cluster preview environments", () => {
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin, {
-      config: VCLUSTER_CONFIG,
-      files: platformManifests("guards"),
-      settings: vclusterSettings(),
-    });
-    const vcluster = publishWhenInstalled(admin, s.ns, virtual);
-    await s.rig.deliver("pull_request", s.opened);
-    await s.rig.settle();
-    vcluster.stop();
-    await vcluster.published;
+    const { s } = await deployedVirtual(bot, admin, "guards");
     // As the vcluster's syncer would copy Ingresses and pods its users create.
     const syncer = asVclusterServiceAccount(admin, s.ns);
     const net = syncer.makeApiClient(NetworkingV1Api);
-    const ingress = (name: string, host: string, annotations: Record<string, string> = {}) => ({
-      metadata: { name, annotations },
-      spec: {
-        rules: [
-          {
-            host,
-            http: {
-              paths: [
-                {
-                  path: "/",
-                  pathType: "Prefix",
-                  backend: { service: { name: "shop-x-shop-guards-x-vcluster", port: { number: 8080 } } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
+    const ingress = (name: string, host: string, annotations: Record<string, string> = {}) =>
+      ingressBody(name, host, "shop-x-shop-guards-x-vcluster", annotations);
     await net.createNamespacedIngress({
       namespace: s.ns,
       body: ingress("shop-x-shop-guards-x-vcluster", `api.${s.ns}.preview.test`),
@@ -458,17 +448,7 @@ describe("virtual-cluster preview environments", () => {
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin, {
-      config: VCLUSTER_CONFIG,
-      files: platformManifests("sleep"),
-      settings: vclusterSettings(),
-    });
-    commandRoutes(s);
-    const vcluster = publishWhenInstalled(admin, s.ns, virtual);
-    await s.rig.deliver("pull_request", s.opened);
-    await s.rig.settle();
-    vcluster.stop();
-    await vcluster.published;
+    const { s } = await deployedVirtual(bot, admin, "sleep", {}, commandRoutes);
     // A pod the vcluster synced to the host (restricted-compliant, as the host admits it).
     const syncer = asVclusterServiceAccount(admin, s.ns);
     await syncer.makeApiClient(CoreV1Api).createNamespacedPod({

@@ -6,8 +6,9 @@
 // runs scripts/offline.sh as a child process (its own ElasticMQ and HTTP ports, all free ones, and
 // PRENV_GITHUB_API_URL pointing at the stand-in), POSTs a signed `pull_request.opened` delivery
 // to the webhook route, and waits until the cluster has the PR's namespace and ConfigMap, the
-// stand-in has the "ready" comment, and the job has left the queue (the worker succeeded and the
-// offline SQS event source deleted it). Prints OK with timings; stops everything it started.
+// stand-in has the "ready" comment, the kubeconfig route issues a kubeconfig that reads that
+// ConfigMap, and the job has left the queue (the worker succeeded and the offline SQS event
+// source deleted it). Prints OK with timings; stops everything it started.
 //
 // Cluster: KUBECONFIG, else the one `npm run cluster:up` wrote. prenv runs as KUBE_CONTEXT
 // (default: `prenv-bot` when the kubeconfig has it); the checks use the kubeconfig's current
@@ -25,10 +26,13 @@ import { fileURLToPath } from "node:url";
 import { namespaceName } from "../../src/environment/naming.js";
 import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin.js";
+import { INSTALLATION_ID } from "../support/payloads.js";
 import { helloPullRequest } from "../support/scenarios.js";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const SHA = "3333333333333333333333333333333333333333";
+/** A developer's GitHub token, known to the stand-in as Codertocat (write access). */
+const USER_TOKEN = "gho_offline_smoke_codertocat_0000000000";
 const START_TIMEOUT_MS = 240_000; // first start may bundle and fetch ElasticMQ with Maven
 const JOB_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 45_000;
@@ -145,6 +149,8 @@ async function main(): Promise<void> {
   try {
     standIn = await startGitHubStandIn();
     const { opened, comments } = helloPullRequest(standIn, { owner, repo, number, sha: SHA });
+    standIn.users({ [USER_TOKEN]: "Codertocat" });
+    standIn.repoInstallation(owner, repo, INSTALLATION_ID);
 
     const log = createWriteStream(logPath);
     child = spawn("bash", [join(ROOT, "scripts/offline.sh")], {
@@ -238,6 +244,27 @@ async function main(): Promise<void> {
       guard,
     );
     mark("comment");
+
+    // The kubeconfig route (the kubeconfig function behind the HTTP API), as the comment says to call it.
+    const path = `/api/kubeconfig/${owner}/${repo}/${number}`;
+    const ready = comments.comments.find((c) => c.body.includes("ready"))!.body;
+    if (!ready.includes(`http://127.0.0.1:${httpPort}${path}`))
+      fail("the comment does not show the kubeconfig URL");
+    const access = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+      headers: { authorization: `Bearer ${USER_TOKEN}` },
+    });
+    const issued = await access.text();
+    if (access.status !== 200) fail(`kubeconfig route answered ${access.status}: ${issued}`);
+    const developer = new KubeConfig();
+    developer.loadFromString(issued);
+    const seen = await developer.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: ns });
+    if (!seen.items.some((c) => c.metadata?.name === "hello"))
+      fail("the issued kubeconfig does not see ConfigMap hello");
+    const refused = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+      headers: { authorization: "Bearer nope" },
+    });
+    if (refused.status !== 401) fail(`a bad token got ${refused.status} from the kubeconfig route`);
+    mark("kubeconfig");
 
     const sqs = new SQSClient({
       region: "us-east-1",

@@ -46,3 +46,31 @@ export async function waitForDefaultServiceAccount(kc: KubeConfig, namespace: st
     ),
   );
 }
+
+/** An Ingress body with one rule: `host` to port 8080 of `service`. */
+export function ingressBody(
+  name: string,
+  host: string,
+  service: string,
+  annotations: Record<string, string> = {},
+) {
+  return {
+    metadata: { name, annotations },
+    spec: {
+      rules: [
+        {
+          host,
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: service, port: { number: 8080 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
