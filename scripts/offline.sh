@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `npm run offline`: prenv's three Lambda handlers, bundled as for a deploy, under serverless-offline
+# `npm run offline`: prenv's four Lambda handlers, bundled as for a deploy, under serverless-offline
 # on loopback (stage "local"), with ElasticMQ as the SQS FIFO queue and the cluster of KUBECONFIG:
 #
 #   POST http://127.0.0.1:$PRENV_OFFLINE_PORT/api/github/webhooks  → webhook function → ElasticMQ
+#   GET  http://127.0.0.1:$PRENV_OFFLINE_PORT/api/kubeconfig/<owner>/<repo>/<n>  → kubeconfig function
 #   prenv-jobs-local.fifo → worker function (scripts/offline-sqs-plugin.js) → cluster, GitHub
 #   janitor function on its schedule (PRENV_JANITOR_SCHEDULE), or on demand:
 #     curl -s -X POST http://127.0.0.1:$PRENV_OFFLINE_LAMBDA_PORT/2015-03-31/functions/prenv-local-janitor/invocations

@@ -3,6 +3,7 @@
 // else), how long it lives, and that the token shows up in no comment, log line or check run.
 import {
   AuthenticationV1Api,
+  AuthorizationV1Api,
   CoreV1Api,
   type KubeConfig,
   NetworkingV1Api,
@@ -158,6 +159,30 @@ describe("the kubeconfig endpoint", () => {
       403,
     );
     await expectApiError(core.deleteNamespacedResourceQuota({ name: "prenv", namespace: s.ns }), 403);
+    // kubectl exec and port-forward into its own pods; no token that would outlive the kubeconfig.
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    for (const subresource of ["exec", "portforward"]) {
+      const review = await authz.createSelfSubjectAccessReview({
+        body: {
+          spec: { resourceAttributes: { verb: "create", resource: "pods", subresource, namespace: s.ns } },
+        },
+      });
+      expect(review.status?.allowed, subresource).toBe(true);
+    }
+    const forever = await expectApiError(
+      core.createNamespacedSecret({
+        namespace: s.ns,
+        body: {
+          metadata: {
+            name: "forever",
+            annotations: { "kubernetes.io/service-account.name": "prenv-tenant" },
+          },
+          type: "kubernetes.io/service-account-token",
+        },
+      }),
+      403,
+    );
+    expect(forever).toContain("prenv-no-legacy-tokens");
     // kubectl skips prenv's manifest checks, so the API server's own policy holds the Ingress hosts.
     const net = kc.makeApiClient(NetworkingV1Api);
     const ingress = (name: string, host: string) => ingressBody(name, host, "web");

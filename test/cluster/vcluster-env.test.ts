@@ -15,6 +15,7 @@ import {
 import { accessRoutes, kubeconfigOf, startEndpoint, tokenOf, USER_TOKENS } from "./harness/endpoint.js";
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
+import { endpointKubeConfig } from "../../src/adapters/kubernetes/virtual.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { eventually, expectApiError, ingressBody } from "./harness/k8s-helpers.js";
 import {
@@ -327,6 +328,14 @@ describe("virtual-cluster preview environments", () => {
     const crds = await developer.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
     expect(crds.items.map((c) => c.metadata?.name)).toContain("widgets.e2e.acme.test");
     expect(`${everythingPosted(s)}${endpoint.logs.join("")}`).not.toContain(tokenOf(res.body));
+    // TLS is verified for the per-PR host, not for the address connected to: another name fails.
+    const elsewhere = endpointKubeConfig(
+      { apiHost: `${s.ns}.api.elsewhere.test`, address: virtual.address },
+      { caData: issued.caData!, token: tokenOf(res.body) },
+    );
+    await expect(new RawKube(elsewhere).request("GET", "/readyz")).rejects.toMatchObject({
+      code: "ERR_TLS_CERT_ALTNAME_INVALID",
+    });
     // Not through the host's API: the virtual cluster's token means nothing there.
     const onHost = new KubeConfig();
     onHost.loadFromOptions({
