@@ -13,6 +13,10 @@ import {
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { accessRoutes, kubeconfigOf, startEndpoint, tokenOf, USER_TOKENS } from "./harness/endpoint.js";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
 import { endpointKubeConfig } from "../../src/adapters/kubernetes/virtual.js";
@@ -377,7 +381,7 @@ describe("virtual-cluster preview environments", () => {
     s.standIn.verify();
   });
 
-  test("a virtual cluster that never publishes its credentials is reported as failed, with the host namespace's diagnosis", async ({
+  test("a virtual cluster without usable credentials is reported as failed, with the host namespace's diagnosis; a kubeconfig plugin planted in its Secret never runs", async ({
     bot,
     admin,
   }) => {
@@ -386,12 +390,39 @@ describe("virtual-cluster preview environments", () => {
       files: platformManifests("late"),
       settings: vclusterSettings({ PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "10" }),
     });
+    // Its Secret holds only a kubeconfig whose user would run a command (the namespace is shared
+    // with the PR's own pods, so what is in it is not trusted).
+    const planted = join(tmpdir(), `prenv-planted-${process.pid}-${Date.now()}`);
+    const hostile = stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "x", cluster: { server: "https://evil.invalid" } }],
+      users: [
+        {
+          name: "x",
+          user: {
+            exec: { apiVersion: "client.authentication.k8s.io/v1", command: "touch", args: [planted] },
+          },
+        },
+      ],
+      contexts: [{ name: "x", context: { cluster: "x", user: "x" } }],
+      "current-context": "x",
+    });
+    const vcluster = publishWhenInstalled(admin, s.ns, virtual, {
+      data: { config: Buffer.from(hostile).toString("base64") },
+    });
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.settle();
+    vcluster.stop();
+    await vcluster.published;
     const body = s.comments.comments[0]!.body;
     expect(body).toContain("deployment failed");
-    expect(body).toContain("The virtual cluster did not start within 10 s");
-    expect(body).toContain("Secret vc-vcluster");
+    expect(body).toContain(
+      "The virtual cluster did not start within 10 s: its Secret vc-vcluster lacks certificate-authority, client-certificate, client-key",
+    );
+    // Its pod on the host, as the diagnosis lists it (no kubelet here: it stays Pending).
+    expect(body).toMatch(/Pod vcluster-[a-z0-9-]+: Pending/);
+    expect(existsSync(planted)).toBe(false);
     const ns = await admin.makeApiClient(CoreV1Api).readNamespace({ name: s.ns });
     expect(ns.metadata?.annotations?.["prenv.dev/state"]).toBe("failed");
     expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });
