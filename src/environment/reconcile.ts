@@ -399,7 +399,12 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
 }
 
 /** What every comment about a live environment shows: where, until when, how to get in. */
-function liveReport(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Omit<Report, "kind"> {
+function liveReport(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: RepoConfig,
+  plan: { expiresAt: Date; url: string | null },
+): Omit<Report, "kind"> {
   const { settings } = ctx.deps;
   return {
     ...blankReport(pr.headSha),
@@ -718,7 +723,7 @@ async function settleCurrent(
   if (sleepChange === "woke" && config.isolation === "vcluster") return null;
   if (!sleepChange && !converged(env, state, pr.headSha, state.configHash)) return null;
   const now = sleepChange ? await ctx.deps.cluster.readEnvironment(ctx.namespace) : env;
-  const ready = { ...blankReport(pr.headSha), kind: "ready" as const, namespace: ctx.namespace, ...at };
+  const ready = { ...liveReport(ctx, pr, config, at), kind: "ready" as const };
   await say(ctx, { ...ready, note: sleepNote(now), cost: costText(ctx, state) });
   if (!sleepChange) await warnIfExpiring(ctx, pr, config, env, at.expiresAt);
   if (!sleepChange && (await repairIfDue(ctx, pr, config, env, state, at.expiresAt))) return "repaired";

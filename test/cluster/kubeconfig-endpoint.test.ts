@@ -264,6 +264,14 @@ describe("the kubeconfig endpoint", () => {
       `curl --fail-with-body -sS -H "Authorization: Bearer $(gh auth token)" https://prenv.example.test${path}`,
     );
     expect(body).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+    // A later reconcile that changes nothing keeps the comment as it is, instructions included.
+    const edits = () =>
+      s.standIn.calls.filter((c) => c.method === "PATCH" && c.path.includes("/issues/comments/")).length;
+    const before = edits();
+    await s.rig.deliver("pull_request", { ...s.opened, action: "labeled" });
+    await s.rig.settle();
+    expect(s.comments.comments[0]!.body).toBe(body);
+    expect(edits()).toBe(before);
     s.standIn.verify();
   });
 
