@@ -192,18 +192,20 @@ async function grant(
   deps: AccessDeps,
 ): Promise<{ namespace: string; isolation: Isolation; access: IssuedAccess }> {
   const repository = `${target.owner}/${target.repo}`;
+  // The same answer for "not installed" and "no access at all", so that nobody learns from it that
+  // a private repository exists or uses prenv.
+  const unknown = `${repository}: the repository does not exist, prenv is not installed there, or ${user} has no access to it.`;
   const installationId = await deps.github.installationOf(target.owner, target.repo);
-  if (installationId === null) {
-    refuse("NOT_INSTALLED", `prenv is not installed on ${repository} (or the repository does not exist).`);
-  }
+  if (installationId === null) refuse("NOT_INSTALLED", unknown);
   const ref: PrRef = { ...target, installationId };
   const github = deps.github.forPullRequest(ref);
   // Who may have access is decided before anything about the pull request is revealed.
   const role = await github.permissionOf(user);
+  if (role === "none") refuse("NOT_INSTALLED", unknown);
   if (!WRITE_ROLES.has(role)) {
     refuse(
       "FORBIDDEN",
-      `${user} has ${role === "none" ? "no" : `${role}`} access to ${repository}; a kubeconfig needs write, maintain or admin.`,
+      `${user} has ${role} access to ${repository}; a kubeconfig needs write, maintain or admin.`,
     );
   }
   const pr = await github.getPull();

@@ -63,7 +63,8 @@ describe("the kubeconfig endpoint", () => {
       ["admin", USER_TOKENS.alice!, 200, "kind: Config"],
       ["write", USER_TOKENS.bob!, 200, "kind: Config"],
       ["read", USER_TOKENS.carol!, 403, `carol has read access to ${s.owner}/${s.repo}`],
-      ["none", USER_TOKENS.dave!, 403, `dave has no access to ${s.owner}/${s.repo}`],
+      // Told no more than a stranger to a private repository may know.
+      ["none", USER_TOKENS.dave!, 404, "prenv is not installed there, or dave has no access to it"],
       ["an invalid token", "gho_not_a_real_token", 401, "GitHub did not accept this token"],
       ["no token", null, 401, "Authorization: Bearer"],
     ];
@@ -98,7 +99,9 @@ describe("the kubeconfig endpoint", () => {
     s.standIn.repoInstallation(s.owner, "elsewhere", null);
     const other = await endpoint.get(`/api/kubeconfig/${s.owner}/elsewhere/7`, USER_TOKENS.bob);
     expect(other.status).toBe(404);
-    expect(other.body).toContain(`prenv is not installed on ${s.owner}/elsewhere`);
+    expect(other.body).toBe(
+      `prenv: ${s.owner}/elsewhere: the repository does not exist, prenv is not installed there, or bob has no access to it.\n`,
+    );
 
     // Expired (the janitor has not come yet): refused, and so is less than 10 minutes of life.
     const expiry = await expiresAt(admin, s.ns);
