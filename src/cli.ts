@@ -12,6 +12,7 @@ import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import type { JanitorReport } from "./environment/janitor.js";
 import { runSweep } from "./runtime/janitor.js";
 import { parseKubeconfigArgs, type KubeconfigArgs } from "./access/cli-args.js";
+import { kubeconfigPath } from "./access/instructions.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
 import { processJob } from "./runtime/worker.js";
@@ -93,7 +94,7 @@ function githubToken(): string {
 }
 
 async function kubeconfig(a: KubeconfigArgs): Promise<void> {
-  const path = `/api/kubeconfig/${encodeURIComponent(a.owner)}/${encodeURIComponent(a.repo)}/${a.number}`;
+  const path = kubeconfigPath(a);
   const query = a.ttl ? `?ttl=${encodeURIComponent(a.ttl)}` : "";
   const res = await fetch(`${a.url}${path}${query}`, {
     headers: { authorization: `Bearer ${githubToken()}`, accept: "application/yaml" },

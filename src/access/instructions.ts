@@ -12,9 +12,12 @@ export interface AccessInstructions {
   ttl: string;
 }
 
+/** Where prenv serves kubeconfigs: `<route><owner>/<repo>/<number>`. */
+export const KUBECONFIG_ROUTE = "/api/kubeconfig/";
+
 /** The endpoint path for a pull request; owner and repo are GitHub names, safe in a URL path. */
-export function kubeconfigPath(ref: Pick<PrRef, "owner" | "repo" | "number">): string {
-  return `/api/kubeconfig/${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.repo)}/${ref.number}`;
+export function kubeconfigPath(ref: { owner: string; repo: string; number: number | string }): string {
+  return `${KUBECONFIG_ROUTE}${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.repo)}/${ref.number}`;
 }
 
 /** Null when the operator has not published the endpoint (PRENV_PUBLIC_URL). */

@@ -7,6 +7,7 @@ import { DurationError, parseDuration } from "../config/duration.js";
 import { isQueued } from "../environment/capacity.js";
 import { namespaceName } from "../environment/naming.js";
 import type {
+  AccessVia,
   Clock,
   ClusterPort,
   EnvironmentRecord,
@@ -222,9 +223,21 @@ async function grant(
   );
   const env = await deps.cluster.readEnvironment(namespace);
   const lifetimeMs = usableLifetime(env, `${repository}#${target.number}`, wantedMs, deps.clock);
-  const isolation: Isolation = env?.annotations[IDENTITY.isolation] === "vcluster" ? "vcluster" : "namespace";
-  const access = await deps.cluster.issueAccess(namespace, isolation, Math.floor(lifetimeMs / 1000));
-  return { namespace, isolation, access };
+  const via = accessVia(env?.annotations ?? {}, `${repository}#${target.number}`);
+  const access = await deps.cluster.issueAccess(namespace, via, Math.floor(lifetimeMs / 1000));
+  return { namespace, isolation: via.isolation, access };
+}
+
+/** What the environment was built as, from its namespace (the source of truth). */
+function accessVia(annotations: Record<string, string>, pr: string): AccessVia {
+  if (annotations[IDENTITY.isolation] !== "vcluster") return { isolation: "namespace" };
+  const apiHost = annotations[IDENTITY.apiHost];
+  if (!apiHost)
+    refuse(
+      "NOT_READY",
+      `The virtual cluster of ${pr} has not been set up yet; ask again once it is deployed.`,
+    );
+  return { isolation: "vcluster", apiHost };
 }
 
 /** How long a token may live: what was asked, but never past the environment's expiry. */

@@ -176,10 +176,13 @@ export interface ClusterPort {
    * A token of at most `seconds` for the environment: a TokenRequest for the tenant service account
    * (namespace) or for prenv's developer service account inside the virtual cluster (vcluster).
    */
-  issueAccess(namespace: string, isolation: Isolation, seconds: number): Promise<IssuedAccess>;
+  issueAccess(namespace: string, via: AccessVia, seconds: number): Promise<IssuedAccess>;
 }
 
 export type Isolation = "namespace" | "vcluster";
+
+/** What an environment was built as, and (for a virtual cluster) where its API is. */
+export type AccessVia = { isolation: "namespace" } | { isolation: "vcluster"; apiHost: string };
 
 /**
  * Where a pull request's own objects go: its host namespace (as the tenant service account) or its

@@ -88,6 +88,10 @@ interface Ctx {
   ref: PrRef;
   deps: ReconcileDeps;
   namespace: string;
+  /** The preview host, `<namespace>.<base domain>`. */
+  host: string;
+  /** Where the virtual cluster's API would be (used in vcluster mode only). */
+  apiHost: string;
   environment: string;
   publishDeps: PublishDeps;
   /** Hidden state from prenv's comment, carried into every comment prenv writes. */
@@ -120,6 +124,8 @@ export async function reconcile(
     ref,
     deps,
     namespace,
+    host: previewHost(namespace, deps.settings.baseDomain),
+    apiHost: virtualApiHost(namespace, deps.settings.vcluster.apiDomain),
     environment,
     publishDeps: {
       github: deps.github,
@@ -323,7 +329,6 @@ function serviceNamespace(objects: KubeObject[], config: RepoConfig): string {
 
 async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: DeployPlan): Promise<Outcome> {
   const { deps, namespace } = ctx;
-  const host = previewHost(namespace, deps.settings.baseDomain);
   const report = liveReport(ctx, pr, config, plan);
   const refuse = async (problems: string[], detail = untouched(plan.env)): Promise<Outcome> => {
     await say(ctx, { ...report, kind: "manifest-invalid", problems, detail });
@@ -331,7 +336,7 @@ async function deploy(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
   };
 
   // 1. Read and check the PR's manifests before anything is created or changed.
-  const tenant = await tenantObjects(ctx, pr, config, host);
+  const tenant = await tenantObjects(ctx, pr, config, ctx.host);
   if (!tenant.ok) return refuse(tenant.problems);
   const controlPlane = config.isolation === "vcluster" ? virtualClusterObjects(ctx, config) : [];
   const defaults = deps.settings.containerDefaults;
@@ -412,10 +417,7 @@ function liveReport(
     expiresAt: plan.expiresAt,
     url: plan.url,
     access: accessInstructions(settings.access, ctx.ref),
-    virtualApi:
-      config.isolation === "vcluster"
-        ? `https://${virtualApiHost(ctx.namespace, settings.vcluster.apiDomain)}`
-        : null,
+    virtualApi: config.isolation === "vcluster" ? `https://${ctx.apiHost}` : null,
   };
 }
 
@@ -501,7 +503,7 @@ function virtualClusterObjects(ctx: Ctx, config: RepoConfig): KubeObject[] {
   return vclusterObjects(templates.guards, {
     namespace: ctx.namespace,
     labels: { ...MANAGED_BY, [LABELS.applied]: "true" },
-    apiHost: virtualApiHost(ctx.namespace, settings.vcluster.apiDomain),
+    apiHost: ctx.apiHost,
     config,
     settings,
   });
@@ -533,8 +535,7 @@ async function startVirtualCluster(
     return "failed";
   }
   const timeoutMs = deps.settings.vcluster.readyTimeoutMs;
-  const apiHost = virtualApiHost(namespace, deps.settings.vcluster.apiDomain);
-  const vc = await deps.cluster.virtualCluster(namespace, apiHost, timeoutMs);
+  const vc = await deps.cluster.virtualCluster(namespace, ctx.apiHost, timeoutMs);
   if (vc.ready) return vc.cluster;
   const failure = redactFailure(await deps.cluster.diagnose(namespace));
   await deps.cluster.writeState(namespace, failedState());
@@ -564,10 +565,8 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     [WARN_AT]: new Date(plan.expiresAt.getTime() - parseDuration(config.warnBeforeExpiry)).toISOString(),
     [SLEEP.policy]: encodePolicy(policyOf(config)),
     [IDENTITY.isolation]: config.isolation,
-    [IDENTITY.previewHost]: previewHost(namespace, deps.settings.baseDomain),
-    ...(config.isolation === "vcluster"
-      ? { [IDENTITY.apiHost]: virtualApiHost(namespace, deps.settings.vcluster.apiDomain) }
-      : {}),
+    [IDENTITY.previewHost]: ctx.host,
+    ...(config.isolation === "vcluster" ? { [IDENTITY.apiHost]: ctx.apiHost } : {}),
   };
   return namespaceObjects(deps.templates.guards, {
     namespace,
@@ -703,7 +702,7 @@ function untouched(env: EnvironmentRecord | null): string {
 
 function previewUrl(ctx: Ctx): string {
   const { settings } = ctx.deps;
-  return `${settings.urlScheme}://${previewHost(ctx.namespace, settings.baseDomain)}/`;
+  return `${settings.urlScheme}://${ctx.host}/`;
 }
 
 /**

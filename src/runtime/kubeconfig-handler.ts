@@ -3,9 +3,8 @@
 // the caller's GitHub token in `Authorization`. Answers a kubeconfig (200) or one line saying why
 // not; never caches, never logs the caller's token or the issued one.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { KUBECONFIG_ROUTE } from "../access/instructions.js";
 import { issueKubeconfig, type AccessDeps } from "../access/issue.js";
-
-export const KUBECONFIG_ROUTE = "/api/kubeconfig/";
 
 export interface HttpRequest {
   method: string;

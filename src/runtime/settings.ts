@@ -1,6 +1,7 @@
 // Every environment variable prenv reads is parsed here, once, into one object that is passed
 // down. Errors name the variable and say how to fix it.
 import { z } from "zod";
+import { MIN_TOKEN_MS } from "../access/issue.js";
 import { DurationError, parseDuration } from "../config/duration.js";
 import type { EnvironmentSettings } from "../environment/settings.js";
 
@@ -23,8 +24,6 @@ const duration = (name: string, fallback: string) =>
 /** vcluster OSS and the Kubernetes distro it runs, as tested together (see README, "Virtual clusters"). */
 export const VCLUSTER_IMAGE = "ghcr.io/loft-sh/vcluster-oss:0.37.1";
 export const VCLUSTER_KUBERNETES_IMAGE = "ghcr.io/loft-sh/kubernetes:v1.36.0";
-/** Kubernetes refuses TokenRequests for less than 10 minutes. */
-export const MIN_KUBECONFIG_TTL_MS = 10 * 60_000;
 
 const QUANTITY = /^(?:[0-9]+(?:\.[0-9]+)?)(?:m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
@@ -120,13 +119,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.PRENV_KUBECONFIG_TTL < MIN_KUBECONFIG_TTL_MS || e.PRENV_KUBECONFIG_MAX_TTL < MIN_KUBECONFIG_TTL_MS) {
+  if (e.PRENV_KUBECONFIG_TTL < MIN_TOKEN_MS || e.PRENV_KUBECONFIG_MAX_TTL < MIN_TOKEN_MS) {
     problems.push(
       "PRENV_KUBECONFIG_TTL and PRENV_KUBECONFIG_MAX_TTL: must be at least 10m (Kubernetes' minimum token lifetime)",
     );
   }
   if (e.PRENV_KUBECONFIG_TTL > e.PRENV_KUBECONFIG_MAX_TTL) {
     problems.push("PRENV_KUBECONFIG_TTL: must not be longer than PRENV_KUBECONFIG_MAX_TTL");
+  }
+  // Hosts are `<namespace>.<domain>`, namespaces up to 63 characters, hosts up to 253.
+  for (const [name, domain] of [
+    ["PRENV_BASE_DOMAIN", e.PRENV_BASE_DOMAIN],
+    ["PRENV_VCLUSTER_API_DOMAIN", e.PRENV_VCLUSTER_API_DOMAIN ?? `api.${e.PRENV_BASE_DOMAIN}`],
+  ] as const) {
+    if (domain.length > 253 - 64)
+      problems.push(`${name}: must be at most ${253 - 64} characters (hosts are <namespace>.${name})`);
   }
   if (problems.length > 0) throw new SettingsError(problems);
   return {

@@ -19,8 +19,8 @@ import type {
   ClusterPort,
   EnvironmentRecord,
   FailureReport,
+  AccessVia,
   IssuedAccess,
-  Isolation,
   KubeObject,
   ObjectRef,
   PodDiagnosis,
@@ -28,10 +28,10 @@ import type {
   ScaleResult,
   VirtualClusterState,
 } from "../../environment/ports.js";
-import { IDENTITY, MANAGED_BY } from "../../environment/state.js";
+import { MANAGED_BY } from "../../environment/state.js";
 import { PrenvError } from "../../errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
-import { RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
+import { applyEach, RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
 import {
   NotPublished,
   pollRollout,
@@ -213,28 +213,17 @@ export class KubernetesCluster implements ClusterPort {
 
   async applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void> {
     const api = new RawKube(this.tenant(namespace), this.discovery);
-    const refused: string[] = [];
-    for (const o of objects) {
-      try {
-        await api.apply(
+    await applyEach(
+      objects,
+      opts.dryRun,
+      "The cluster",
+      (o) =>
+        api.apply(
           { ...o, metadata: { ...o.metadata, namespace } },
           { fieldManager: FIELD_MANAGER, force: true, dryRun: opts.dryRun },
-        );
-      } catch (err) {
-        if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
-          refused.push(`${o.kind}/${o.metadata.name}: ${statusMessage(err)}`);
-          if (!opts.dryRun) break;
-          continue;
-        }
-        throw this.translate(err, `apply ${o.kind}/${o.metadata.name}`);
-      }
-    }
-    if (refused.length > 0) {
-      throw new PrenvError(
-        "MANIFEST_INVALID",
-        `The cluster refused ${refused.length} object(s): ${refused.join("; ")}`,
-      );
-    }
+        ),
+      (err, what) => this.translate(err, what),
+    );
   }
 
   async deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void> {
@@ -322,9 +311,9 @@ export class KubernetesCluster implements ClusterPort {
     });
   }
 
-  async issueAccess(namespace: string, isolation: Isolation, seconds: number): Promise<IssuedAccess> {
-    return isolation === "vcluster"
-      ? this.issueVirtualAccess(namespace, seconds)
+  async issueAccess(namespace: string, via: AccessVia, seconds: number): Promise<IssuedAccess> {
+    return via.isolation === "vcluster"
+      ? this.issueVirtualAccess(namespace, via.apiHost, seconds)
       : this.issueTenantAccess(namespace, seconds);
   }
 
@@ -347,15 +336,11 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   /** A TokenRequest inside the virtual cluster for prenv's developer service account (cluster-admin there). */
-  private async issueVirtualAccess(namespace: string, seconds: number): Promise<IssuedAccess> {
-    const env = await this.readEnvironment(namespace);
-    const apiHost = env?.annotations[IDENTITY.apiHost];
-    if (!apiHost) {
-      throw new PrenvError(
-        "VCLUSTER_NOT_READY",
-        "The virtual cluster of this environment has not been set up yet.",
-      );
-    }
+  private async issueVirtualAccess(
+    namespace: string,
+    apiHost: string,
+    seconds: number,
+  ): Promise<IssuedAccess> {
     const endpoint = { apiHost, address: this.opts.virtualAddress ?? null };
     const tenant = new RawKube(this.tenant(namespace), this.discovery);
     let kc: KubeConfig;

@@ -3,6 +3,8 @@
 // through its typed models, which silently drops fields it does not know (LimitRange `default`
 // for one, and every field newer than the library).
 import { ApiException, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeObject } from "../../environment/ports.js";
+import { PrenvError } from "../../errors.js";
 import type { OutgoingHttpHeaders } from "node:http";
 import { request, type RequestOptions } from "node:https";
 import { request as httpRequest } from "node:http";
@@ -147,6 +149,42 @@ export class RawKube {
       body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" },
     });
   }
+}
+
+/**
+ * Applies `objects` one by one with `one`. Refusals (4xx) are collected: a dry run checks every
+ * object, a real apply stops at the first; then one MANIFEST_INVALID names them all, starting with
+ * `who` ("The cluster"). Other failures go through `translate` (`what` names the object).
+ */
+export async function applyEach<T>(
+  objects: KubeObject[],
+  dryRun: boolean,
+  who: string,
+  one: (o: KubeObject) => Promise<T>,
+  translate: (err: unknown, what: string) => PrenvError,
+  where = "",
+): Promise<T[]> {
+  const done: T[] = [];
+  const refused: string[] = [];
+  for (const o of objects) {
+    try {
+      done.push(await one(o));
+    } catch (err) {
+      if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
+        refused.push(`${o.kind}/${o.metadata.name}: ${statusMessage(err)}`);
+        if (!dryRun) break;
+        continue;
+      }
+      throw translate(err, `apply ${o.kind}/${o.metadata.name}${where}`);
+    }
+  }
+  if (refused.length > 0) {
+    throw new PrenvError(
+      "MANIFEST_INVALID",
+      `${who} refused ${refused.length} object(s): ${refused.join("; ")}`,
+    );
+  }
+  return done;
 }
 
 /** The message of a Kubernetes Status in an API error, else the start of its body. */

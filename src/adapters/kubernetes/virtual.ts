@@ -13,7 +13,7 @@ import type {
 } from "../../environment/ports.js";
 import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/guards.js";
 import { PrenvError } from "../../errors.js";
-import { RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
+import { applyEach, RawKube, type DiscoveryCache } from "./raw.js";
 
 const SECRET_KEYS = ["certificate-authority", "client-certificate", "client-key"] as const;
 
@@ -152,10 +152,11 @@ export class VirtualWorkloads implements WorkloadCluster {
 
   async apply(objects: KubeObject[], opts: { dryRun: boolean }): Promise<ObjectRef[]> {
     const raw = this.raw();
-    const refs: ObjectRef[] = [];
-    const refused: string[] = [];
-    for (const o of objects) {
-      try {
+    return applyEach(
+      objects,
+      opts.dryRun,
+      "The virtual cluster",
+      async (o): Promise<ObjectRef> => {
         const info = await raw.resource(o.apiVersion, o.kind);
         const namespace = info.namespaced ? o.metadata.namespace || "default" : undefined;
         const metadata = { ...o.metadata };
@@ -165,28 +166,11 @@ export class VirtualWorkloads implements WorkloadCluster {
           { ...o, metadata },
           { fieldManager: this.opts.fieldManager, force: true, dryRun: opts.dryRun },
         );
-        refs.push({
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          name: o.metadata.name,
-          namespace: namespace ?? "",
-        });
-      } catch (err) {
-        if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
-          refused.push(`${o.kind}/${o.metadata.name}: ${statusMessage(err)}`);
-          if (!opts.dryRun) break;
-          continue;
-        }
-        throw this.opts.translate(err, `apply ${o.kind}/${o.metadata.name} in the virtual cluster`);
-      }
-    }
-    if (refused.length > 0) {
-      throw new PrenvError(
-        "MANIFEST_INVALID",
-        `The virtual cluster refused ${refused.length} object(s): ${refused.join("; ")}`,
-      );
-    }
-    return refs;
+        return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: namespace ?? "" };
+      },
+      this.opts.translate,
+      " in the virtual cluster",
+    );
   }
 
   async established(crdNames: string[], timeoutMs: number): Promise<void> {

@@ -47,6 +47,10 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
     [{ PRENV_KUBECONFIG_TTL: "5m" }, "at least 10m"],
     [{ PRENV_KUBECONFIG_TTL: "2d" }, "must not be longer than PRENV_KUBECONFIG_MAX_TTL"],
     [{ PRENV_KUBECONFIG_SERVER: "http://k8s" }, "PRENV_KUBECONFIG_SERVER"],
+    [
+      { PRENV_VCLUSTER_API_DOMAIN: `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.example.com` },
+      "PRENV_VCLUSTER_API_DOMAIN: must be at most 189 characters",
+    ],
   ])("refuses %j, naming the variable", (env, says) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
     expect(() => loadSettings(env)).toThrow(says);
