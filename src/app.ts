@@ -23,7 +23,7 @@ export interface AppDeps {
 
 interface RepoPayload {
   installation?: { id: number };
-  repository: { name: string; owner: { login: string } };
+  repository: { id: number; name: string; owner: { login: string } };
 }
 
 function job(payload: RepoPayload, number: number, reason: string, delivery: string): ReconcileJob | null {
@@ -32,6 +32,7 @@ function job(payload: RepoPayload, number: number, reason: string, delivery: str
     installationId: payload.installation.id,
     owner: payload.repository.owner.login,
     repo: payload.repository.name,
+    repoId: payload.repository.id,
     number,
     reason,
     delivery,

@@ -69,7 +69,7 @@ async function janitor(dryRun: boolean): Promise<void> {
     probot,
     cluster,
     enqueue: (job) =>
-      processJob(job, { settings, kubeConfig, templates, log, octokitFor: (id) => probot.auth(id) }).then(
+      processJob(job, { settings, kubeConfig, templates, log, probot }).then(
         () => undefined,
       ),
     prices: settings.environment.prices,

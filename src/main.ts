@@ -51,7 +51,7 @@ const queue = new LocalQueue({
       kubeConfig,
       templates,
       log,
-      octokitFor: (id) => app.auth(id),
+      probot: app,
     });
   },
   onError: retryPolicy(log),

@@ -5,7 +5,7 @@
 import { stringify } from "yaml";
 import { DurationError, parseDuration } from "../config/duration.js";
 import { isQueued } from "../environment/capacity.js";
-import { namespaceName } from "../environment/naming.js";
+import { locateEnvironment } from "../environment/locate.js";
 import type {
   AccessVia,
   Clock,
@@ -217,11 +217,14 @@ async function grant(
       `${repository}#${target.number} is ${pr.merged ? "merged" : "closed"}; its environment is gone.`,
     );
   }
-  const namespace = namespaceName(
-    { owner: target.owner, repo: target.repo, pr: target.number },
+  // Only a namespace that records this repository's id and this PR (never one that merely has
+  // the name) is this pull request's environment.
+  const { namespace, env } = await locateEnvironment(
+    deps.cluster,
+    { ...target, repoId: pr.repoId },
     deps.settings.namespacePrefix,
+    deps.log,
   );
-  const env = await deps.cluster.readEnvironment(namespace);
   const lifetimeMs = usableLifetime(env, `${repository}#${target.number}`, wantedMs, deps.clock);
   const via = accessVia(env?.annotations ?? {}, `${repository}#${target.number}`);
   const access = await deps.cluster.issueAccess(namespace, via, Math.floor(lifetimeMs / 1000));

@@ -3,7 +3,7 @@
 // author_association), and each command changes what reconcile should converge to; reconcile
 // does the rest.
 import { parseDuration } from "../config/duration.js";
-import { namespaceName } from "../environment/naming.js";
+import { locateEnvironment } from "../environment/locate.js";
 import type { EnvironmentRecord, PrRef, RepoRole } from "../environment/ports.js";
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from "../environment/reconcile.js";
 import {
@@ -14,7 +14,13 @@ import {
   SLEEP,
   SLEEP_MANAGER,
 } from "../environment/state.js";
-import { COMMENT_MARKER, readMeta } from "../report/comment.js";
+import {
+  APPROVAL_SHA_CHARS,
+  approvalCommand,
+  COMMENT_MARKER,
+  readMeta,
+  type CommentMeta,
+} from "../report/comment.js";
 import { escapeMarkdown } from "../templates/engine.js";
 import { COMMAND_HELP, parseCommands, type Command } from "./parse.js";
 
@@ -32,6 +38,12 @@ interface Run {
   replies: string[];
   /** Reconcile afterwards with these options (the last command that asks wins). */
   reconcile: ReconcileOptions | null;
+  /** This PR's environment (only one that records this repository and PR), or null. */
+  env: EnvironmentRecord | null;
+  /** The PR's head commit when the job started, or null when the PR is gone. */
+  headSha: string | null;
+  /** prenv's hidden state as this job found it. */
+  meta: CommentMeta;
 }
 
 export async function handleCommentCommands(
@@ -71,17 +83,24 @@ export async function handleCommentCommands(
     return "rate-limited";
   }
   await github.addReaction(commentId, "eyes");
+  const pr = await github.getPull();
+  const located = await locateEnvironment(
+    deps.cluster,
+    { owner: ref.owner, repo: ref.repo, number: ref.number, repoId: pr?.repoId ?? ref.repoId ?? null },
+    deps.settings.namespacePrefix,
+    deps.log,
+  );
   const run: Run = {
     ref,
     deps,
-    namespace: namespaceName(
-      { owner: ref.owner, repo: ref.repo, pr: ref.number },
-      deps.settings.namespacePrefix,
-    ),
+    namespace: located.namespace,
     replies: [],
     reconcile: null,
+    env: located.env,
+    headSha: pr?.headSha ?? null,
+    meta,
   };
-  const env = await deps.cluster.readEnvironment(run.namespace);
+  const env = located.env;
   if (env && env.phase === "Active") {
     await deps.cluster.annotate(run.namespace, ACTIVITY_MANAGER, {
       [LAST_ACTIVITY]: deps.clock.now().toISOString(),
@@ -108,7 +127,7 @@ async function execute(run: Run, command: Command): Promise<void> {
     case "destroy":
       return destroy(run);
     case "deploy":
-      return approve(run);
+      return approve(run, command.sha, run.meta);
     case "extend":
       return extend(run, command.durationMs);
     case "sleep":
@@ -117,30 +136,48 @@ async function execute(run: Run, command: Command): Promise<void> {
   }
 }
 
-async function headSha(run: Run): Promise<string | null> {
-  return (await run.deps.github.getPull())?.headSha ?? null;
-}
-
 async function destroy(run: Run): Promise<void> {
-  const sha = await headSha(run);
+  const sha = run.headSha;
   if (sha) run.reconcile = { meta: { ...run.reconcile?.meta, destroyedSha: sha } };
 }
 
-/** `/env deploy`: approve the PR's head commit as it is now; a later push needs a new approval. */
-async function approve(run: Run): Promise<void> {
-  const sha = await headSha(run);
-  if (!sha) return;
+/**
+ * `/env deploy <sha>`: approves exactly the named commit, and only when it is both the PR's head now
+ * and the commit prenv last asked approval for (so a push between the comment and this job, or a
+ * commit crafted to share a short prefix, is never what gets approved). A bare `/env deploy`
+ * approves nothing: the reply names the exact command for the current head.
+ */
+function approve(run: Run, named: string | null, meta: CommentMeta): void {
+  const head = run.headSha;
+  if (!head) return;
+  const exact = `\`${approvalCommand(head)}\``;
+  if (named === null) {
+    run.replies.push(
+      `\`/env deploy\` must name the commit it approves. The head of this pull request is ${head.slice(0, 7)}; after reviewing it, comment ${exact}.`,
+    );
+    return;
+  }
+  if (!head.startsWith(named)) {
+    run.replies.push(
+      `Not approved: ${named.slice(0, 12)} is not the head of this pull request; the head is now ${head.slice(0, APPROVAL_SHA_CHARS)}. After reviewing it, comment ${exact}.`,
+    );
+    return;
+  }
+  if (meta.awaitingSha !== head) {
+    run.replies.push(
+      `Not approved yet: the head is now ${head.slice(0, APPROVAL_SHA_CHARS)}, which prenv has not shown for approval (it changed after prenv's comment, or prenv has not seen it yet). Review it in prenv's comment, then comment ${exact}.`,
+    );
+    return;
+  }
   run.reconcile = {
     ...run.reconcile,
-    meta: { ...run.reconcile?.meta, approvedSha: sha, destroyedSha: null },
+    meta: { ...run.reconcile?.meta, approvedSha: head, destroyedSha: null },
   };
-  run.replies.push(
-    `Approved commit ${sha.slice(0, 7)} for deployment. A later push needs a new \`/env deploy\`.`,
-  );
+  run.replies.push(`Approved commit ${head.slice(0, 7)} for deployment. A later push needs a new approval.`);
 }
 
-async function environment(run: Run, verb: string): Promise<EnvironmentRecord | null> {
-  const env = await run.deps.cluster.readEnvironment(run.namespace);
+function environment(run: Run, verb: string): EnvironmentRecord | null {
+  const env = run.env;
   if (!env || env.phase === "Terminating") {
     run.replies.push(`There is no environment to ${verb}. A push or \`/env redeploy\` creates one.`);
     return null;
@@ -154,7 +191,7 @@ async function environment(run: Run, verb: string): Promise<EnvironmentRecord | 
  */
 async function extend(run: Run, durationMs: number | null): Promise<void> {
   const { deps } = run;
-  const env = await environment(run, "extend");
+  const env = environment(run, "extend");
   if (!env) return;
   const config = await deps.github.getConfig();
   if (config.kind !== "ok") {
@@ -188,7 +225,7 @@ async function extend(run: Run, durationMs: number | null): Promise<void> {
 }
 
 async function sleepOrWake(run: Run, to: "sleep" | "wake"): Promise<void> {
-  const env = await environment(run, to === "sleep" ? "put to sleep" : "wake");
+  const env = environment(run, to === "sleep" ? "put to sleep" : "wake");
   if (!env) return;
   const { cluster, clock } = run.deps;
   const result = await cluster.scaleWorkloads(run.namespace, to);

@@ -7,8 +7,9 @@
  * command-line = indent "/env" ( blank+ subcommand )? blank* end-of-line
  * indent       = 0 to 3 spaces or tabs (4 or more makes the line an indented code block)
  * subcommand   = "extend" ( blank+ duration )? | "status" | "redeploy" | "destroy"
- *              | "sleep" | "wake" | "deploy" | "help"
+ *              | "sleep" | "wake" | "deploy" ( blank+ commit )? | "help"
  * duration     = what `parseDuration` accepts: 30m, 36h, 2d, 1w, 1d12h, ...
+ * commit       = 7 to 40 hexadecimal digits: the start of the commit SHA being approved
  * blank        = any whitespace character within the line (space, tab, no-break space, ...)
  * ```
  *
@@ -41,7 +42,8 @@ export type Command =
   | { kind: "destroy" }
   | { kind: "sleep" }
   | { kind: "wake" }
-  | { kind: "deploy" }
+  /** `sha`: the lowercase start (7-40 hex digits) of the commit approved; null: none named. */
+  | { kind: "deploy"; sha: string | null }
   | { kind: "help" };
 
 export type CommandKind = Command["kind"];
@@ -77,7 +79,13 @@ interface CommandSpec {
 
 /** Every command, in the order the help lists them. */
 const SPECS: readonly CommandSpec[] = [
-  { kind: "deploy", usage: "/env deploy", summary: "Create the preview environment for this pull request." },
+  {
+    kind: "deploy",
+    usage: "/env deploy <commit>",
+    summary:
+      "Approve the named commit (its SHA, at least 7 characters) of a pull request from a fork or from an " +
+      "author without write access for deployment; prenv's comment shows the exact command.",
+  },
   { kind: "redeploy", usage: "/env redeploy", summary: "Deploy the pull request's latest commit again." },
   { kind: "status", usage: "/env status", summary: "Show the environment's state, address and expiry." },
   {
@@ -120,6 +128,7 @@ const RENDER_UNITS: ReadonlyArray<readonly [string, number]> = [
  * @throws RangeError when an `extend` duration is not a positive whole number of minutes.
  */
 export function renderCommand(command: Command): string {
+  if (command.kind === "deploy") return command.sha ? `/env deploy ${command.sha}` : "/env deploy";
   if (command.kind !== "extend" || command.durationMs === null) return `/env ${command.kind}`;
   return `/env extend ${renderDuration(command.durationMs)}`;
 }
@@ -182,6 +191,7 @@ function parseArguments(words: readonly string[]): Command | string {
   const kind = KINDS.get(asciiLowerCase(name));
   if (kind === undefined) return `'${preview(visible(name), 30)}' is not a prenv command`;
   if (kind === "extend") return parseExtend(args);
+  if (kind === "deploy") return parseDeploy(args);
   if (args.length > 0) return `\`/env ${kind}\` takes nothing after it`;
   return { kind };
 }
@@ -196,6 +206,17 @@ function parseExtend(args: readonly string[]): Command | string {
     if (error instanceof DurationError) return error.message;
     throw error;
   }
+}
+
+const COMMIT_PREFIX = /^[0-9a-f]{7,40}$/i;
+
+function parseDeploy(args: readonly string[]): Command | string {
+  const [sha, ...extra] = args;
+  if (sha === undefined) return { kind: "deploy", sha: null };
+  if (extra.length > 0 || !COMMIT_PREFIX.test(sha)) {
+    return "`/env deploy` takes the commit to approve: 7 to 40 hexadecimal digits of its SHA, such as `/env deploy 3f2a9c1`";
+  }
+  return { kind: "deploy", sha: asciiLowerCase(sha) };
 }
 
 function tooLong(body: string): ParseCommandsResult {

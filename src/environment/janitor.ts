@@ -11,6 +11,7 @@ import { decodePolicy, sleepDecision, type SleepReason } from "./sleep.js";
 import {
   CHECKED_AT,
   IDENTITY,
+  ownerOf,
   LAST_ACTIVITY,
   REPAIR_EVERY_MS,
   SLEEP,
@@ -21,8 +22,15 @@ import {
 
 export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
-  /** Open PR numbers of a repository, or null when the repository or installation is gone. */
-  openPulls(installationId: number, owner: string, repo: string): Promise<Set<number> | null>;
+  /**
+   * Open PR numbers of a repository and its id (null when it has no open PR to tell it by), or null
+   * when the repository or installation is gone.
+   */
+  openPulls(
+    installationId: number,
+    owner: string,
+    repo: string,
+  ): Promise<{ repoId: number | null; open: Set<number> } | null>;
   enqueue(job: ReconcileJob): Promise<void>;
   deleteNamespace(name: string): Promise<void>;
   clock: Clock;
@@ -47,6 +55,8 @@ interface Parsed {
   env: EnvironmentRecord;
   owner: string;
   repo: string;
+  /** The repository id recorded on the namespace. */
+  repoId: number;
   pr: number;
   installationId: number;
   expiresAt: number;
@@ -59,8 +69,12 @@ function parse(env: EnvironmentRecord): Parsed | string {
   const [owner, repo, ...rest] = (a[IDENTITY.repository] ?? "").split("/");
   const pr = Number(a[IDENTITY.pr]);
   const installationId = Number(a[IDENTITY.installation]);
+  const recorded = ownerOf(env);
   if (!owner || !repo || rest.length > 0 || !Number.isInteger(pr) || !Number.isInteger(installationId)) {
     return "annotations prenv.dev/repository, prenv.dev/pr or prenv.dev/installation are missing or malformed";
+  }
+  if (!recorded || recorded.pr !== pr) {
+    return "labels prenv.dev/repo-id or prenv.dev/pr are missing or do not match the annotations";
   }
   const expiresAt = Date.parse(a[IDENTITY.expiresAt] ?? "");
   const warned = a[WARNED] !== undefined && a[WARNED] === a[IDENTITY.expiresAt];
@@ -69,6 +83,7 @@ function parse(env: EnvironmentRecord): Parsed | string {
     env,
     owner,
     repo,
+    repoId: recorded.repoId,
     pr,
     installationId,
     expiresAt: Number.isNaN(expiresAt) ? Infinity : expiresAt,
@@ -175,19 +190,27 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
   const minute = Math.floor(now / 60_000);
   for (const envs of byRepo.values()) {
     const first = envs[0]!;
-    const open = await deps.openPulls(first.installationId, first.owner, first.repo);
+    const pulls = await deps.openPulls(first.installationId, first.owner, first.repo);
     for (const p of envs) {
-      if (open === null) {
+      // The name now belongs to another repository (the one recorded was deleted or renamed away).
+      const replaced = pulls !== null && pulls.repoId !== null && pulls.repoId !== p.repoId;
+      if (pulls === null || replaced) {
         await deps.deleteNamespace(p.env.name);
-        report.deleted.push({ namespace: p.env.name, reason: "repository gone or App uninstalled" });
+        report.deleted.push({
+          namespace: p.env.name,
+          reason: replaced
+            ? `repository ${p.owner}/${p.repo} is now another repository (id ${pulls.repoId}, recorded ${p.repoId})`
+            : "repository gone or App uninstalled",
+        });
         continue;
       }
-      const reason = reasonFor(p, open, now);
+      const reason = reasonFor(p, pulls.open, now);
       if (!reason) continue;
       await deps.enqueue({
         installationId: p.installationId,
         owner: p.owner,
         repo: p.repo,
+        repoId: p.repoId,
         number: p.pr,
         reason: `janitor: ${reason}`,
         delivery: `janitor:${p.env.name}:${minute}`,

@@ -8,7 +8,14 @@ export const DNS_LABEL_MAX = 63;
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Namespace prefixes must start with a letter so every namespace name does. */
 const PREFIX_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const HASH_LENGTH = 6;
+/**
+ * 80 bits of sha256(lowercase `owner/repo`) in base32 (16 characters of [a-z2-7]). Finding another
+ * repository name with the same hash is a second-preimage search of about 2^80 hashes (see
+ * docs/adr/0005). Namespaces made before that used 6 hex digits (24 bits): see legacyNamespaceName.
+ */
+const HASH_BITS = 80;
+const LEGACY_HASH_HEX = 6;
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
 
 export interface RepoPullRef {
   owner: string;
@@ -17,19 +24,39 @@ export interface RepoPullRef {
 }
 
 /**
- * The namespace of a pull request's environment, e.g. `pr-123-acme-web-app-1a2b3c`:
+ * The namespace of a pull request's environment, e.g. `pr-123-acme-web-app-k5xq2w7mzt3b4hpa`:
  * `<prefix>-<pr>-<owner-repo slug>-<hash>`.
  *
  * - A valid DNS-1123 label of at most 63 characters that starts with a letter.
- * - The hash is the first 6 hex digits of sha256(lowercase `owner/repo`). It is always present, so
+ * - The hash is 80 bits of sha256(lowercase `owner/repo`) in base32. It is always present, so
  *   `a-b/c` and `a/b-c` (same slug) differ, and cutting a long slug short cannot make two
  *   repositories collide. The slug is only there for people reading `kubectl get ns`.
  * - GitHub names are case-insensitive, so `Acme/Web` and `acme/web` give the same namespace.
+ * - A name is where prenv looks, not proof of ownership: before acting on a namespace prenv checks the
+ *   repository id and PR number recorded on it (see `ownerOf` in state.ts).
  *
  * Throws when `pr` is not a positive integer, owner or repo is empty, or the prefix is not a DNS
  * label starting with a letter and short enough to leave room for the number and the hash.
  */
 export function namespaceName(ref: RepoPullRef, prefix = "pr"): string {
+  return composeName(ref, prefix, base32Hash(`${ref.owner}/${ref.repo}`.toLowerCase()));
+}
+
+/**
+ * The name prenv gave environments before the hash grew to 80 bits (6 hex digits, 24 bits). Such
+ * environments keep their name until they are deleted; prenv finds them under it, and acts on them
+ * only when the repository id and PR recorded on them match (docs/adr/0005).
+ */
+export function legacyNamespaceName(ref: RepoPullRef, prefix = "pr"): string {
+  const fullName = `${ref.owner}/${ref.repo}`.toLowerCase();
+  return composeName(
+    ref,
+    prefix,
+    createHash("sha256").update(fullName).digest("hex").slice(0, LEGACY_HASH_HEX),
+  );
+}
+
+function composeName(ref: RepoPullRef, prefix: string, hash: string): string {
   if (!Number.isSafeInteger(ref.pr) || ref.pr < 1) {
     throw new Error(`pull request number must be a positive integer, got ${String(ref.pr)}`);
   }
@@ -40,14 +67,24 @@ export function namespaceName(ref: RepoPullRef, prefix = "pr"): string {
         "starting with a letter and ending with a letter or digit",
     );
   }
-  const fullName = `${ref.owner}/${ref.repo}`.toLowerCase();
-  const hash = createHash("sha256").update(fullName).digest("hex").slice(0, HASH_LENGTH);
   const fixed = `${prefix}-${ref.pr}-`;
   const room = DNS_LABEL_MAX - fixed.length - hash.length;
   if (room < 0) throw new Error(`namespace prefix ${JSON.stringify(prefix)} is too long`);
   // room - 1: the slug needs a '-' before the hash.
   const slug = room > 1 ? slugify(`${ref.owner}-${ref.repo}`, room - 1) : "";
   return slug ? `${fixed}${slug}-${hash}` : `${fixed}${hash}`;
+}
+
+/** The first HASH_BITS bits of sha256(text), 5 bits per base32 character. */
+function base32Hash(text: string): string {
+  const digest = createHash("sha256").update(text).digest();
+  let out = "";
+  for (let bit = 0; bit < HASH_BITS; bit += 5) {
+    const byte = bit >> 3;
+    const word = (digest[byte]! << 8) | (digest[byte + 1] ?? 0);
+    out += BASE32[(word >> (11 - (bit & 7))) & 31];
+  }
+  return out;
 }
 
 /**

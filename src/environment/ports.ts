@@ -10,6 +10,11 @@ export interface PrRef {
   repo: string;
   number: number;
   installationId: number;
+  /**
+   * The repository's id as the event that asked for this job reported it. A hint: the id GitHub
+   * reports for the pull request when it is read fresh takes precedence.
+   */
+  repoId?: number;
 }
 
 export interface PullRequest {

@@ -8,7 +8,13 @@ import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
 import { parseDuration } from "../config/duration.js";
 import { PrenvError } from "../errors.js";
 import { parseTenantManifests } from "../manifests/parse.js";
-import { COMMENT_MARKER, readMeta, type CommentMeta, type Report } from "../report/comment.js";
+import {
+  approvalCommand,
+  COMMENT_MARKER,
+  readMeta,
+  type CommentMeta,
+  type Report,
+} from "../report/comment.js";
 import { redactFailure } from "../report/redact.js";
 import { publish, type PublishDeps } from "../report/publish.js";
 import type { CommentVars } from "../report/comment.js";
@@ -18,7 +24,8 @@ import { decodeRequests, encodeRequests, formatCost, requestsOf } from "./cost.j
 import { eligibility } from "./filters.js";
 import { encodePolicy, policyOf, sleepDecision, type SleepReason } from "./sleep.js";
 import { ingressObject, namespaceObjects, vclusterObjects, type GuardTemplates } from "./guards.js";
-import { branchSlug, namespaceName, previewHost, shortSha, virtualApiHost } from "./naming.js";
+import { locateEnvironment } from "./locate.js";
+import { branchSlug, previewHost, shortSha, virtualApiHost } from "./naming.js";
 import type {
   ClusterPort,
   Clock,
@@ -80,7 +87,8 @@ export type Outcome =
   | "slept"
   | "woke"
   | "queued"
-  | "repaired";
+  | "repaired"
+  | "name-taken";
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 
@@ -115,10 +123,15 @@ export async function reconcile(
   deps: ReconcileDeps,
   opts: ReconcileOptions = {},
 ): Promise<Outcome> {
-  const namespace = namespaceName(
-    { owner: ref.owner, repo: ref.repo, pr: ref.number },
+  const pr = await deps.github.getPull();
+  // The id GitHub reports now wins over the event's: ownership is checked against the truth.
+  const located = await locateEnvironment(
+    deps.cluster,
+    { owner: ref.owner, repo: ref.repo, number: ref.number, repoId: pr?.repoId ?? ref.repoId ?? null },
     deps.settings.namespacePrefix,
+    deps.log,
   );
+  const { namespace, env } = located;
   const environment = `pr-${ref.number}`;
   const ctx: Ctx = {
     ref,
@@ -136,8 +149,6 @@ export async function reconcile(
     meta: applyMeta(readMeta((await deps.github.findComment(COMMENT_MARKER))?.body), opts.meta),
     opts,
   };
-  const pr = await deps.github.getPull();
-  const env = await deps.cluster.readEnvironment(namespace);
   if (!pr || pr.state === "closed") {
     return teardown(
       ctx,
@@ -157,6 +168,14 @@ export async function reconcile(
       detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
     });
     return "invalid-config";
+  }
+  if (!env && located.foreign) {
+    await say(ctx, {
+      ...blankReport(pr.headSha),
+      kind: "error",
+      detail: `The namespace ${namespace} belongs to another repository's environment, so prenv cannot create this pull request's environment there. Nothing was changed; tell the prenv operators.`,
+    });
+    return "name-taken";
   }
   return reconcileOpen(ctx, pr, config.config, env);
 }
@@ -615,10 +634,13 @@ async function trustGate(
   }
   if (ctx.meta.approvedSha === pr.headSha) return null;
   const running = env ? " The environment keeps running the commit approved before." : "";
+  // Remembered so that an approval can only ever name the commit prenv showed here.
+  ctx.meta = { ...ctx.meta, awaitingSha: pr.headSha };
   await say(ctx, {
     ...blankReport(pr.headSha),
     kind: "awaiting-approval",
-    detail: `This pull request ${why}, so prenv does not deploy it on its own. A user with write access can deploy commit ${pr.headSha.slice(0, 7)} by commenting /env deploy.${running}`,
+    detail: `This pull request ${why}, so prenv does not deploy it on its own. A user with write access who has reviewed commit ${pr.headSha.slice(0, 7)} can deploy it by commenting the line below; a later push needs a new approval.${running}`,
+    detailMarkdown: "```\n" + approvalCommand(pr.headSha) + "\n```",
   });
   return "awaiting-approval";
 }

@@ -70,6 +70,30 @@ export const WARN_AT = `${P}/warn-at`;
 /** Lifetime changes by `/env extend` (field manager `prenv-lifetime`). */
 export const LIFETIME_MANAGER = "prenv-lifetime";
 
+/**
+ * Whose environment a namespace is: the repository id and PR number prenv recorded on it (labels,
+ * written by the bot only). A name can collide or be reused; these cannot be chosen by a requester.
+ */
+export interface Owner {
+  repoId: number;
+  pr: number;
+}
+
+/** The owner recorded on a namespace, or null when its labels are missing or malformed. */
+export function ownerOf(env: { labels: Record<string, string> }): Owner | null {
+  const repoId = Number(env.labels[LABELS.repoId]);
+  const pr = Number(env.labels[LABELS.pr]);
+  return Number.isSafeInteger(repoId) && repoId > 0 && Number.isSafeInteger(pr) && pr > 0
+    ? { repoId, pr }
+    : null;
+}
+
+/** True when the namespace records exactly this repository id and PR number. */
+export function ownedBy(env: { labels: Record<string, string> }, owner: Owner): boolean {
+  const recorded = ownerOf(env);
+  return recorded !== null && recorded.repoId === owner.repoId && recorded.pr === owner.pr;
+}
+
 export type EnvPhase = "deploying" | "ready" | "failed";
 
 export interface EnvState {

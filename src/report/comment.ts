@@ -3,6 +3,14 @@ import type { AccessInstructions } from "../access/instructions.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import type { FailureReport } from "../environment/ports.js";
 
+/** How many characters of a commit SHA the exact `/env deploy` command names (48 bits). */
+export const APPROVAL_SHA_CHARS = 12;
+
+/** The exact command that approves `sha`, as prenv shows it. */
+export function approvalCommand(sha: string): string {
+  return `/env deploy ${sha.slice(0, APPROVAL_SHA_CHARS)}`;
+}
+
 /** Hidden marker that identifies prenv's one comment on a PR. */
 export const COMMENT_MARKER = "<!-- prenv:environment -->";
 
@@ -13,6 +21,8 @@ export const COMMENT_MARKER = "<!-- prenv:environment -->";
  */
 export interface CommentMeta {
   approvedSha?: string;
+  /** The head commit prenv last asked approval for: only that commit can be approved. */
+  awaitingSha?: string;
   destroyedSha?: string;
   commandTimes?: number[];
 }
@@ -27,6 +37,7 @@ export function readMeta(body: string | undefined | null): CommentMeta {
     const raw = JSON.parse(line.slice(META_PREFIX.length, -4)) as Record<string, unknown>;
     const meta: CommentMeta = {};
     if (typeof raw.approvedSha === "string" && SHA.test(raw.approvedSha)) meta.approvedSha = raw.approvedSha;
+    if (typeof raw.awaitingSha === "string" && SHA.test(raw.awaitingSha)) meta.awaitingSha = raw.awaitingSha;
     if (typeof raw.destroyedSha === "string" && SHA.test(raw.destroyedSha))
       meta.destroyedSha = raw.destroyedSha;
     if (Array.isArray(raw.commandTimes)) {

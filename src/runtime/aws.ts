@@ -24,6 +24,7 @@ import { GitHubPullRequest } from "../adapters/github/pull-request.js";
 import { loadSettings, type Settings } from "./settings.js";
 import { loadTemplates } from "./templates.js";
 import { processJob } from "./worker.js";
+import { appIdentity } from "../adapters/github/app-identity.js";
 import type { ReconcileJob } from "./jobs.js";
 
 const awsEnvSchema = z.object({
@@ -137,7 +138,7 @@ export async function runJob(rt: AwsRuntime, job: ReconcileJob): Promise<void> {
     kubeConfig: await kubeConfigFor(rt),
     templates,
     log: rt.log,
-    octokitFor: (id) => rt.probot.auth(id),
+    probot: rt.probot,
   });
 }
 
@@ -159,7 +160,7 @@ export async function reportGiveUp(rt: AwsRuntime, job: ReconcileJob, err: unkno
       failure: null,
     },
     {
-      github: new GitHubPullRequest(octokit, ref, rt.settings.appId),
+      github: new GitHubPullRequest(octokit, ref, await appIdentity(rt.probot)),
       comment: templates.comment,
       checkName: rt.settings.environment.checkName,
       environment: `pr-${job.number}`,

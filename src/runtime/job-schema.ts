@@ -8,6 +8,7 @@ const jobSchema = z.strictObject({
   owner: z.string().min(1).max(100),
   repo: z.string().min(1).max(100),
   number: z.number().int().positive(),
+  repoId: z.number().int().positive().optional(),
   reason: z.string().max(200),
   delivery: z.string().min(1).max(200),
   commentId: z.number().int().positive().optional(),

@@ -5,6 +5,8 @@ export interface ReconcileJob {
   owner: string;
   repo: string;
   number: number;
+  /** The repository's id (events carry it; environments record it). Absent in older messages. */
+  repoId?: number;
   /** The event that asked, e.g. `pull_request.synchronize` (for logs only: reconcile reads fresh state). */
   reason: string;
   /** GitHub delivery id (x-github-delivery), for logs and de-duplication. */

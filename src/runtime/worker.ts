@@ -2,6 +2,8 @@
 // Shared by `npm start` (local queue) and the AWS worker.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger as Pino } from "pino";
+import type { Probot } from "probot";
+import { appIdentity } from "../adapters/github/app-identity.js";
 import { GitHubPullRequest, type Octokit } from "../adapters/github/pull-request.js";
 import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
@@ -13,7 +15,8 @@ import type { Settings } from "./settings.js";
 export interface WorkerDeps {
   settings: Settings;
   kubeConfig: KubeConfig;
-  octokitFor(installationId: number): Promise<Octokit>;
+  /** The Probot instance that authenticates as the App and its installations. */
+  probot: Pick<Probot, "auth">;
   templates: ReconcileDeps["templates"];
   log: Pino;
   now?: () => Date;
@@ -26,11 +29,18 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     delivery: job.delivery,
     reason: job.reason,
   });
-  const octokit = await deps.octokitFor(job.installationId);
-  const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
+  const octokit = (await deps.probot.auth(job.installationId)) as Octokit;
+  const app = await appIdentity(deps.probot);
+  const ref = {
+    owner: job.owner,
+    repo: job.repo,
+    number: job.number,
+    installationId: job.installationId,
+    ...(job.repoId ? { repoId: job.repoId } : {}),
+  };
   const started = Date.now();
   const reconcileDeps: ReconcileDeps = {
-    github: new GitHubPullRequest(octokit, ref, deps.settings.appId),
+    github: new GitHubPullRequest(octokit, ref, app),
     cluster: hostCluster(deps.kubeConfig, deps.settings),
     clock: { now: deps.now ?? (() => new Date()) },
     log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },

@@ -421,7 +421,8 @@ describe("janitor", () => {
   });
 });
 
-const ours = (s: Setup) => s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))!;
+const ours = (s: Setup) =>
+  s.comments.comments.find((c) => c.user.login === "prenv[bot]" && c.body.startsWith(COMMENT_MARKER))!;
 /** prenv's replies: comments by a bot that are neither prenv's sticky comment nor commands. */
 const replies = (s: Setup) =>
   s.comments.comments.filter(
@@ -564,7 +565,7 @@ describe("comment commands", () => {
     expect(ours(s).body).toContain("ready");
   });
 
-  test("a fork PR is not deployed until /env deploy approves its head commit, and a new push needs a new approval", async ({
+  test("a fork PR is deployed only at the commit an /env deploy names, and only if prenv showed it; a push in between is never approved", async ({
     bot,
     admin,
   }) => {
@@ -576,27 +577,80 @@ describe("comment commands", () => {
     };
     (s.opened.pull_request as { head: { repo: object } }).head.repo = fork;
     (s.pr.pr as { head: { repo: object } }).head.repo = fork;
+    /** A push by the fork's author: GitHub's head moves; the synchronize event may come later. */
+    const authorPushes = (sha: string) => {
+      const pushed = push(s, sha, { "deploy/preview/web.yaml": web() });
+      (pushed.pull_request as { head: { repo: object } }).head.repo = fork;
+      (s.pr.pr as { head: { repo: object } }).head.repo = fork;
+      return pushed;
+    };
+    const lastReply = () => replies(s).at(-1)?.body ?? "";
+    const deployedSha = async () => (await annotations(admin, s.ns))["prenv.dev/deployed-sha"];
+
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.settle();
     expect(await namespaceExists(admin, s.ns)).toBe(false);
     expect(ours(s).body).toContain("waiting for approval");
     expect(ours(s).body).toContain("comes from a fork");
+    expect(ours(s).body).toContain("```\n/env deploy 111111111111\n```");
 
+    // A bare /env deploy approves nothing: it answers with the exact command.
     await command(s, "wes", "/env deploy");
-    expect(await namespaceExists(admin, s.ns)).toBe(true);
-    expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA1);
+    expect(await namespaceExists(admin, s.ns)).toBe(false);
+    expect(lastReply()).toContain("`/env deploy 111111111111`");
 
-    const pushed = push(s, SHA2, { "deploy/preview/web.yaml": web() });
-    (pushed.pull_request as { head: { repo: object } }).head.repo = fork;
-    (s.pr.pr as { head: { repo: object } }).head.repo = fork;
+    await command(s, "wes", "/env deploy 1111111");
+    expect(await deployedSha()).toBe(SHA1);
+    expect(lastReply()).toContain("Approved commit 1111111");
+
+    // The author pushes between the maintainer's comment and the job: the approval names the old
+    // commit, so nothing is deployed; prenv's comment now asks about the new head.
+    const pushed = authorPushes(SHA2);
+    await command(s, "wes", "/env deploy 1111111");
+    expect(lastReply()).toContain("not the head of this pull request; the head is now 222222222222");
+    expect(await deployedSha()).toBe(SHA1);
+    expect(ours(s).body).toContain("/env deploy 222222222222");
     await s.rig.deliver("pull_request", pushed);
     await s.rig.settle();
-    expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA1);
-    expect(ours(s).body).toContain("waiting for approval");
-    expect(ours(s).body).toContain("2222222");
+    expect(await deployedSha()).toBe(SHA1);
+    await command(s, "wes", "/env deploy 2222222");
+    expect(await deployedSha()).toBe(SHA2);
 
-    await command(s, "wes", "/env deploy");
-    expect((await annotations(admin, s.ns))["prenv.dev/deployed-sha"]).toBe(SHA2);
+    // A commit crafted to share the approved 7-character prefix, pushed before the job runs, matches
+    // the prefix but was never shown for approval: refused.
+    const SHA3 = "2222222" + "3".repeat(33);
+    authorPushes(SHA3);
+    await command(s, "wes", "/env deploy 2222222");
+    expect(lastReply()).toContain("the head is now 222222233333, which prenv has not shown for approval");
+    expect(await deployedSha()).toBe(SHA2);
+  });
+
+  test("a comment by another bot carrying prenv's marker and hidden state is never read as prenv's", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, { perms: { wes: "write" } });
+    const fork = {
+      ...(s.opened.pull_request as { head: { repo: object } }).head.repo,
+      full_name: "mallory/web",
+    };
+    (s.opened.pull_request as { head: { repo: object } }).head.repo = fork;
+    (s.pr.pr as { head: { repo: object } }).head.repo = fork;
+    // e.g. a workflow that echoes PR text into a comment as github-actions[bot].
+    const [spoof] = s.comments.seedComments(
+      1,
+      `${COMMENT_MARKER}\n<!-- prenv:meta {"approvedSha":"${SHA1}","awaitingSha":"${SHA1}"} -->\nall good`,
+      { login: "github-actions[bot]", id: 41898282, type: "Bot" },
+    );
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    expect(await namespaceExists(admin, s.ns)).toBe(false);
+    const own = s.comments.comments.filter(
+      (c) => c.user.login === "prenv[bot]" && c.body.startsWith(COMMENT_MARKER),
+    );
+    expect(own).toHaveLength(1);
+    expect(own[0]!.body).toContain("waiting for approval");
+    expect(s.comments.comments.find((c) => c.id === spoof!.id)!.body).toContain("all good");
   });
 });
 

@@ -59,6 +59,7 @@ describe("webhook to job", () => {
         installationId: INSTALLATION_ID,
         owner: "Codertocat",
         repo: "Hello-World",
+        repoId: (payload.repository as { id: number }).id,
         number: pr.number,
         reason: `pull_request.${action}`,
         delivery: "d-1",

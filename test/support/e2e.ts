@@ -44,7 +44,7 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
         kubeConfig,
         templates,
         log,
-        octokitFor: (id) => probot.auth(id),
+        probot,
         now: () => fixedNow ?? new Date(),
       });
     },

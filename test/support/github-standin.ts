@@ -1091,6 +1091,32 @@ function enableInstallationAuth(host: ModelHost, options: InstallationAuthOption
     },
     options.expect ?? { optional: true },
   );
+  // `GET /app` with the App's JWT: the App itself (prenv reads its slug once to know its bot account).
+  host.exemptFromInstallationAuth((call) => call.path === "/app");
+  host.route(
+    "GET",
+    "/app",
+    (request) => {
+      appJwtOf(request);
+      return {
+        body: {
+          id: host.app.id,
+          slug: host.app.slug,
+          node_id: nodeId("Integration", host.app.id),
+          name: host.app.name,
+          owner: { login: "prenv-operators", type: "Organization" },
+          description: "",
+          external_url: "https://example.test",
+          html_url: `https://github.com/apps/${host.app.slug}`,
+          created_at: host.timestamp(),
+          updated_at: host.timestamp(),
+          permissions: options.permissions ?? { metadata: "read" },
+          events: [],
+        },
+      };
+    },
+    { optional: true },
+  );
   return model;
 }
 

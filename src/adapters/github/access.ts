@@ -56,7 +56,7 @@ export class GitHubAccess implements AccessGitHub {
   forPullRequest(ref: PrRef) {
     const pr = this.probot
       .auth(ref.installationId)
-      .then((octokit) => new GitHubPullRequest(octokit, ref, this.opts.appId));
+      .then((octokit) => new GitHubPullRequest(octokit, ref));
     // Not awaited until used; a failure surfaces at the first call.
     pr.catch(() => undefined);
     return {

@@ -61,10 +61,14 @@ export class GitHubPullRequest implements GitHubPort {
   /** Marker → prenv's comment as last seen or written by this instance (null: none exists). */
   private readonly marked = new Map<string, { id: number; body: string } | null>();
 
+  /**
+   * @param app prenv's own App: its check runs, and the only author whose comment is prenv's comment.
+   *   Without it no comment counts as prenv's (read-only uses, such as the kubeconfig endpoint).
+   */
   constructor(
     private readonly octokit: Octokit,
     private readonly ref: PrRef,
-    private readonly appId?: number,
+    private readonly app?: { id: number; botLogin: string },
   ) {
     this.repo = { owner: ref.owner, repo: ref.repo };
   }
@@ -249,7 +253,14 @@ export class GitHubPullRequest implements GitHubPort {
         issue_number: this.ref.number,
         per_page: 100,
       })) {
-        const found = page.data.find((c) => c.user?.type === "Bot" && (c.body ?? "").startsWith(marker));
+        // Only prenv's own bot account: another bot (or a user) copying the marker is ignored.
+        const found = page.data.find(
+          (c) =>
+            this.app !== undefined &&
+            c.user?.type === "Bot" &&
+            c.user.login === this.app.botLogin &&
+            (c.body ?? "").startsWith(marker),
+        );
         if (found) return this.remember(marker, { id: found.id, body: found.body ?? "" });
       }
       return this.remember(marker, null);
@@ -357,7 +368,7 @@ export class GitHubPullRequest implements GitHubPort {
   }
 
   async findCheckRun(sha: string, name: string): Promise<CheckRunView | null> {
-    const run = await this.latestCheckRun(sha, name, this.appId);
+    const run = await this.latestCheckRun(sha, name, this.app?.id);
     if (!run) return null;
     return {
       id: run.id,

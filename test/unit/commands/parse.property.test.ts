@@ -16,8 +16,11 @@ const UNIT_MS = { w: 7 * 24 * 60 * MINUTE, d: 24 * 60 * MINUTE, h: 60 * MINUTE, 
 const MAX_MINUTES = 520 * 7 * 24 * 60;
 
 const KINDS = ["extend", "status", "redeploy", "destroy", "sleep", "wake", "deploy", "help"] as const;
-type NoArgumentKind = Exclude<Command["kind"], "extend">;
-const NO_ARGUMENT_KINDS = KINDS.filter((kind): kind is NoArgumentKind => kind !== "extend");
+type NoArgumentKind = Exclude<Command["kind"], "extend" | "deploy">;
+const NO_ARGUMENT_KINDS = KINDS.filter(
+  (kind): kind is NoArgumentKind => kind !== "extend" && kind !== "deploy",
+);
+const commitPrefix = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: 7, maxLength: 40 });
 
 /** A line of the comment together with what it must parse to. */
 interface Sample {
@@ -76,7 +79,14 @@ const extendLine: fc.Arbitrary<Sample> = fc
     command: { kind: "extend", durationMs: arg === null ? null : arg[1].ms },
   }));
 
-const validLine: fc.Arbitrary<Sample> = fc.oneof(noArgumentLine, extendLine);
+const deployLine: fc.Arbitrary<Sample> = fc
+  .tuple(indent, envWord, blanks, anyCase("deploy"), fc.option(fc.tuple(blanks, commitPrefix)), trailing)
+  .map(([ind, env, gap, word, arg, end]) => ({
+    text: `${ind}${env}${gap}${word}${arg === null ? "" : arg[0] + arg[1]}${end}`,
+    command: { kind: "deploy", sha: arg === null ? null : arg[1].toLowerCase() },
+  }));
+
+const validLine: fc.Arbitrary<Sample> = fc.oneof(noArgumentLine, extendLine, deployLine);
 
 /** A word of anything but blanks, line ends and HTML comment openers (which would hide the rest). */
 const word = fc
@@ -381,6 +391,7 @@ describe("parseCommands without /env", () => {
 describe("renderCommand", () => {
   const anyCommand: fc.Arbitrary<Command> = fc.oneof(
     fc.constantFrom(...NO_ARGUMENT_KINDS).map((kind: NoArgumentKind): Command => ({ kind })),
+    fc.option(commitPrefix).map((sha): Command => ({ kind: "deploy", sha: sha?.toLowerCase() ?? null })),
     fc.option(fc.integer({ min: 1, max: MAX_MINUTES })).map((minutes): Command => ({
       kind: "extend",
       durationMs: minutes === null ? null : minutes * MINUTE,

@@ -27,10 +27,26 @@ describe("parseCommands reads each command", () => {
     ["/env destroy", { kind: "destroy" }],
     ["/env sleep", { kind: "sleep" }],
     ["/env wake", { kind: "wake" }],
-    ["/env deploy", { kind: "deploy" }],
+    ["/env deploy", { kind: "deploy", sha: null }],
+    ["/env deploy 3F2A9C1", { kind: "deploy", sha: "3f2a9c1" }],
+    ["/env deploy " + "ab".repeat(20), { kind: "deploy", sha: "ab".repeat(20) }],
     ["/env help", { kind: "help" }],
   ])("%j", (body, command) => {
     expect(parseCommands(body)).toEqual(commands(command));
+  });
+});
+
+describe("parseCommands reads the commit an /env deploy approves", () => {
+  it.each([
+    ["too short", "/env deploy 3f2a9c"],
+    ["too long", `/env deploy ${"a".repeat(41)}`],
+    ["not hexadecimal", "/env deploy 3f2a9cz"],
+    ["a branch name", "/env deploy main"],
+    ["two commits", "/env deploy 3f2a9c1 4b3c2d1"],
+  ])("refuses %s", (_why, body) => {
+    const result = parseCommands(body);
+    expect(result.kind).toBe("malformed");
+    expect(result.kind === "malformed" && result.reason).toMatch(/7 to 40 hexadecimal digits/);
   });
 });
 
@@ -84,7 +100,7 @@ describe("parseCommands finds commands anywhere in the comment, at the start of 
     ["after prose", "Thanks, looks good!\n\n/env status", [{ kind: "status" }]],
     ["before prose", "/env destroy\nWe are done here.", [{ kind: "destroy" }]],
     ["between prose", "Hi.\n/env wake\nBye.", [{ kind: "wake" }]],
-    ["on several lines", "/env deploy\ntext\n/env status", [{ kind: "deploy" }, { kind: "status" }]],
+    ["on several lines", "/env deploy\ntext\n/env status", [{ kind: "deploy", sha: null }, { kind: "status" }]],
     ["with \\r\\n line ends", "Hi\r\n/env sleep\r\n/env status\r\n", [{ kind: "sleep" }, { kind: "status" }]],
     ["with \\r line ends", "Hi\r/env sleep\r/env status", [{ kind: "sleep" }, { kind: "status" }]],
     ["after a closed code fence", "```\ncode\n```\n/env status", [{ kind: "status" }]],
@@ -195,7 +211,7 @@ describe("parseCommands rejects a malformed /env line", () => {
     ["/env destroy --force", "/env destroy --force", "`/env destroy` takes nothing after it"],
     ["/env sleep 2h", "/env sleep 2h", "`/env sleep` takes nothing after it"],
     ["/env wake up", "/env wake up", "`/env wake` takes nothing after it"],
-    ["/env deploy main", "/env deploy main", "`/env deploy` takes nothing after it"],
+    ["/env deploy main", "/env deploy main", "`/env deploy` takes the commit to approve"],
     ["/env help me", "/env help me", "`/env help` takes nothing after it"],
     ["/env extend 2d 3h", "/env extend 2d 3h", "takes at most one duration"],
     ["/env extend 2 d", "/env extend 2 d", "takes at most one duration"],
@@ -295,7 +311,7 @@ describe("parseCommands limits and collapses commands", () => {
     [
       "repeats among others, keeping the order of first appearance",
       "/env wake\n/env status\n/env wake\n/env deploy\n/env status",
-      [{ kind: "wake" }, { kind: "status" }, { kind: "deploy" }],
+      [{ kind: "wake" }, { kind: "status" }, { kind: "deploy", sha: null }],
     ],
   ])("collapses %s", (_name, body, expected) => {
     expect(parseCommands(body)).toEqual(commands(...expected));
@@ -353,7 +369,7 @@ describe("renderCommand", () => {
     [{ kind: "destroy" }, "/env destroy"],
     [{ kind: "sleep" }, "/env sleep"],
     [{ kind: "wake" }, "/env wake"],
-    [{ kind: "deploy" }, "/env deploy"],
+    [{ kind: "deploy", sha: null }, "/env deploy"],
     [{ kind: "help" }, "/env help"],
   ])("writes %j as %j, which reads back the same", (command, text) => {
     expect(renderCommand(command)).toBe(text);

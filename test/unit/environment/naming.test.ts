@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   branchSlug,
   isDnsLabel,
+  legacyNamespaceName,
   namespaceName,
   previewHost,
   shortSha,
@@ -16,17 +17,45 @@ function hash6(owner: string, repo: string): string {
   return createHash("sha256").update(`${owner}/${repo}`.toLowerCase()).digest("hex").slice(0, 6);
 }
 
+/** 80 bits of sha256, RFC 4648 base32 in lowercase, computed another way: through a bit string. */
+function hash80(owner: string, repo: string): string {
+  const bits = [...createHash("sha256").update(`${owner}/${repo}`.toLowerCase()).digest()]
+    .map((b) => b.toString(2).padStart(8, "0"))
+    .join("")
+    .slice(0, 80);
+  return (bits.match(/.{5}/g) ?? [])
+    .map((five) => "abcdefghijklmnopqrstuvwxyz234567"[parseInt(five, 2)])
+    .join("");
+}
+
+describe("legacyNamespaceName", () => {
+  it("is the name environments got before the hash grew: 6 hex digits of sha256", () => {
+    expect(legacyNamespaceName({ owner: "Acme", repo: "web-app", pr: 123 })).toBe(
+      `pr-123-acme-web-app-${hash6("acme", "web-app")}`,
+    );
+  });
+
+  it("differs from the current name of the same pull request", () => {
+    const ref = { owner: "acme", repo: "web", pr: 3 };
+    expect(legacyNamespaceName(ref)).not.toBe(namespaceName(ref));
+  });
+});
+
 describe("namespaceName", () => {
+  it("carries 80 bits of hash: 16 base32 characters", () => {
+    expect(namespaceName({ owner: "acme", repo: "web", pr: 3 })).toMatch(/^pr-3-acme-web-[a-z2-7]{16}$/);
+  });
+
   it.each([
-    { owner: "acme", repo: "web-app", pr: 123, expected: `pr-123-acme-web-app-${hash6("acme", "web-app")}` },
+    { owner: "acme", repo: "web-app", pr: 123, expected: `pr-123-acme-web-app-${hash80("acme", "web-app")}` },
     {
       owner: "Acme",
       repo: "Web_App.js",
       pr: 7,
-      expected: `pr-7-acme-web-app-js-${hash6("acme", "web_app.js")}`,
+      expected: `pr-7-acme-web-app-js-${hash80("acme", "web_app.js")}`,
     },
-    { owner: "a", repo: "b", pr: 1, expected: `pr-1-a-b-${hash6("a", "b")}` },
-    { owner: "_", repo: ".", pr: 5, expected: `pr-5-${hash6("_", ".")}` },
+    { owner: "a", repo: "b", pr: 1, expected: `pr-1-a-b-${hash80("a", "b")}` },
+    { owner: "_", repo: ".", pr: 5, expected: `pr-5-${hash80("_", ".")}` },
   ])("$owner/$repo#$pr → $expected", ({ owner, repo, pr, expected }) => {
     expect(namespaceName({ owner, repo, pr })).toBe(expected);
   });
@@ -41,13 +70,13 @@ describe("namespaceName", () => {
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(NAMESPACE_RE);
     expect(name.startsWith(`pr-${ref.pr}-`)).toBe(true);
-    expect(name.endsWith(`-${hash6(ref.owner, ref.repo)}`)).toBe(true);
+    expect(name.endsWith(`-${hash80(ref.owner, ref.repo)}`)).toBe(true);
   });
 
   it("tells apart repositories whose slugs are the same", () => {
     const a = namespaceName({ owner: "a-b", repo: "c", pr: 1 });
     const b = namespaceName({ owner: "a", repo: "b-c", pr: 1 });
-    expect(a.replace(/-[0-9a-f]{6}$/, "")).toBe(b.replace(/-[0-9a-f]{6}$/, ""));
+    expect(a.replace(/-[a-z2-7]{16}$/, "")).toBe(b.replace(/-[a-z2-7]{16}$/, ""));
     expect(a).not.toBe(b);
   });
 
@@ -66,7 +95,7 @@ describe("namespaceName", () => {
 
   it("uses the prefix", () => {
     expect(namespaceName({ owner: "acme", repo: "web", pr: 3 }, "preview")).toMatch(
-      /^preview-3-acme-web-[0-9a-f]{6}$/,
+      /^preview-3-acme-web-[a-z2-7]{16}$/,
     );
   });
 
