@@ -1,0 +1,77 @@
+// The janitor's decisions for one repository, from what the namespaces record and what GitHub says.
+import { describe, expect, it } from "vitest";
+import { sweep } from "../../../src/environment/janitor.js";
+import type { EnvironmentRecord } from "../../../src/environment/ports.js";
+import type { ReconcileJob } from "../../../src/runtime/jobs.js";
+
+const NOW = new Date("2026-12-01T12:00:00Z");
+
+function env(name: string, repoId: string, pr = 7): EnvironmentRecord {
+  return {
+    name,
+    phase: "Active",
+    labels: {
+      "app.kubernetes.io/managed-by": "prenv",
+      "prenv.dev/pr": String(pr),
+      "prenv.dev/repo-id": repoId,
+    },
+    annotations: {
+      "prenv.dev/repository": "acme/web",
+      "prenv.dev/pr": String(pr),
+      "prenv.dev/installation": "5",
+      "prenv.dev/expires-at": "2026-12-03T00:00:00Z",
+      "prenv.dev/checked-at": NOW.toISOString(),
+    },
+  };
+}
+
+async function run(envs: EnvironmentRecord[], pulls: { repoId: number | null; open: Set<number> } | null) {
+  const jobs: ReconcileJob[] = [];
+  const deleted: string[] = [];
+  const report = await sweep({
+    listEnvironments: () => Promise.resolve(envs),
+    openPulls: () => Promise.resolve(pulls),
+    enqueue: (job) => Promise.resolve(void jobs.push(job)),
+    deleteNamespace: (name) => Promise.resolve(void deleted.push(name)),
+    clock: { now: () => NOW },
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    prices: { cpuHour: 0, gibHour: 0, currency: "USD" },
+  });
+  return { jobs, deleted, report };
+}
+
+describe("janitor sweep", () => {
+  it("leaves an open PR's environment alone when the repository id matches", async () => {
+    const { jobs, deleted } = await run([env("a", "100")], { repoId: 100, open: new Set([7]) });
+    expect(jobs).toEqual([]);
+    expect(deleted).toEqual([]);
+  });
+
+  it("deletes an environment whose repository name now belongs to another repository", async () => {
+    const { jobs, deleted, report } = await run([env("a", "100")], { repoId: 200, open: new Set([7]) });
+    expect(jobs).toEqual([]);
+    expect(deleted).toEqual(["a"]);
+    expect(report.deleted[0]!.reason).toMatch(/now another repository \(id 200, recorded 100\)/);
+  });
+
+  it("asks for a reconcile of a closed PR with the repository id recorded on its namespace", async () => {
+    const { jobs } = await run([env("a", "100")], { repoId: null, open: new Set() });
+    expect(jobs).toEqual([
+      expect.objectContaining({
+        owner: "acme",
+        repo: "web",
+        number: 7,
+        repoId: 100,
+        reason: "janitor: pull request closed",
+      }),
+    ]);
+  });
+
+  it("skips a namespace whose labels do not record an owner", async () => {
+    const broken = env("a", "not-a-number");
+    const { jobs, deleted, report } = await run([broken], { repoId: 100, open: new Set() });
+    expect(jobs).toEqual([]);
+    expect(deleted).toEqual([]);
+    expect(report.skipped[0]!.reason).toMatch(/prenv.dev\/repo-id/);
+  });
+});
