@@ -24,13 +24,8 @@ const MAX_LISTED_PROBLEMS = 30;
  */
 export function parseRepoConfig(raw: unknown, file: string = CONFIG_FILE): ParseResult {
   try {
-    if (raw === null || raw === undefined) {
-      return failure({
-        path: ROOT,
-        message: `${file} is empty`,
-        fix: "Add at least one setting, e.g. `isolation: namespace`, or delete the file to turn previews off.",
-      });
-    }
+    // An empty file opts in with every default (see README, "Opting a repository in").
+    if (raw === null || raw === undefined) raw = {};
     const result = repoConfigSchema.safeParse(raw, { error: describeIssue });
     if (result.success) return { ok: true, config: result.data };
     const problems = result.error.issues.flatMap((issue) => toProblems(issue, raw, file));
@@ -95,8 +90,38 @@ function toProblems(issue: z.core.$ZodIssue, raw: unknown, file: string): Config
   ];
 }
 
+/** Settings people write at the top level that live in a section. */
+const MISPLACED: Readonly<Record<string, string>> = {
+  branches: "filters.branches",
+  labels: "filters.labels",
+  paths: "filters.paths",
+  drafts: "filters.drafts",
+  path: "deploy.path",
+  image: "deploy.image",
+  waitForChecks: "deploy.waitForChecks",
+  cpu: "resources.cpu",
+  memory: "resources.memory",
+  pods: "resources.pods",
+  storage: "resources.storage",
+  service: "url.service",
+  port: "url.port",
+  sleepAfter: "sleep.after",
+  after: "sleep.after",
+  schedule: "sleep.schedule",
+  timezone: "sleep.schedule.timezone",
+};
+
 function unknownKey(parent: readonly PropertyKey[], key: string, known: readonly string[]): ConfigProblem {
   const path = formatPath([...parent, key]);
+  const home = parent.length === 0 && Object.hasOwn(MISPLACED, key) ? MISPLACED[key] : undefined;
+  if (home !== undefined) {
+    const [section, ...rest] = home.split(".");
+    return {
+      path,
+      message: `unknown key ${echo(key)} at the top level — did you mean '${home}'?`,
+      fix: `Move it under ${section}: e.g. \`${section}: { ${rest.join(".")}: ... }\`.`,
+    };
+  }
   const suggestion = closest(key, known);
   if (suggestion !== undefined) {
     return {

@@ -177,7 +177,8 @@ const urlSchema = z.strictObject({
 const resourcesSchema = z.strictObject({
   cpu: field(
     quantity("cpu").prefault("2"),
-    "Total CPU all pods of the environment may request, as a Kubernetes quantity (e.g. 500m, 2).",
+    "Total CPU all pods of the environment may request, as a Kubernetes quantity (e.g. 500m, 2). " +
+      "The operator sets a ceiling (PRENV_MAX_CPU).",
     "Write a CPU quantity such as 500m (half a core), 1 or 2.",
   ),
   memory: field(
@@ -195,6 +196,40 @@ const resourcesSchema = z.strictObject({
     quantity("bytes").prefault("10Gi"),
     "Total storage all persistent volume claims of the environment may request (e.g. 10Gi).",
     "Write a storage quantity with a binary unit, such as 1Gi or 10Gi.",
+  ),
+});
+
+const CIDR_RE = /^(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-fA-F:]{2,39}\/[0-9]{1,3})$/;
+
+/** `egress:` where the environment's pods may connect to, beyond DNS and their own namespace. */
+const egressSchema = z.strictObject({
+  allow: field(
+    z
+      .union(
+        [
+          z.enum(["internet", "none"]),
+          z
+            .array(
+              z
+                .string()
+                .max(43)
+                .regex(CIDR_RE, { error: (issue) => `${echo(issue.input)} is not a CIDR such as 203.0.113.0/24` }),
+            )
+            .min(1)
+            .max(20),
+        ],
+        {
+          error: (issue) =>
+            issue.input === undefined
+              ? undefined
+              : `must be internet, none or a list of CIDRs, not ${echo(issue.input)}`,
+        },
+      )
+      .default("internet"),
+    "Where pods may connect to besides the cluster DNS and their own namespace: 'internet' (the public " +
+      "internet; the operator's private ranges stay out of reach), 'none', or a list of public ranges " +
+      "(CIDRs) to allow instead of the whole internet. It can only narrow what the operator allows.",
+    "Write internet, none, or a list such as [203.0.113.0/24].",
   ),
 });
 
@@ -305,6 +340,11 @@ const rootShape = {
     resourcesSchema.prefault({}),
     "Resource quota of each environment (all its pods together).",
     "Write resources as a mapping, e.g. resources: { cpu: '2', memory: 4Gi }.",
+  ),
+  egress: field(
+    egressSchema.prefault({}),
+    "Network access of the environment's pods to outside their namespace.",
+    "Write egress as a mapping, e.g. egress: { allow: none }.",
   ),
   maxEnvironments: field(
     z.number().multipleOf(1).min(1).max(1000).optional(),

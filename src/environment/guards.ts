@@ -5,6 +5,7 @@ import { parseAllDocuments } from "yaml";
 import type { RepoConfig } from "../config/schema.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import { parseQuantity } from "./cost.js";
+import { egressBlocks, type IpBlock } from "./egress.js";
 import type { KubeObject } from "./ports.js";
 import type { EnvironmentSettings, VclusterSettings } from "./settings.js";
 
@@ -29,6 +30,11 @@ export interface NamespaceVars {
   tenant: string;
   /** The virtual cluster's service account (vcluster mode), or null. */
   vcluster: string | null;
+  vclusterName: string;
+  podSecurityVersion: string;
+  objects: Record<keyof EnvironmentSettings["objectQuota"], string>;
+  egress: { dnsNamespace: string; dnsLabels: Record<string, string>; blocks: IpBlock[] };
+  hostApi: string[];
 }
 
 export interface ImageParts {
@@ -98,6 +104,11 @@ export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
       "ingressNamespace",
       "tenant",
       "vcluster",
+      "vclusterName",
+      "podSecurityVersion",
+      "objects",
+      "egress",
+      "hostApi",
     ]),
     vcluster: compileTemplate<VclusterVars>("vcluster.yaml.hbs", src.vcluster, [
       "namespace",
@@ -154,6 +165,10 @@ export function namespaceObjects(
 ): KubeObject[] {
   const { resources } = args.config;
   const vcluster = args.config.isolation === "vcluster";
+  const { settings } = args;
+  if (!settings.podSecurityVersion) {
+    throw new Error("podSecurityVersion is not resolved: the composition root must ask the host (withHostSettings)");
+  }
   return yamlObjects(
     t.namespace({
       namespace: args.namespace,
@@ -172,6 +187,20 @@ export function namespaceObjects(
       ingressNamespace: args.settings.ingressNamespace,
       tenant: TENANT_SERVICE_ACCOUNT,
       vcluster: vcluster ? VCLUSTER_SERVICE_ACCOUNT : null,
+      vclusterName: VCLUSTER_NAME,
+      podSecurityVersion: settings.podSecurityVersion,
+      objects: {
+        configMaps: String(settings.objectQuota.configMaps),
+        secrets: String(settings.objectQuota.secrets),
+        services: String(settings.objectQuota.services),
+        persistentVolumeClaims: String(settings.objectQuota.persistentVolumeClaims),
+      },
+      egress: {
+        dnsNamespace: settings.dns.namespace,
+        dnsLabels: settings.dns.podLabels,
+        blocks: egressBlocks(args.config.egress.allow, settings.egressDeny),
+      },
+      hostApi: settings.hostApi,
     }),
     "templates/namespace.yaml.hbs",
   );

@@ -24,6 +24,7 @@ import { decodeRequests, encodeRequests, formatCost, requestsOf } from "./cost.j
 import { eligibility } from "./filters.js";
 import { encodePolicy, policyOf, sleepDecision, type SleepReason } from "./sleep.js";
 import { ingressObject, namespaceObjects, vclusterObjects, type GuardTemplates } from "./guards.js";
+import { ceilingProblems } from "./ceilings.js";
 import { locateEnvironment } from "./locate.js";
 import { branchSlug, previewHost, shortSha, virtualApiHost } from "./naming.js";
 import type {
@@ -169,6 +170,16 @@ export async function reconcile(
     });
     return "invalid-config";
   }
+  const beyond = ceilingProblems(config.config, deps.settings);
+  if (beyond.length > 0) {
+    await say(ctx, {
+      ...blankReport(pr.headSha),
+      kind: "invalid-config",
+      detail: env ? "The existing environment was left as it was." : "Nothing was created.",
+      detailMarkdown: formatProblems(CONFIG_FILE, beyond),
+    });
+    return "invalid-config";
+  }
   if (!env && located.foreign) {
     await say(ctx, {
       ...blankReport(pr.headSha),
@@ -309,6 +320,7 @@ async function tenantObjects(
     namespace,
     labels,
     isolation: config.isolation,
+    ingressClass: deps.settings.ingressClass,
     vars: {
       pr: pr.number,
       sha: pr.headSha,

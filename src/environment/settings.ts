@@ -25,6 +25,22 @@ export interface EnvironmentSettings {
     defaultRequestCpu: string;
     defaultRequestMemory: string;
   };
+  /** The most any repository's `resources` may ask for (quantities as written; pods a count). */
+  ceilings: { cpu: string; memory: string; storage: string; pods: number };
+  /** Object counts every environment's ResourceQuota allows. */
+  objectQuota: { configMaps: number; secrets: number; services: number; persistentVolumeClaims: number };
+  /** CIDRs previews may never reach; the rest of the internet they may, unless the repository narrows it. */
+  egressDeny: string[];
+  /** Where the host's API server is (vcluster mode: only the control-plane pod may reach it, on 443/6443). */
+  hostApi: string[];
+  /** Where the cluster DNS runs: the only pods outside its namespace a preview may reach. */
+  dns: { namespace: string; podLabels: Record<string, string> };
+  /**
+   * Pod Security Standards version enforced (`v1.34`): the host's minor version, so an upgrade of the
+   * host does not silently change what is admitted. Null until the composition root has asked the
+   * host (see resolveHostSettings).
+   */
+  podSecurityVersion: string | null;
   /** Name of the check run prenv keeps on the head commit. */
   checkName: string;
   /** Operator-wide maximum of concurrent environments (0: no limit). */

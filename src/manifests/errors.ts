@@ -24,6 +24,10 @@ export type ManifestErrorCode =
   | "OTHER_NAMESPACE"
   /** A pod asks for access to the node: hostPath, privileged, host namespaces, capabilities, hostPort. */
   | "HOST_ACCESS"
+  /** Traffic routed outside the preview: ExternalName or externalIPs Services, foreign Ingress classes or controller annotations. */
+  | "ROUTING"
+  /** A pod or object that would take over an identity prenv gives the environment (prenv-tenant, the vcluster's). */
+  | "IDENTITY"
   /** Two objects with the same kind, namespace and name. */
   | "DUPLICATE"
   /** Something failed that should not have; the message says so without internal detail. */

@@ -67,7 +67,23 @@ export interface ParseOptions {
   isolation: "namespace" | "vcluster";
   limits?: Partial<ManifestLimits>;
   vars: TemplateVars;
+  /** The operator's IngressClass: the only one a preview's Ingress may name (it is set when absent). */
+  ingressClass: string;
 }
+
+/** Service accounts prenv gives an environment; the PR's pods may not run as them or change them. */
+export const RESERVED_SERVICE_ACCOUNTS: readonly string[] = Object.freeze(["prenv-tenant", "vc-vcluster"]);
+
+/**
+ * Annotation prefixes an Ingress of a preview may carry. Everything else is refused: controller
+ * annotations (ingress-nginx server-alias or snippets, Traefik router rules, ALB conditions, ...) can
+ * route other hosts or run configuration, and what each controller honours cannot be known here.
+ */
+export const INGRESS_ANNOTATION_PREFIXES: readonly string[] = Object.freeze([
+  "app.kubernetes.io/",
+  "kubectl.kubernetes.io/",
+  "prenv.dev/",
+]);
 
 /** An accepted object and the file it came from (for messages about it later, e.g. a failed apply). */
 export interface TenantObject {
@@ -545,6 +561,8 @@ function addObject(run: Run, file: string, line: number, value: unknown, where: 
     ...metadataFindings(obj.metadata),
     ...isolationFindings(obj, run.opts),
     ...hostAccessFindings(obj),
+    ...routingFindings(obj, run.opts),
+    ...identityFindings(obj),
   ];
   for (const f of findings) run.errors.add(new ManifestError({ file, line, object: label, ...f }));
   if (findings.length > 0) return;
@@ -779,6 +797,82 @@ function containerFindings(path: string, container: Mapping): Finding[] {
   return findings;
 }
 
+/** Services and Ingresses that would send traffic somewhere other than the preview's own pods. */
+function routingFindings(obj: KubeObject, opts: ParseOptions): Finding[] {
+  const spec = isMapping(obj.spec) ? obj.spec : {};
+  const findings: Finding[] = [];
+  if (obj.kind === "Service" && group(obj.apiVersion) === "") {
+    if (spec.type === "ExternalName") {
+      findings.push({
+        code: "ROUTING",
+        problem: "A Service of type ExternalName sends traffic for its name to any host, which other workloads of the cluster may then reach through it.",
+        fix: "Call the external host directly from the app, or use a Service with a selector.",
+      });
+    }
+    if (Array.isArray(spec.externalIPs) ? spec.externalIPs.length > 0 : spec.externalIPs !== undefined) {
+      findings.push({
+        code: "ROUTING",
+        problem: "spec.externalIPs would make every node take traffic for those addresses (CVE-2020-8554).",
+        fix: "Remove spec.externalIPs; the preview URL reaches the Service through prenv's routing.",
+      });
+    }
+  }
+  if (obj.kind === "Ingress" && group(obj.apiVersion) === "networking.k8s.io") {
+    const className = spec.ingressClassName;
+    if (className !== undefined && className !== opts.ingressClass) {
+      findings.push({
+        code: "ROUTING",
+        problem: `spec.ingressClassName is ${excerpt(String(className))}; previews may only use this installation's class ${excerpt(opts.ingressClass)}.`,
+        fix: "Remove spec.ingressClassName (prenv sets it).",
+      });
+    }
+    const annotations = isMapping(obj.metadata.annotations) ? Object.keys(obj.metadata.annotations) : [];
+    const foreign = annotations.filter(
+      (k) => k.includes("/") && !INGRESS_ANNOTATION_PREFIXES.some((p) => k.startsWith(p)),
+    );
+    if (foreign.length > 0) {
+      findings.push({
+        code: "ROUTING",
+        problem: `The annotations ${foreign.slice(0, 5).map(excerpt).join(", ")}${foreign.length > 5 ? ", ..." : ""} configure an ingress controller, which can route other hosts or run configuration on the shared controller.`,
+        fix: "Remove them; a preview's Ingress may only name its host, paths and Services.",
+      });
+    }
+  }
+  return findings;
+}
+
+/** Pods that would run as, and objects that would change, the identities prenv gives the environment. */
+function identityFindings(obj: KubeObject): Finding[] {
+  if (obj.kind === "ServiceAccount" && group(obj.apiVersion) === "") {
+    return RESERVED_SERVICE_ACCOUNTS.includes(obj.metadata.name)
+      ? [
+          {
+            code: "IDENTITY",
+            problem: `The service account ${obj.metadata.name} is prenv's own; manifests cannot create or change it.`,
+            fix: "Give your app's service account another name.",
+          },
+        ]
+      : [];
+  }
+  return podSpecs(obj).flatMap(({ path, spec }) => {
+    const account = spec.serviceAccountName ?? spec.serviceAccount;
+    return typeof account === "string" && RESERVED_SERVICE_ACCOUNTS.includes(account)
+      ? [
+          {
+            code: "IDENTITY" as const,
+            problem: `${path} runs as the service account ${account}, which holds prenv's rights in the namespace; its token would be mounted into your pods.`,
+            fix: "Remove serviceAccountName, or use a service account of your own.",
+          },
+        ]
+      : [];
+  });
+}
+
+function group(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash === -1 ? "" : apiVersion.slice(0, slash);
+}
+
 /** The namespace an object lands in, for duplicate detection. */
 function effectiveNamespace(obj: KubeObject, opts: ParseOptions): string {
   if (opts.isolation === "namespace") return opts.namespace;
@@ -792,6 +886,9 @@ function normalise(obj: KubeObject, opts: ParseOptions): KubeObject {
   if (opts.isolation === "namespace") metadata.namespace = opts.namespace;
   metadata.labels = { ...(metadata.labels ?? {}), ...opts.labels };
   const result: KubeObject = { ...obj, metadata };
+  if (obj.kind === "Ingress" && isMapping(obj.spec) && obj.spec.ingressClassName === undefined) {
+    result.spec = { ...obj.spec, ingressClassName: opts.ingressClass };
+  }
   delete result.status;
   return result;
 }

@@ -26,6 +26,23 @@ export const VCLUSTER_IMAGE = "ghcr.io/loft-sh/vcluster-oss:0.37.1";
 export const VCLUSTER_KUBERNETES_IMAGE = "ghcr.io/loft-sh/kubernetes:v1.36.0";
 
 const QUANTITY = /^(?:[0-9]+(?:\.[0-9]+)?)(?:m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const CIDR = /^(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-f:]+\/[0-9]{1,3})$/i;
+
+/**
+ * Address ranges previews may never reach (the rest of the internet they may): RFC 1918, carrier-grade
+ * NAT, loopback and link-local (cloud instance metadata at 169.254.169.254 and fd00:ec2::254 included),
+ * IPv6 unique-local and link-local.
+ */
+export const DEFAULT_EGRESS_DENY = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "fc00::/7",
+  "fe80::/10",
+];
 const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -92,6 +109,34 @@ const envSchema = z.object({
     .string()
     .regex(/^https:\/\/[^\s/?#]+$/, "must be the API server's https URL, e.g. https://k8s.example.com")
     .optional(),
+  PRENV_MAX_CPU: z.string().regex(QUANTITY, "must be a CPU quantity such as 8 or 4500m").default("8"),
+  PRENV_MAX_MEMORY: z.string().regex(QUANTITY, "must be a memory quantity such as 16Gi").default("16Gi"),
+  PRENV_MAX_STORAGE: z.string().regex(QUANTITY, "must be a storage quantity such as 50Gi").default("50Gi"),
+  PRENV_MAX_PODS: z.coerce.number().int().min(1).max(1000).default(50),
+  PRENV_QUOTA_CONFIGMAPS: z.coerce.number().int().min(1).max(10_000).default(100),
+  PRENV_QUOTA_SECRETS: z.coerce.number().int().min(1).max(10_000).default(100),
+  PRENV_QUOTA_SERVICES: z.coerce.number().int().min(1).max(10_000).default(30),
+  PRENV_QUOTA_PVCS: z.coerce.number().int().min(0).max(10_000).default(10),
+  PRENV_EGRESS_DENY_CIDRS: z
+    .string()
+    .transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/8")))
+    .optional(),
+  PRENV_HOST_API_CIDRS: z
+    .string()
+    .transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/16")).min(1))
+    .optional(),
+  PRENV_DNS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("kube-system"),
+  PRENV_DNS_POD_LABELS: z
+    .string()
+    .regex(/^[a-z0-9./-]+=[A-Za-z0-9._-]+(,[a-z0-9./-]+=[A-Za-z0-9._-]+)*$/, "must be key=value[,key=value], e.g. k8s-app=kube-dns")
+    .default("k8s-app=kube-dns"),
+  PRENV_POD_SECURITY_VERSION: z
+    .string()
+    .regex(/^v1\.[0-9]{1,3}$/, "must be a Kubernetes minor version such as v1.34")
+    .optional(),
+  PRENV_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(900).optional(),
   KUBECONFIG: z.string().optional(),
   KUBE_CONTEXT: z.string().optional(),
   APP_ID: z.coerce.number().int().positive().optional(),
@@ -135,6 +180,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     if (domain.length > 253 - 64)
       problems.push(`${name}: must be at most ${253 - 64} characters (hosts are <namespace>.${name})`);
   }
+  if (e.PRENV_JOB_TIMEOUT_SECONDS !== undefined) {
+    // A job that may wait for a new virtual cluster and then for rollouts must end before its function.
+    const longest = e.PRENV_ROLLOUT_TIMEOUT_SECONDS + e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + 60;
+    if (longest > e.PRENV_JOB_TIMEOUT_SECONDS) {
+      problems.push(
+        `PRENV_ROLLOUT_TIMEOUT_SECONDS (${e.PRENV_ROLLOUT_TIMEOUT_SECONDS}) + PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
+      );
+    }
+  }
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     environment: {
@@ -152,6 +206,25 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         gibHour: e.PRENV_PRICE_GIB_HOUR,
         currency: e.PRENV_CURRENCY,
       },
+      ceilings: {
+        cpu: e.PRENV_MAX_CPU,
+        memory: e.PRENV_MAX_MEMORY,
+        storage: e.PRENV_MAX_STORAGE,
+        pods: e.PRENV_MAX_PODS,
+      },
+      objectQuota: {
+        configMaps: e.PRENV_QUOTA_CONFIGMAPS,
+        secrets: e.PRENV_QUOTA_SECRETS,
+        services: e.PRENV_QUOTA_SERVICES,
+        persistentVolumeClaims: e.PRENV_QUOTA_PVCS,
+      },
+      egressDeny: e.PRENV_EGRESS_DENY_CIDRS ?? DEFAULT_EGRESS_DENY,
+      hostApi: e.PRENV_HOST_API_CIDRS ?? ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+      dns: {
+        namespace: e.PRENV_DNS_NAMESPACE,
+        podLabels: Object.fromEntries(e.PRENV_DNS_POD_LABELS.split(",").map((kv) => kv.split("=") as [string, string])),
+      },
+      podSecurityVersion: e.PRENV_POD_SECURITY_VERSION ?? null,
       containerDefaults: {
         defaultCpu: e.PRENV_DEFAULT_CPU_LIMIT,
         defaultMemory: e.PRENV_DEFAULT_MEMORY_LIMIT,

@@ -9,6 +9,7 @@ import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
 import { isPrenvError, policyFor } from "../errors.js";
 import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
+import { withHostSettings } from "./host-settings.js";
 import type { ReconcileJob } from "./jobs.js";
 import type { Settings } from "./settings.js";
 
@@ -31,6 +32,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
   });
   const octokit = (await deps.probot.auth(job.installationId)) as Octokit;
   const app = await appIdentity(deps.probot);
+  const settings = await withHostSettings(deps.settings, deps.kubeConfig);
   const ref = {
     owner: job.owner,
     repo: job.repo,
@@ -41,10 +43,10 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
   const started = Date.now();
   const reconcileDeps: ReconcileDeps = {
     github: new GitHubPullRequest(octokit, ref, app),
-    cluster: hostCluster(deps.kubeConfig, deps.settings),
+    cluster: hostCluster(deps.kubeConfig, settings),
     clock: { now: deps.now ?? (() => new Date()) },
     log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
-    settings: deps.settings.environment,
+    settings: settings.environment,
     templates: deps.templates,
   };
   const outcome = job.commentId

@@ -1,6 +1,6 @@
 // GitHubPort on Probot's Octokit, for one pull request of one installation.
 import type { ProbotOctokit } from "probot";
-import { parseRepoConfig } from "../../config/parse.js";
+import { loadRepoConfig } from "../../config/load.js";
 import { CONFIG_FILE } from "../../config/schema.js";
 import type {
   CheckRunReport,
@@ -45,17 +45,6 @@ function githubError(err: unknown, what: string): PrenvError {
   );
 }
 
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isPlain(base) || !isPlain(over)) return over;
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
-  return out;
-}
-
-function isPlain(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 export class GitHubPullRequest implements GitHubPort {
   private readonly repo: { owner: string; repo: string };
   /** Marker → prenv's comment as last seen or written by this instance (null: none exists). */
@@ -96,41 +85,29 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  /** `.github/prenv.yml` from the default branch, following `_extends` and the org `.github` repo. */
+  /** `.github/prenv.yml` from the default branch (see src/config/load.ts for how it is found). */
   async getConfig(): Promise<ConfigLookup> {
-    let result: Awaited<ReturnType<Octokit["config"]["get"]>>;
-    try {
-      result = await this.octokit.config.get({
-        ...this.repo,
-        path: CONFIG_FILE,
-        // Later files in `configs` are the more specific ones; arrays replace, objects merge.
-        defaults: (configs) =>
-          configs.reduce<Record<string, unknown>>(
-            (acc, c) => deepMerge(acc, c) as Record<string, unknown>,
-            {},
-          ),
-      });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (/could not be parsed|not an object|already loaded|Invalid _extends/i.test(message)) {
-        return {
-          kind: "invalid",
-          problems: [
-            {
-              path: "(root)",
-              message: message
-                .replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")
-                .replace(/https?:\/\/\S+/g, CONFIG_FILE),
-              fix: "Fix the YAML syntax (a linter such as yamllint shows the line), and check any _extends value.",
-            },
-          ],
-        };
-      }
-      throw githubError(err, `read ${CONFIG_FILE}`);
-    }
-    if (!result.files.some((f) => f.config !== null)) return { kind: "missing" };
-    const parsed = parseRepoConfig(result.config);
-    return parsed.ok ? { kind: "ok", config: parsed.config } : { kind: "invalid", problems: parsed.problems };
+    return loadRepoConfig(
+      {
+        read: async (owner, repo, path) => {
+          try {
+            // Raw file from the default branch (no ref), as Probot's config plugin asks for it.
+            const res = await this.octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+              owner,
+              repo,
+              path,
+              headers: { accept: "application/vnd.github.v3.raw" },
+            });
+            return typeof res.data === "string" ? res.data : null;
+          } catch (err) {
+            if (status(err) === 404) return null;
+            throw githubError(err, `read ${owner}/${repo}:${path}`);
+          }
+        },
+      },
+      this.ref.owner,
+      this.ref.repo,
+    );
   }
 
   async listChangedFiles(): Promise<string[]> {

@@ -20,6 +20,7 @@ const DEFAULTS: RepoConfig = {
   maxTtl: "7d",
   deploy: { path: "deploy/preview", waitForChecks: [] },
   resources: { cpu: "2", memory: "4Gi", pods: 20, storage: "10Gi" },
+  egress: { allow: "internet" },
   sleep: {},
   warnBeforeExpiry: "24h",
   ttlRenewOnPush: false,
@@ -55,6 +56,7 @@ describe("parseRepoConfig: valid files", () => {
       deploy: { path: "k8s/preview", waitForChecks: ["build-image", "lint"], image: "ghcr.io/a/b:{{ sha }}" },
       url: { service: "web", port: 8080, path: "/app/" },
       resources: { cpu: "1.5", memory: "512Mi", pods: 200, storage: "1G" },
+      egress: { allow: ["203.0.113.0/24"] },
       sleep: {
         after: "2h",
         schedule: { timezone: "Europe/Berlin", days: ["mon", "fri"], from: "07:30", to: "19:00" },
@@ -367,8 +369,6 @@ describe("parseRepoConfig: many problems at once", () => {
 
 describe("parseRepoConfig: not a mapping", () => {
   it.each<[string, unknown, RegExp]>([
-    ["null (an empty file)", null, /is empty/],
-    ["undefined", undefined, /is empty/],
     ["a list", ["isolation: namespace"], /contains a list/],
     ["a string", "isolation=namespace", /contains 'isolation=namespace'/],
     ["a number", 42, /contains 42/],
@@ -381,8 +381,12 @@ describe("parseRepoConfig: not a mapping", () => {
     expect(problems[0]!.fix).toMatch(/isolation: namespace/);
   });
 
+  it("reads an empty file (null) as every default: an empty .github/prenv.yml opts in", () => {
+    expect(parseRepoConfig(null)).toEqual(parseRepoConfig({}));
+    expect(parseRepoConfig(undefined)).toEqual(parseRepoConfig({}));
+  });
+
   it("names the file it was given", () => {
-    expect(problemsOf(null)[0]!.message).toBe(".github/prenv.yml is empty");
     const result = parseRepoConfig([], "acme/.github:prenv.yml");
     expect(!result.ok && result.problems[0]!.message).toMatch(/^acme\/\.github:prenv\.yml must contain/);
   });
@@ -444,5 +448,36 @@ describe("formatProblems", () => {
     const text = formatProblems("a`b.yml", [{ path: "x`y", message: "bad", fix: "Fix." }]);
     expect(text).toContain("`a'b.yml`");
     expect(text).toContain("- `x'y`: bad. Fix.");
+  });
+});
+
+describe("parseRepoConfig: settings written at the top level that belong in a section", () => {
+  it.each([
+    ["branches", ["main"], "filters.branches"],
+    ["sleepAfter", "2h", "sleep.after"],
+    ["path", "deploy/x", "deploy.path"],
+    ["cpu", "1", "resources.cpu"],
+    ["service", "web", "url.service"],
+  ])("%s points to %s", (key, value, home) => {
+    const [problem] = problemsOf({ [key]: value });
+    expect(problem!.message).toBe(`unknown key '${key}' at the top level — did you mean '${home}'?`);
+    expect(problem!.fix).toContain(`Move it under ${home.split(".")[0]}`);
+  });
+});
+
+describe("parseRepoConfig: egress", () => {
+  it.each([
+    [{ allow: "none" }, "none"],
+    [{ allow: ["203.0.113.0/24", "2001:db8::/32"] }, ["203.0.113.0/24", "2001:db8::/32"]],
+  ])("accepts %j", (egress, allow) => {
+    expect(configOf({ egress }).egress.allow).toEqual(allow);
+  });
+
+  it.each([
+    [{ allow: "everything" }, /must be internet, none or a list of CIDRs/],
+    [{ allow: ["10.0.0.0"] }, /is not a CIDR/],
+    [{ allow: [] }, /at least 1 item/],
+  ])("refuses %j", (egress, message) => {
+    expect(problemsOf({ egress })[0]!.message).toMatch(message);
   });
 });

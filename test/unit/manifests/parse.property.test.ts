@@ -17,6 +17,7 @@ const OPTIONS: ParseOptions = {
   namespace: NS,
   labels: { "prenv.dev/applied": "true" },
   isolation: "namespace",
+  ingressClass: "nginx",
   vars: {
     pr: 7,
     sha: "0123456789abcdef0123456789abcdef01234567",

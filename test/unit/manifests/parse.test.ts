@@ -27,7 +27,7 @@ const vars: TemplateVars = {
 const LABELS = { "app.kubernetes.io/managed-by": "prenv", "prenv.dev/applied": "true" };
 
 function options(over: Partial<ParseOptions> = {}): ParseOptions {
-  return { namespace: NS, labels: LABELS, isolation: "namespace", vars, ...over };
+  return { namespace: NS, labels: LABELS, isolation: "namespace", vars, ingressClass: "previews", ...over };
 }
 
 type Files = { path: string; content: string }[];
@@ -154,7 +154,7 @@ describe("parseTenantManifests: accepted objects", () => {
       namespace: NS,
       annotations: { sha: vars.sha, pr: "42" },
     });
-    expect(only!.object.spec).toEqual({ rules: [{ host: vars.host }] });
+    expect(only!.object.spec).toEqual({ ingressClassName: "previews", rules: [{ host: vars.host }] });
   });
 
   it("fills template variables into deploy.image before using it", () => {
@@ -797,5 +797,90 @@ describe("objectKey", () => {
     expect(objectKey(object("autoscaling/v2", "HorizontalPodAutoscaler", "h", "ns"))).toBe(
       objectKey(object("autoscaling/v1", "HorizontalPodAutoscaler", "h", "ns")),
     );
+  });
+});
+
+describe("parseTenantManifests refuses what would route traffic or identities out of the preview", () => {
+  const svc = (spec: object) => ({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec });
+  const ingress = (metadata: object, spec: object = {}) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "i", ...metadata },
+    spec: { rules: [{ host: vars.host }], ...spec },
+  });
+  const deployment = (podSpec: object) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "d" },
+    spec: { template: { spec: { containers: [{ name: "c", image: "x" }], ...podSpec } } },
+  });
+
+  it.each([
+    [
+      "an ExternalName Service",
+      svc({ type: "ExternalName", externalName: "db.other.svc.cluster.local" }),
+      /ExternalName/,
+    ],
+    [
+      "a Service with externalIPs",
+      svc({ selector: { a: "b" }, ports: [{ port: 80 }], externalIPs: ["1.2.3.4"] }),
+      /CVE-2020-8554/,
+    ],
+    [
+      "an Ingress of another class",
+      ingress({}, { ingressClassName: "public" }),
+      /previews may only use this installation's class "previews"/,
+    ],
+    [
+      "an Ingress aliasing another host",
+      ingress({ annotations: { "nginx.ingress.kubernetes.io/server-alias": "bank.example.com" } }),
+      /configure an ingress controller/,
+    ],
+    [
+      "an Ingress with a Traefik router rule",
+      ingress({ annotations: { "traefik.ingress.kubernetes.io/router.rule": "Host(`x`)" } }),
+      /configure an ingress controller/,
+    ],
+    [
+      "the legacy class annotation",
+      ingress({ annotations: { "kubernetes.io/ingress.class": "public" } }),
+      /configure an ingress controller/,
+    ],
+    [
+      "a pod running as prenv-tenant",
+      deployment({ serviceAccountName: "prenv-tenant" }),
+      /runs as the service account prenv-tenant/,
+    ],
+    [
+      "a pod running as the vcluster",
+      deployment({ serviceAccount: "vc-vcluster" }),
+      /runs as the service account vc-vcluster/,
+    ],
+    [
+      "a ServiceAccount named prenv-tenant",
+      {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "prenv-tenant" },
+        automountServiceAccountToken: true,
+      },
+      /prenv's own/,
+    ],
+  ])("%s", (_what, object, message) => {
+    const result = parseTenantManifests([file("deploy/x.yaml", object)], options());
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => e.message).join("\n")).toMatch(message);
+  });
+
+  it("sets the operator's class on an Ingress without one, and keeps neutral annotations", () => {
+    const [obj] = accepted([
+      file("deploy/x.yaml", ingress({ annotations: { "app.kubernetes.io/part-of": "web", note: "x" } })),
+    ]);
+    expect((obj!.object.spec as { ingressClassName: string }).ingressClassName).toBe("previews");
+  });
+
+  it("accepts a pod with a service account of the app's own", () => {
+    expect(accepted([file("deploy/x.yaml", deployment({ serviceAccountName: "web" }))])).toHaveLength(1);
   });
 });

@@ -17,7 +17,7 @@ import { stringify } from "yaml";
 import { testSettings } from "../../support/settings.js";
 
 const t = loadTemplates();
-const settings = testSettings().environment;
+const settings = testSettings({ PRENV_POD_SECURITY_VERSION: "v1.34" }).environment;
 const parsed = parseRepoConfig({ url: { service: "web", port: 8080 }, podSecurity: "baseline" });
 if (!parsed.ok) throw new Error("test config invalid");
 const config = parsed.config;
@@ -71,6 +71,33 @@ describe("rendered templates", () => {
     );
   });
 
+  it.each([
+    ["internet", [{ cidr: "0.0.0.0/0" }, { cidr: "::/0" }]],
+    ["none", []],
+    [["203.0.113.0/24", "0.0.0.0/1"], [{ cidr: "203.0.113.0/24" }, { cidr: "0.0.0.0/1" }]],
+  ])("egress allow %j reaches DNS, the namespace and only those ranges, never a denied one", (allow, blocks) => {
+    const cfg = parseRepoConfig({ egress: { allow } });
+    if (!cfg.ok) throw new Error("test config invalid");
+    const [policy] = namespaceObjects(t.guards, {
+      namespace: ns,
+      labels: {},
+      annotations: {},
+      config: cfg.config,
+      settings,
+    }).filter((o) => o.kind === "NetworkPolicy");
+    const egress = (policy!.spec as { egress: { to: { ipBlock?: { cidr: string; except?: string[] } }[] }[] })
+      .egress;
+    const ipBlocks = egress.flatMap((rule) => rule.to.flatMap((to) => (to.ipBlock ? [to.ipBlock] : [])));
+    expect(ipBlocks.map((b) => ({ cidr: b.cidr }))).toEqual(blocks);
+    // 0.0.0.0/1 holds 10.0.0.0/8, 100.64.0.0/10 and 127.0.0.0/8: they are cut out of it.
+    const half = ipBlocks.find((b) => b.cidr === "0.0.0.0/1");
+    if (half) expect(half.except).toEqual(["10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8"]);
+    const v4 = ipBlocks.find((b) => b.cidr === "0.0.0.0/0");
+    if (v4) expect(v4.except).toContain("169.254.0.0/16");
+    const v6 = ipBlocks.find((b) => b.cidr === "::/0");
+    if (v6) expect(v6.except).toEqual(["fc00::/7", "fe80::/10"]);
+  });
+
   it("namespace guards of a virtual cluster: its service account bound to prenv-vcluster, quota with the control plane", async () => {
     const vc = parseRepoConfig({ isolation: "vcluster", resources: { cpu: "2", memory: "4Gi" } });
     if (!vc.ok) throw new Error("test config invalid");
@@ -88,6 +115,7 @@ describe("rendered templates", () => {
       "NetworkPolicy/prenv-default-deny",
       "ServiceAccount/prenv-tenant",
       "RoleBinding/prenv-tenant",
+      "NetworkPolicy/prenv-vcluster-host-api",
       "ServiceAccount/vc-vcluster",
       "RoleBinding/vc-vcluster",
     ]);
