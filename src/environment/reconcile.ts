@@ -597,6 +597,7 @@ function guardObjects(ctx: Ctx, pr: PullRequest, config: RepoConfig, plan: Deplo
     [SLEEP.policy]: encodePolicy(policyOf(config)),
     [IDENTITY.isolation]: config.isolation,
     [IDENTITY.previewHost]: ctx.host,
+    [IDENTITY.ingressClass]: deps.settings.ingressClass,
     ...(config.isolation === "vcluster" ? { [IDENTITY.apiHost]: ctx.apiHost } : {}),
   };
   return namespaceObjects(deps.templates.guards, {

@@ -29,6 +29,8 @@ export const IDENTITY = {
   previewHost: `${P}/preview-host`,
   /** The virtual cluster's API host (vcluster mode only); served by prenv's own Ingress alone. */
   apiHost: `${P}/api-host`,
+  /** The IngressClass Ingresses in the namespace must name (deploy/policy.yaml). */
+  ingressClass: `${P}/ingress-class`,
 } as const;
 
 /** Rewritten whole on every deploy (field manager `prenv-state`). */

@@ -27,7 +27,7 @@ function guards(t: GuardTemplates, namespace: string): KubeObject[] {
     labels: { ...MANAGED_BY, "prenv.dev/pr": "1" },
     annotations: { "prenv.dev/repository": "acme/web" },
     config,
-    settings: testSettings().environment,
+    settings: testSettings({ PRENV_POD_SECURITY_VERSION: "v1.34" }).environment,
   });
 }
 
