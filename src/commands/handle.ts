@@ -29,6 +29,15 @@ export const COMMAND_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain"
 export const RATE_LIMIT = 10;
 export const RATE_WINDOW_MS = 10 * 60_000;
 
+/** Hidden first line of prenv's refusal replies (to find the last one). */
+export const REFUSAL_MARKER = "<!-- prenv:refusal -->";
+
+/** Control, format and direction characters shown as `?`: an echo must show what is there. */
+function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, "?");
+}
+
 export type CommandOutcome = "ignored" | "refused" | "malformed" | "rate-limited" | "done";
 
 interface Run {
@@ -58,21 +67,25 @@ export async function handleCommentCommands(
   const parsed = parseCommands(comment.body);
   if (parsed.kind === "none") return "ignored";
   const role = await github.permissionOf(comment.author);
+  const now = deps.clock.now().getTime();
   if (!COMMAND_ROLES.has(role)) {
     await github.addReaction(commentId, "-1");
-    await github.createComment(
-      `Sorry, ${comment.author}: \`/env\` commands need write, maintain or admin permission on this repository.`,
-    );
+    // One written refusal per PR per window; after that the reaction says it.
+    const last = await github.latestComment(REFUSAL_MARKER);
+    if (!last || now - Date.parse(last.createdAt) >= RATE_WINDOW_MS) {
+      await github.createComment(
+        `${REFUSAL_MARKER}\nSorry, ${escapeMarkdown(visible(comment.author))}: \`/env\` commands need write, maintain or admin permission on this repository.`,
+      );
+    }
     return "refused";
   }
   if (parsed.kind === "malformed") {
     await github.addReaction(commentId, "confused");
     await github.createComment(
-      `I could not read \`${parsed.line.replace(/`/g, "'")}\`: ${escapeMarkdown(parsed.reason)}\n\n${COMMAND_HELP}`,
+      `I could not read \`${visible(parsed.line).replace(/`/g, "'")}\`: ${escapeMarkdown(visible(parsed.reason))}\n\n${COMMAND_HELP}`,
     );
     return "malformed";
   }
-  const now = deps.clock.now().getTime();
   const meta = readMeta((await github.findComment(COMMENT_MARKER))?.body);
   const recent = (meta.commandTimes ?? []).filter((t) => now - t < RATE_WINDOW_MS);
   if (recent.length >= RATE_LIMIT) {

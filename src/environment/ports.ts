@@ -88,6 +88,8 @@ export interface GitHubPort {
   /** Every .yaml/.yml file under `dir` at `sha`; throws PrenvError MANIFEST_INVALID when missing. */
   readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]>;
   findComment(marker: string): Promise<{ id: number; body: string } | null>;
+  /** prenv's newest comment that starts with `marker` (replies that carry one), or null. */
+  latestComment(marker: string): Promise<{ id: number; body: string; createdAt: string } | null>;
   createComment(body: string): Promise<void>;
   updateComment(id: number, body: string): Promise<void>;
   listDeployments(environment: string): Promise<DeploymentView[]>;

@@ -64,6 +64,11 @@ const IMAGE_VARIABLE_NAMES: ReadonlySet<string> = new Set([...VARIABLE_NAMES].fi
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024;
 /** Default cap on `{{#if}}` nesting. */
 export const DEFAULT_MAX_BLOCK_DEPTH = 50;
+/**
+ * Template expressions (`{{name}}`, blocks) per file. Compiling and rendering cost grows with their
+ * number; a manifest needs a few dozen, and this bound keeps the worst file to a few milliseconds.
+ */
+export const MAX_TEMPLATE_EXPRESSIONS = 1000;
 
 export interface RenderOptions {
   /** Largest allowed input and output, in bytes. */
@@ -100,7 +105,10 @@ export function renderManifest(
   if (!source.includes("{{")) return source;
 
   const resolved = resolveTemplateVars(vars);
-  const output = render(file, source, resolved, VARIABLE_NAMES, options.maxDepth ?? DEFAULT_MAX_BLOCK_DEPTH);
+  const output = render(file, source, resolved, VARIABLE_NAMES, {
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_BLOCK_DEPTH,
+    maxBytes,
+  });
   const outputBytes = Buffer.byteLength(output, "utf8");
   if (outputBytes > maxBytes) throw tooLarge(file, `renders to ${formatBytes(outputBytes)}`, maxBytes);
   return output;
@@ -114,13 +122,10 @@ export function renderManifest(
 export function resolveTemplateVars(vars: TemplateVars): TemplateVars {
   if (vars.image === undefined || !vars.image.includes("{{")) return vars;
   const { image, ...rest } = vars;
-  const rendered = render(
-    `${CONFIG_FILE} (deploy.image)`,
-    image,
-    rest,
-    IMAGE_VARIABLE_NAMES,
-    DEFAULT_MAX_BLOCK_DEPTH,
-  );
+  const rendered = render(`${CONFIG_FILE} (deploy.image)`, image, rest, IMAGE_VARIABLE_NAMES, {
+    maxDepth: DEFAULT_MAX_BLOCK_DEPTH,
+    maxBytes: 1024,
+  });
   return { ...vars, image: rendered };
 }
 
@@ -129,8 +134,9 @@ function render(
   source: string,
   vars: TemplateVars,
   allowed: ReadonlySet<string>,
-  maxDepth: number,
+  limits: { maxDepth: number; maxBytes: number },
 ): string {
+  const { maxDepth, maxBytes } = limits;
   const depth = blockDepth(source);
   if (depth > maxDepth) {
     throw new ManifestError({
@@ -146,7 +152,35 @@ function render(
   } catch (err) {
     throw syntaxError(file, err);
   }
-  checkTemplate(file, ast, { allowed, imageSet: vars.image !== undefined });
+  const expressions = checkTemplate(file, ast, { allowed, imageSet: vars.image !== undefined });
+  if (expressions > MAX_TEMPLATE_EXPRESSIONS) {
+    throw new ManifestError({
+      code: "LIMIT",
+      file,
+      problem: `The file has ${expressions} template expressions; the limit is ${MAX_TEMPLATE_EXPRESSIONS}.`,
+      fix: "Use fewer {{variables}}: put repeated values in one ConfigMap and refer to it.",
+    });
+  }
+  // What rendering can produce at most, checked before any work: every expression as the longest value.
+  const longest = Math.max(0, ...Object.values(contextOf(vars)).map((v) => byteLength(String(v))));
+  const bound = byteLength(source) + expressions * longest;
+  if (bound > maxBytes) {
+    const exact = byteLength(renderChecked(file, ast, vars, allowed));
+    if (exact > maxBytes) throw tooLarge(file, `renders to ${formatBytes(exact)}`, maxBytes);
+  }
+  return renderChecked(file, ast, vars, allowed);
+}
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+function renderChecked(
+  file: string,
+  ast: hbs.AST.Program,
+  vars: TemplateVars,
+  allowed: ReadonlySet<string>,
+): string {
   // Compiling the AST we just parsed from `source` (and checked) is what `compile(source)` does.
   const template = hb.compile(ast, {
     strict: true,
@@ -191,10 +225,12 @@ interface Scope {
  * off the list. `{{image}}` without deploy.image is an error unless it sits under `{{#if image}}`
  * (or the else of `{{#unless image}}`), where it can never render.
  */
-function checkTemplate(file: string, ast: hbs.AST.Program, scope: Scope): void {
+function checkTemplate(file: string, ast: hbs.AST.Program, scope: Scope): number {
+  let expressions = 0;
   const pending: [Node, boolean][] = [...ast.body].reverse().map((n) => [n, scope.imageSet]);
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [node, imageSet] = next;
+    if (node.type === "MustacheStatement" || node.type === "BlockStatement") expressions += 1;
     switch (node.type) {
       case "ContentStatement":
       case "CommentStatement":
@@ -225,6 +261,7 @@ function checkTemplate(file: string, ast: hbs.AST.Program, scope: Scope): void {
         throw notAllowed(file, node, "decorators and raw blocks are not available", scope);
     }
   }
+  return expressions;
 }
 
 /** `{{#if variable}}` / `{{#unless variable}}` and nothing else; returns e.g. `if image`. */

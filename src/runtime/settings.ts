@@ -119,18 +119,33 @@ const envSchema = z.object({
   PRENV_QUOTA_PVCS: z.coerce.number().int().min(0).max(10_000).default(10),
   PRENV_EGRESS_DENY_CIDRS: z
     .string()
-    .transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/8")))
     .optional(),
   PRENV_HOST_API_CIDRS: z
     .string()
-    .transform((v) => v.split(",").map((c) => c.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/16")).min(1))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/16")).min(1),
+    )
     .optional(),
   PRENV_DNS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("kube-system"),
   PRENV_DNS_POD_LABELS: z
     .string()
-    .regex(/^[a-z0-9./-]+=[A-Za-z0-9._-]+(,[a-z0-9./-]+=[A-Za-z0-9._-]+)*$/, "must be key=value[,key=value], e.g. k8s-app=kube-dns")
+    .regex(
+      /^[a-z0-9./-]+=[A-Za-z0-9._-]+(,[a-z0-9./-]+=[A-Za-z0-9._-]+)*$/,
+      "must be key=value[,key=value], e.g. k8s-app=kube-dns",
+    )
     .default("k8s-app=kube-dns"),
   PRENV_POD_SECURITY_VERSION: z
     .string()
@@ -222,7 +237,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       hostApi: e.PRENV_HOST_API_CIDRS ?? ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
       dns: {
         namespace: e.PRENV_DNS_NAMESPACE,
-        podLabels: Object.fromEntries(e.PRENV_DNS_POD_LABELS.split(",").map((kv) => kv.split("=") as [string, string])),
+        podLabels: Object.fromEntries(
+          e.PRENV_DNS_POD_LABELS.split(",").map((kv) => kv.split("=") as [string, string]),
+        ),
       },
       podSecurityVersion: e.PRENV_POD_SECURITY_VERSION ?? null,
       containerDefaults: {

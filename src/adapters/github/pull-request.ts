@@ -20,6 +20,12 @@ import { PrenvError } from "../../errors.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
+interface OwnComment {
+  id: number;
+  body: string;
+  createdAt: string;
+}
+
 /** Limits applied before any manifest byte is downloaded (the parser checks them again). */
 export const MANIFEST_FETCH_LIMITS = { maxFiles: 100, maxFileBytes: 256 * 1024, maxTotalBytes: 1024 * 1024 };
 const MAX_SUMMARY = 60_000;
@@ -47,8 +53,8 @@ function githubError(err: unknown, what: string): PrenvError {
 
 export class GitHubPullRequest implements GitHubPort {
   private readonly repo: { owner: string; repo: string };
-  /** Marker → prenv's comment as last seen or written by this instance (null: none exists). */
-  private readonly marked = new Map<string, { id: number; body: string } | null>();
+  /** prenv's own comments on the PR as last seen or written by this instance (null: not listed yet). */
+  private own: OwnComment[] | null = null;
 
   /**
    * @param app prenv's own App: its check runs, and the only author whose comment is prenv's comment.
@@ -219,36 +225,39 @@ export class GitHubPullRequest implements GitHubPort {
   /**
    * prenv's own comment, found by its marker. One paginated listing per instance (an instance
    * serves one job): later look-ups, and the comments this instance creates or edits, are answered
-   * from what it already knows.
+   * from what it already knows. Only comments by prenv's own bot account count.
    */
   async findComment(marker: string): Promise<{ id: number; body: string } | null> {
-    const known = this.marked.get(marker);
-    if (known !== undefined) return known;
+    const found = (await this.ownComments()).find((c) => c.body.startsWith(marker));
+    return found ? { id: found.id, body: found.body } : null;
+  }
+
+  /** prenv's newest comment starting with `marker`, with when it was written. */
+  async latestComment(marker: string): Promise<{ id: number; body: string; createdAt: string } | null> {
+    return (await this.ownComments()).findLast((c) => c.body.startsWith(marker)) ?? null;
+  }
+
+  private async ownComments(): Promise<OwnComment[]> {
+    if (this.own) return this.own;
+    const own: OwnComment[] = [];
     try {
       for await (const page of this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
         ...this.repo,
         issue_number: this.ref.number,
         per_page: 100,
       })) {
-        // Only prenv's own bot account: another bot (or a user) copying the marker is ignored.
-        const found = page.data.find(
-          (c) =>
-            this.app !== undefined &&
-            c.user?.type === "Bot" &&
-            c.user.login === this.app.botLogin &&
-            (c.body ?? "").startsWith(marker),
-        );
-        if (found) return this.remember(marker, { id: found.id, body: found.body ?? "" });
+        for (const c of page.data) {
+          // Only prenv's own bot account: another bot (or a user) copying a marker is ignored.
+          if (this.app !== undefined && c.user?.type === "Bot" && c.user.login === this.app.botLogin) {
+            own.push({ id: c.id, body: c.body ?? "", createdAt: c.created_at });
+          }
+        }
       }
-      return this.remember(marker, null);
     } catch (err) {
       throw githubError(err, "list the pull request's comments");
     }
-  }
-
-  private remember(marker: string, comment: { id: number; body: string } | null) {
-    this.marked.set(marker, comment);
-    return comment;
+    this.own = own;
+    return own;
   }
 
   async createComment(body: string): Promise<void> {
@@ -258,9 +267,7 @@ export class GitHubPullRequest implements GitHubPort {
         issue_number: this.ref.number,
         body,
       });
-      for (const [marker, known] of this.marked) {
-        if (known === null && body.startsWith(marker)) this.marked.set(marker, { id: data.id, body });
-      }
+      this.own?.push({ id: data.id, body, createdAt: data.created_at });
     } catch (err) {
       throw githubError(err, "comment on the pull request");
     }
@@ -269,9 +276,8 @@ export class GitHubPullRequest implements GitHubPort {
   async updateComment(id: number, body: string): Promise<void> {
     try {
       await this.octokit.rest.issues.updateComment({ ...this.repo, comment_id: id, body });
-      for (const [marker, known] of this.marked) {
-        if (known?.id === id) this.marked.set(marker, { id, body });
-      }
+      const known = this.own?.find((c) => c.id === id);
+      if (known) known.body = body;
     } catch (err) {
       throw githubError(err, "update prenv's comment");
     }

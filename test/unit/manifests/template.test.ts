@@ -209,3 +209,25 @@ describe("blockDepth", () => {
     expect(blockDepth(source)).toBe(depth);
   });
 });
+
+describe("renderManifest bounds its work before rendering", () => {
+  const vars: TemplateVars = {
+    pr: 1,
+    sha: "0123456789abcdef0123456789abcdef01234567",
+    shortSha: "0123456",
+    branch: "main",
+    branchSlug: "main",
+    namespace: "pr-1-a-b-c",
+    host: "pr-1-a-b-c.preview.example.com",
+  };
+
+  it("refuses a file with more template expressions than the limit, without rendering it", () => {
+    const source = `data: "${"{{sha}}".repeat(30_000)}"\n`;
+    expect(() => renderManifest("x.yaml", source, vars)).toThrow(/30000 template expressions; the limit is 1000/);
+  });
+
+  it("refuses a file whose rendered size would pass the limit", () => {
+    const source = `data: "${"{{sha}}".repeat(900)}"\n`;
+    expect(() => renderManifest("x.yaml", source, vars, { maxBytes: 16 * 1024 })).toThrow(/renders to 35\.2 KiB/);
+  });
+});

@@ -12,6 +12,23 @@ describe("redact", () => {
     ["postgres://app:s3cret@db:5432/app", "[redacted]db:5432/app"],
     ["-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "[redacted]"],
     ["listening on :8080", "listening on :8080"],
+    [
+      "posting to https://hooks.slack.com/services/T0123ABCD/B0123ABCD/abcdefghijklmnopqrstuvwx failed",
+      "posting to [redacted] failed",
+    ],
+    ["stripe key sk_live_4eC39HqLyjWDarjtT1zdp7dc rejected", "stripe key [redacted] rejected"],
+    ["    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo=", "    client-key-data: [redacted]"],
+    ['"client-key-data":"LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0t"', '"client-key-data":"[redacted]"'],
+    [
+      "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY boot",
+      "AWS_SECRET_ACCESS_KEY=[redacted] boot",
+    ],
+    [
+      "creds wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY for AKIAIOSFODNN7EXAMPLE",
+      "creds [redacted] for [redacted]",
+    ],
+    ["slack xoxb-123456789012-abcdefghijkl", "slack [redacted]"],
+    ["sha 0123456789abcdef0123456789abcdef01234567 built", "sha 0123456789abcdef0123456789abcdef01234567 built"],
   ])("%s", (input, expected) => {
     expect(redact(input)).toBe(expected);
   });

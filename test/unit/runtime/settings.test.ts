@@ -56,3 +56,39 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
     expect(() => loadSettings(env)).toThrow(says);
   });
 });
+
+describe("loadSettings: operator limits", () => {
+  it("refuses waits that cannot fit in the worker's timeout, naming the three settings", () => {
+    expect(() =>
+      loadSettings({
+        PRENV_ROLLOUT_TIMEOUT_SECONDS: "500",
+        PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "240",
+        PRENV_JOB_TIMEOUT_SECONDS: "600",
+      }),
+    ).toThrow(
+      /PRENV_ROLLOUT_TIMEOUT_SECONDS \(500\) \+ PRENV_VCLUSTER_READY_TIMEOUT_SECONDS \(240\) \+ 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS \(600\)/,
+    );
+    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "600" })).not.toThrow();
+  });
+
+  it("has defaults for the quota ceilings, object counts and egress, and reads lists", () => {
+    const env = loadSettings({
+      PRENV_EGRESS_DENY_CIDRS: "10.0.0.0/8, fd00::/8",
+      PRENV_DNS_POD_LABELS: "a=b,c=d",
+    }).environment;
+    expect(env.ceilings).toEqual({ cpu: "8", memory: "16Gi", storage: "50Gi", pods: 50 });
+    expect(env.objectQuota).toEqual({
+      configMaps: 100,
+      secrets: 100,
+      services: 30,
+      persistentVolumeClaims: 10,
+    });
+    expect(env.egressDeny).toEqual(["10.0.0.0/8", "fd00::/8"]);
+    expect(env.dns.podLabels).toEqual({ a: "b", c: "d" });
+    expect(loadSettings({}).environment.egressDeny).toContain("169.254.0.0/16");
+    expect(() => loadSettings({ PRENV_EGRESS_DENY_CIDRS: "10.0.0.0" })).toThrow(/PRENV_EGRESS_DENY_CIDRS/);
+    expect(() => loadSettings({ PRENV_POD_SECURITY_VERSION: "latest" })).toThrow(
+      /minor version such as v1.34/,
+    );
+  });
+});
