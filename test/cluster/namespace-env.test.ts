@@ -83,6 +83,30 @@ describe("namespace preview environments", () => {
     s.standIn.verify();
   });
 
+  test("_extends is followed within the owner only: another owner's base is never read, and a missing one is named on the PR", async ({
+    bot,
+    admin,
+  }) => {
+    // Another owner's base would take over deploy.path and ttl: it is never even requested (the
+    // stand-in fails on unexpected calls).
+    const foreign = await setup(bot, admin, { config: "_extends: evil/base\nttl: 1d\n" });
+    await foreign.rig.deliver("pull_request", foreign.opened);
+    await foreign.rig.settle();
+    expect(await namespaceExists(admin, foreign.ns)).toBe(false);
+    expect(foreign.comments.comments[0]!.body).toContain("invalid configuration");
+    expect(foreign.comments.comments[0]!.body).toContain("names a repository of another owner ('evil')");
+    foreign.standIn.verify();
+
+    const missing = await setup(bot, admin, { config: "_extends: shared\nttl: 1d\n" });
+    missing.standIn.configFile(missing.owner, "shared", null, { expect: { repo: { optional: true } } });
+    await missing.rig.deliver("pull_request", missing.opened);
+    await missing.rig.settle();
+    expect(await namespaceExists(admin, missing.ns)).toBe(false);
+    expect(missing.comments.comments[0]!.body).toContain(
+      `_extends names ${missing.owner}/shared:.github/prenv.yml, which does not exist`,
+    );
+  });
+
   test("open deploys; push redeploys at the new SHA and prunes; a duplicate delivery changes nothing; close removes everything", async ({
     bot,
     admin,

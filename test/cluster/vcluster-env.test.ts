@@ -463,7 +463,7 @@ describe("virtual-cluster preview environments", () => {
       }),
       403,
     );
-    expect(snippet).toContain("snippet");
+    expect(snippet).toContain("may not carry ingress-controller annotations");
     const privileged = await expectApiError(
       syncer.makeApiClient(CoreV1Api).createNamespacedPod({
         namespace: s.ns,

@@ -47,16 +47,18 @@ export async function waitForDefaultServiceAccount(kc: KubeConfig, namespace: st
   );
 }
 
-/** An Ingress body with one rule: `host` to port 8080 of `service`. */
+/** An Ingress body with one rule: `host` to port 8080 of `service`, of the installation's class. */
 export function ingressBody(
   name: string,
   host: string,
   service: string,
   annotations: Record<string, string> = {},
+  ingressClassName = "nginx",
 ) {
   return {
     metadata: { name, annotations },
     spec: {
+      ingressClassName,
       rules: [
         {
           host,
