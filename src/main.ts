@@ -1,6 +1,7 @@
-// `npm start`: prenv as one local process: Probot's server (its GitHub App setup page when no
-// App is configured yet), an in-process queue that serialises work per PR, and the current
-// kubeconfig context.
+// `npm start`: prenv as one local process: Probot's server, an in-process queue that serialises
+// work per PR, and the current kubeconfig context. It fails closed (src/runtime/local-start.ts):
+// without the GitHub App's credentials and webhook secret it does not start, unless
+// PRENV_DEVELOPMENT=1 opts into Probot's setup page or an empty webhook secret.
 import type { KubeConfig } from "@kubernetes/client-node";
 import { run, type Probot } from "probot";
 import { pino } from "pino";
@@ -9,6 +10,7 @@ import { accessDeps } from "./runtime/access.js";
 import { createKubeconfigHandler, nodeKubeconfigHandler } from "./runtime/kubeconfig-handler.js";
 import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import { LocalQueue } from "./runtime/local-queue.js";
+import { checkLocalStart, StartError, withDotEnv, type LocalStart } from "./runtime/local-start.js";
 import { preflight } from "./runtime/preflight.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
@@ -19,25 +21,32 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const log = pino({ level: process.env.LOG_LEVEL ?? "info" });
+let start: LocalStart;
+let env: NodeJS.ProcessEnv;
+try {
+  env = withDotEnv(process.env, process.cwd());
+  start = checkLocalStart(env, process.cwd());
+} catch (err) {
+  fail(err instanceof StartError ? err.message : `cannot start: ${(err as Error).message}`);
+}
+if (start.kind === "app") env = start.env;
+const log = pino({ level: env.LOG_LEVEL ?? "info" });
+for (const warning of start.warnings) log.warn(warning);
 let settings;
 try {
-  settings = loadSettings();
+  settings = loadSettings(env);
 } catch (err) {
   fail((err as Error).message);
 }
-const configured = Boolean(process.env.APP_ID && (process.env.PRIVATE_KEY || process.env.PRIVATE_KEY_PATH));
 
 let kubeConfig: KubeConfig | undefined;
-try {
-  kubeConfig = loadKubeConfig(settings.kubeconfigPath, settings.kubeContext);
-} catch (err) {
-  if (configured) fail(`cannot load kubeconfig: ${(err as Error).message}`);
-}
-if (configured && kubeConfig) {
+if (start.kind === "app") {
+  try {
+    kubeConfig = loadKubeConfig(settings.kubeconfigPath, settings.kubeContext);
+  } catch (err) {
+    fail(`cannot load kubeconfig: ${(err as Error).message}`);
+  }
   await preflight(kubeConfig).catch((err: unknown) => fail((err as Error).message));
-} else if (!configured) {
-  log.warn("no GitHub App configured yet (APP_ID, PRIVATE_KEY): starting Probot's setup page");
 }
 
 const templates = loadTemplates();
@@ -63,8 +72,11 @@ const kubeconfigs = createKubeconfigHandler(() => {
   if (!probot || !kubeConfig) return Promise.reject(new Error("prenv is not configured"));
   return Promise.resolve(accessDeps({ probot, kubeConfig, settings, log }));
 });
-await run((app: Probot, { addHandler }) => {
-  probot = app;
-  appFn(app);
-  addHandler(nodeKubeconfigHandler(kubeconfigs));
-});
+await run(
+  (app: Probot, { addHandler }) => {
+    probot = app;
+    appFn(app);
+    addHandler(nodeKubeconfigHandler(kubeconfigs));
+  },
+  start.kind === "app" ? { env } : undefined,
+);
