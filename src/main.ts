@@ -6,12 +6,12 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { run, type Probot } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "./app.js";
-import { accessDeps } from "./runtime/access.js";
+import { accessDeps, loginInfo, type AppClientCredentials } from "./runtime/access.js";
 import { createKubeconfigHandler, nodeKubeconfigHandler } from "./runtime/kubeconfig-handler.js";
 import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import { LocalQueue } from "./runtime/local-queue.js";
 import { checkLocalStart, StartError, withDotEnv, type LocalStart } from "./runtime/local-start.js";
-import { preflight } from "./runtime/preflight.js";
+import { ACCESS_PERMISSIONS, preflight } from "./runtime/preflight.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
 import { processJob, retryPolicy } from "./runtime/worker.js";
@@ -39,14 +39,32 @@ try {
   fail((err as Error).message);
 }
 
+// The kubeconfig endpoint: the App's OAuth client (to check callers' tokens) and its own identity.
+const client: AppClientCredentials | null =
+  env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET
+    ? { clientId: env.GITHUB_CLIENT_ID, clientSecret: env.GITHUB_CLIENT_SECRET }
+    : null;
 let kubeConfig: KubeConfig | undefined;
+let accessKubeConfig: KubeConfig | undefined;
 if (start.kind === "app") {
   try {
     kubeConfig = loadKubeConfig(settings.kubeconfigPath, settings.kubeContext);
+    accessKubeConfig =
+      settings.accessKubeContext === settings.kubeContext
+        ? kubeConfig
+        : loadKubeConfig(settings.kubeconfigPath, settings.accessKubeContext);
   } catch (err) {
     fail(`cannot load kubeconfig: ${(err as Error).message}`);
   }
   await preflight(kubeConfig).catch((err: unknown) => fail((err as Error).message));
+  if (!client) {
+    log.warn(
+      "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set: the kubeconfig endpoint refuses every request",
+    );
+  }
+  await preflight(accessKubeConfig, ACCESS_PERMISSIONS, "prenv-kubeconfig").catch((err: unknown) =>
+    log.warn(`the kubeconfig endpoint cannot issue kubeconfigs: ${(err as Error).message}`),
+  );
 }
 
 const templates = loadTemplates();
@@ -68,10 +86,13 @@ const queue = new LocalQueue({
 
 const appFn = prenvApp({ queue, appId: settings.appId });
 // GET /api/kubeconfig/<owner>/<repo>/<number>: self-service kubeconfigs (see README, "kubectl access").
-const kubeconfigs = createKubeconfigHandler(() => {
-  if (!probot || !kubeConfig) return Promise.reject(new Error("prenv is not configured"));
-  return Promise.resolve(accessDeps({ probot, kubeConfig, settings, log }));
-});
+const kubeconfigs = createKubeconfigHandler(
+  () => {
+    if (!client || !accessKubeConfig) return Promise.reject(new Error("prenv is not configured"));
+    return Promise.resolve(accessDeps({ client, kubeConfig: accessKubeConfig, settings, log }));
+  },
+  () => (client ? Promise.resolve(loginInfo(client, settings)) : Promise.reject(new Error("no client id"))),
+);
 await run(
   (app: Probot, { addHandler }) => {
     probot = app;

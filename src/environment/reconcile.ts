@@ -755,6 +755,8 @@ async function admission(
         name: ctx.namespace,
         labels: {
           ...MANAGED_BY,
+          // deploy/policy.yaml admits no prenv namespace without Pod Security enforced.
+          "pod-security.kubernetes.io/enforce": "restricted",
           [LABELS.pr]: String(pr.number),
           [LABELS.repoId]: String(pr.repoId),
           [LABELS.queued]: "true",
