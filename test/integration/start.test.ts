@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { APP_ID, appPrivateKey } from "../support/app-key.js";
 
@@ -23,12 +24,18 @@ interface Exit {
   stderr: string;
 }
 
-/** Runs `tsx src/main.ts` in `cwd` with exactly `env` (plus PATH and HOME); kills it after 20 s. */
+/** Runs src/main.ts (under tsx) in `cwd` with exactly `env` (plus PATH and HOME); kills it after 20 s. */
 function start(env: Record<string, string>, cwd = dir): Promise<Exit> {
   return new Promise((done, reject) => {
+    // One process (tsx as a loader, not its CLI, which would run main.ts in a child of its own),
+    // so that the kill below leaves nothing behind.
     const child = spawn(
       process.execPath,
-      [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/main.ts")],
+      [
+        "--import",
+        pathToFileURL(join(root, "node_modules/tsx/dist/loader.mjs")).href,
+        join(root, "src/main.ts"),
+      ],
       {
         cwd,
         env: { PATH: process.env.PATH ?? "", HOME: dir, PORT: "0", ...env },
