@@ -1,21 +1,21 @@
 // Webhook handler latency: 1,000 signed real deliveries through the same code the Lambda runs
-// (signature check over the raw body, Probot dispatch, prenv's handler, enqueue), in-process.
+// (signature check over the raw body, @octokit/webhooks dispatch, prenv's handler, enqueue), in-process.
 // The queue is an in-memory JobQueue so the figure is the handler's own time; add the SQS
 // SendMessage round trip of your region on top.
 import { performance } from "node:perf_hooks";
+import { Webhooks } from "@octokit/webhooks";
 import { prenvApp } from "../src/app.js";
 import type { JobQueue, ReconcileJob } from "../src/runtime/jobs.js";
 import { createWebhookHandler } from "../src/runtime/webhook-handler.js";
 import { APP_ID, WEBHOOK_SECRET, sign } from "../test/support/app-key.js";
 import { examplePayload } from "../test/support/payloads.js";
-import { testProbot } from "../test/support/probot.js";
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const jobs: ReconcileJob[] = [];
 const queue: JobQueue = { enqueue: (j) => Promise.resolve(void jobs.push(j)) };
-const probot = testProbot();
-await probot.load(prenvApp({ queue, appId: APP_ID }));
-const handle = createWebhookHandler({ probot, secret: WEBHOOK_SECRET });
+const events = new Webhooks({ secret: WEBHOOK_SECRET });
+prenvApp({ queue, appId: APP_ID })(events);
+const handle = createWebhookHandler({ events, secret: WEBHOOK_SECRET });
 
 const payloads = ["opened", "synchronize", "labeled", "closed"].map((a) =>
   JSON.stringify(examplePayload("pull_request", a)),

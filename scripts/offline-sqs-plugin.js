@@ -3,8 +3,9 @@
 // serverless.yml; it hooks only `osls offline`, so package and deploy never run it.
 //
 // - Environment: before serverless-offline builds the functions, sets
-//   `custom.prenvOffline.environment` over provider.environment (the local queue URL instead of
-//   `!Ref JobsQueue`, no Secrets Manager, no EKS) and copies the variables listed in
+//   `custom.prenvOffline.environment` over provider.environment and over the functions' own
+//   variables of those names (the local queue URL instead of `!Ref JobsQueue`, no Secrets
+//   Manager, no EKS) and copies the variables listed in
 //   `passEnvironment` from this process's environment when they are set. A CloudFormation
 //   expression left in a function's environment stops the start with the variable's name.
 // - SQS: for every `sqs` event, polls the queue on `custom.prenvOffline.sqs.endpoint` (ElasticMQ)
@@ -91,6 +92,12 @@ export default class PrenvOfflineSqs {
     const cfg = this.config();
     const env = (this.serverless.service.provider.environment ??= {});
     Object.assign(env, cfg.environment ?? {});
+    // A function's own variable of the same name (e.g. its secret id) gives way too.
+    for (const key of this.serverless.service.getAllFunctions()) {
+      const own = this.serverless.service.getFunction(key).environment ?? {};
+      for (const name of Object.keys(cfg.environment ?? {}))
+        if (name in own) own[name] = cfg.environment[name];
+    }
     for (const name of cfg.passEnvironment ?? []) {
       if (process.env[name]) env[name] = process.env[name];
     }

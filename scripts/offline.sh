@@ -9,9 +9,12 @@
 #     curl -s -X POST http://127.0.0.1:$PRENV_OFFLINE_LAMBDA_PORT/2015-03-31/functions/prenv-local-janitor/invocations
 #
 # Needs: the GitHub App's APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, from the
-# environment or .env (what `npm start`'s setup page writes; the environment wins); KUBECONFIG
-# pointing at a reachable cluster (`npm run cluster:up` starts a local one and prints it), with
-# KUBE_CONTEXT to pick a context; Java and, once, Maven for ElasticMQ (scripts/elasticmq.sh).
+# environment or .env (what `npm start`'s setup page writes; the environment wins), and for the
+# kubeconfig function GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (on AWS each function reads only
+# its own secret; offline they all see these variables, and each uses its own); KUBECONFIG pointing at a reachable cluster (`npm run
+# cluster:up` starts a local one and prints it), with KUBE_CONTEXT to pick the bot's context and
+# PRENV_ACCESS_KUBE_CONTEXT the kubeconfig function's; Java and, once, Maven for ElasticMQ
+# (scripts/elasticmq.sh).
 #
 # Settings: PRENV_OFFLINE_PORT (HTTP, default 3000), PRENV_OFFLINE_LAMBDA_PORT (Lambda Invoke API,
 # default 3002), ELASTICMQ_PORT (default 9324), PRENV_GITHUB_API_URL (a GitHub Enterprise or

@@ -100,6 +100,36 @@ if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
 if queue.get("ContentBasedDeduplication") is not False:
     problems.append("JobsQueue must not use content-based deduplication (jobs carry a dedup id)")
 
+# Each function reads only its own secret (README, "Deployment on AWS"): its role may get that one
+# secret's value and no other, and only its environment names it.
+own_secret = {"webhook": "webhook", "worker": "github-app", "janitor": "github-app", "kubeconfig": "kubeconfig"}
+secret_vars = {"PRENV_SECRET_ID", "PRENV_WEBHOOK_SECRET_ID", "PRENV_KUBECONFIG_SECRET_ID"}
+def secret_arns(role):
+    found = []
+    for policy in resources[role]["Properties"].get("Policies", []):
+        for st in policy["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if any(a.startswith("secretsmanager:") or a == "*" for a in actions):
+                found.append(json.dumps(st["Resource"]))
+    return found
+for fn, secret in own_secret.items():
+    lam = resources[f"{fn[0].upper()}{fn[1:]}LambdaFunction"]["Properties"]
+    role = lam["Role"]["Fn::GetAtt"][0]
+    arns = secret_arns(role)
+    if len(arns) != 1 or f"/{secret}-??????" not in arns[0]:
+        problems.append(f"the {fn} function's role must read exactly its own secret (.../{secret}), not {arns}")
+    named = {k: v for k, v in lam.get("Environment", {}).get("Variables", {}).items() if k in secret_vars}
+    if len(named) != 1 or not str(list(named.values())[0]).endswith(f"/{secret}"):
+        problems.append(f"the {fn} function's environment must name exactly its own secret, not {named}")
+groups = {json.dumps(r["Properties"]["PrincipalArn"]): r["Properties"]["KubernetesGroups"]
+          for r in resources.values() if r["Type"] == "AWS::EKS::AccessEntry"}
+want = {"WorkerRole": ["prenv-bot"], "JanitorRole": ["prenv-bot"], "KubeconfigRole": ["prenv-kubeconfig"]}
+for role, g in want.items():
+    if groups.get(json.dumps({"Fn::GetAtt": [role, "Arn"]})) != g:
+        problems.append(f"the EKS access entry of {role} must map it to {g}")
+if len(groups) != len(want):
+    problems.append("only the worker, janitor and kubeconfig roles get EKS access entries (not the webhook's)")
+
 hbs = sorted(f"templates/{f}" for f in os.listdir(templates_dir) if f.endswith(".hbs"))
 print(f"{'function':<10} {'zip':>10} {'unzipped':>10}  contents")
 for fn in functions:

@@ -1,7 +1,12 @@
 // Wires GitHub events to prenv's one use case: each relevant event asks for one pull request to
-// be reconciled. Handlers only narrow the payload and enqueue; no logic lives here.
-import type { Probot } from "probot";
+// be reconciled. Handlers only narrow the payload and enqueue; no logic lives here. They need
+// nothing of GitHub but the event, so they run on a Probot (`npm start`, tests) as on
+// @octokit/webhooks alone (the webhook Lambda, which holds no GitHub credentials).
+import type { Webhooks } from "@octokit/webhooks";
 import type { JobQueue, ReconcileJob } from "./runtime/jobs.js";
+
+/** What the handlers are registered on: a Probot, or @octokit/webhooks' `Webhooks`. */
+export type EventSource = Pick<Webhooks, "on">;
 
 export const PULL_REQUEST_EVENTS = [
   "pull_request.opened",
@@ -40,7 +45,7 @@ function job(payload: RepoPayload, number: number, reason: string, delivery: str
 }
 
 export function prenvApp(deps: AppDeps) {
-  return (app: Probot): void => {
+  return (app: EventSource): void => {
     app.on([...PULL_REQUEST_EVENTS], async (context) => {
       const j = job(
         context.payload,

@@ -1,9 +1,12 @@
 // `prenv` command line:
 //   prenv kubeconfig owner/repo#123 [--url URL] [--ttl 2h] [-o FILE]   (for developers)
+//                    [--token-cache FILE | --token-env VAR]
+//   prenv token [--url URL] [--token-cache FILE]                       (a token for curl)
 //   prenv janitor [--dry-run]                                          (for operators)
+// Developers sign in with GitHub's device flow for prenv's GitHub App; the endpoint accepts no
+// other GitHub token. Nothing is kept on disk unless --token-cache asks for it.
 // The janitor uses the same settings as `npm start` (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
 // KUBECONFIG, KUBE_CONTEXT, PRENV_*) and reconciles what it finds inline, one PR at a time.
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Probot } from "probot";
 import { pino } from "pino";
@@ -11,14 +14,22 @@ import { KubernetesCluster } from "./adapters/kubernetes/cluster.js";
 import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import type { JanitorReport } from "./environment/janitor.js";
 import { runSweep } from "./runtime/janitor.js";
-import { parseKubeconfigArgs, type KubeconfigArgs } from "./access/cli-args.js";
+import {
+  parseKubeconfigArgs,
+  parseTokenArgs,
+  type KubeconfigArgs,
+  type TokenArgs,
+} from "./access/cli-args.js";
 import { kubeconfigPath } from "./access/instructions.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
+import { forgetToken, signIn } from "./runtime/sign-in.js";
 import { processJob } from "./runtime/worker.js";
 
 const USAGE = [
   "usage: prenv kubeconfig <owner>/<repo>#<number> [--url <prenv URL>] [--ttl <duration>] [-o <file>]",
+  "                        [--token-cache <file> | --token-env <variable>]",
+  "       prenv token [--url <prenv URL>] [--token-cache <file>]",
   "       prenv janitor [--dry-run]",
 ].join("\n");
 
@@ -68,10 +79,7 @@ async function janitor(dryRun: boolean): Promise<void> {
   const report = await runSweep({
     probot,
     cluster,
-    enqueue: (job) =>
-      processJob(job, { settings, kubeConfig, templates, log, probot }).then(
-        () => undefined,
-      ),
+    enqueue: (job) => processJob(job, { settings, kubeConfig, templates, log, probot }).then(() => undefined),
     prices: settings.environment.prices,
     log: { info: () => undefined, warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
     dryRun,
@@ -79,26 +87,36 @@ async function janitor(dryRun: boolean): Promise<void> {
   console.log(formatReport(report, dryRun));
 }
 
-/** The developer's GitHub token: GITHUB_TOKEN, GH_TOKEN, or the GitHub CLI's. */
-function githubToken(): string {
-  const fromEnv = process.env.GITHUB_TOKEN || process.env.GH_TOKEN;
-  if (fromEnv) return fromEnv.trim();
-  try {
-    return execFileSync("gh", ["auth", "token"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-  } catch {
-    return fail("no GitHub token: set GITHUB_TOKEN, or sign in with the GitHub CLI (gh auth login)");
+const say = (line: string) => console.error(line);
+
+/** A GitHub token of prenv's App: from --token-env (automation), else the cache or the device flow. */
+async function githubToken(a: KubeconfigArgs | TokenArgs): Promise<{ token: string; cached: boolean }> {
+  if (a.tokenEnv) {
+    const token = process.env[a.tokenEnv]?.trim();
+    if (!token) fail(`--token-env ${a.tokenEnv}: the variable is not set`);
+    return { token, cached: false };
   }
+  return signIn({ url: a.url, tokenCache: a.tokenCache, say });
+}
+
+async function token(a: TokenArgs): Promise<void> {
+  process.stdout.write(`${(await githubToken(a)).token}\n`);
 }
 
 async function kubeconfig(a: KubeconfigArgs): Promise<void> {
   const path = kubeconfigPath(a);
   const query = a.ttl ? `?ttl=${encodeURIComponent(a.ttl)}` : "";
-  const res = await fetch(`${a.url}${path}${query}`, {
-    headers: { authorization: `Bearer ${githubToken()}`, accept: "application/yaml" },
-  });
+  const ask = (bearer: string) =>
+    fetch(`${a.url}${path}${query}`, {
+      headers: { authorization: `Bearer ${bearer}`, accept: "application/yaml" },
+    });
+  const signedIn = await githubToken(a);
+  let res = await ask(signedIn.token);
+  if (res.status === 401 && signedIn.cached && a.tokenCache) {
+    // The cached token was revoked or expired early: sign in again, once.
+    forgetToken(a.tokenCache);
+    res = await ask((await githubToken(a)).token);
+  }
   const body = await res.text();
   if (!res.ok) fail(body.replace(/^prenv: /, "").trim() || `HTTP ${res.status} from ${a.url}`);
   if (a.out) {
@@ -120,6 +138,10 @@ if (cmd === "janitor" && args.every((a) => a === "--dry-run")) {
   const parsed = parseKubeconfigArgs(args, process.env);
   if (typeof parsed === "string") fail(`${parsed}\n${USAGE}`);
   await run(kubeconfig(parsed));
+} else if (cmd === "token") {
+  const parsed = parseTokenArgs(args, process.env);
+  if (typeof parsed === "string") fail(`${parsed}\n${USAGE}`);
+  await run(token(parsed));
 } else {
   fail(USAGE);
 }

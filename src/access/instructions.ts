@@ -6,7 +6,7 @@ import type { AccessSettings } from "../environment/settings.js";
 export interface AccessInstructions {
   /** `npx prenv kubeconfig owner/repo#12 --url …`. */
   cli: string;
-  /** The same with curl and the GitHub CLI's token. */
+  /** The same with curl, and a token of prenv's GitHub App from `prenv token`. */
   curl: string;
   /** Default lifetime, e.g. "1h". */
   ttl: string;
@@ -14,6 +14,8 @@ export interface AccessInstructions {
 
 /** Where prenv serves kubeconfigs: `<route><owner>/<repo>/<number>`. */
 export const KUBECONFIG_ROUTE = "/api/kubeconfig/";
+/** Where the CLI learns whose device flow to run (the App's client id, GitHub's web host). */
+export const LOGIN_PATH = `${KUBECONFIG_ROUTE}login`;
 
 /** The endpoint path for a pull request; owner and repo are GitHub names, safe in a URL path. */
 export function kubeconfigPath(ref: { owner: string; repo: string; number: number | string }): string {
@@ -29,7 +31,7 @@ export function accessInstructions(
   const file = `pr-${ref.number}.kubeconfig`;
   return {
     cli: `npx prenv kubeconfig ${ref.owner}/${ref.repo}#${ref.number} --url ${settings.publicUrl} > ${file}`,
-    curl: `curl --fail-with-body -sS -H "Authorization: Bearer $(gh auth token)" ${settings.publicUrl}${kubeconfigPath(ref)} -o ${file}`,
+    curl: `curl --fail-with-body -sS -H "Authorization: Bearer $(npx prenv token --url ${settings.publicUrl})" ${settings.publicUrl}${kubeconfigPath(ref)} -o ${file}`,
     ttl: formatDuration(settings.defaultTtlMs),
   };
 }

@@ -1,7 +1,9 @@
-// Self-service kubeconfigs. A developer asks with their own GitHub token; prenv checks who they
-// are and that they may write to the repository, then hands out a kubeconfig with a short-lived
-// token for that one pull request's environment. Nothing here ever goes into a PR comment, and the
-// token is never logged: the log line says who got access to what, until when.
+// Self-service kubeconfigs. A developer asks with a user access token of prenv's own GitHub App
+// (from the App's device flow; any other GitHub token is refused, first thing, by GitHub's
+// check-a-token API); prenv checks that they may write to the repository, then hands out a
+// kubeconfig with a short-lived token for that one pull request's environment. Nothing here ever
+// goes into a PR comment, and the token is never logged: the log line says who got access to what,
+// until when.
 import { stringify } from "yaml";
 import { DurationError, parseDuration } from "../config/duration.js";
 import { isQueued } from "../environment/capacity.js";
@@ -14,7 +16,6 @@ import type {
   IssuedAccess,
   Isolation,
   Logger,
-  PrRef,
   PullRequest,
   RepoRole,
 } from "../environment/ports.js";
@@ -29,7 +30,7 @@ const WRITE_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export interface AccessRequest {
-  /** The caller's GitHub token (personal, fine-grained, OAuth or `gh auth token`). Never logged. */
+  /** The caller's GitHub token: only a user access token of prenv's own GitHub App passes. Never logged. */
   githubToken: string | null;
   owner: string;
   repo: string;
@@ -38,16 +39,27 @@ export interface AccessRequest {
   ttl: string | null;
 }
 
-/** GitHub as the kubeconfig endpoint needs it. */
+/**
+ * GitHub as the kubeconfig endpoint needs it: the App's OAuth client credentials and the caller's
+ * own token, never the App's private key.
+ */
 export interface AccessGitHub {
-  /** The login behind a user's token, or null when GitHub does not accept it. */
+  /**
+   * The login behind a user access token of prenv's own GitHub App (GitHub's check-a-token API,
+   * authenticated with the App's client id and secret), or null for any other token.
+   */
   userOf(token: string): Promise<string | null>;
-  /** The App's installation on the repository, or null when it is not installed there. */
-  installationOf(owner: string, repo: string): Promise<number | null>;
-  /** The pull request and the user's role, read with that installation's token. */
-  forPullRequest(ref: PrRef): {
+  /**
+   * The repository and the pull request as that token sees them. GitHub shows a user's token of a
+   * GitHub App only private repositories where both the user and the App have access, so "not
+   * installed", "no access" and "does not exist" are one answer (role "none") at the same cost.
+   */
+  asUser(
+    token: string,
+    target: { owner: string; repo: string; number: number },
+  ): {
+    role(): Promise<RepoRole>;
     getPull(): Promise<PullRequest | null>;
-    permissionOf(login: string): Promise<RepoRole>;
   };
 }
 
@@ -111,12 +123,18 @@ export async function issueKubeconfig(req: AccessRequest, deps: AccessDeps): Pro
     if (!req.githubToken) {
       refuse(
         "UNAUTHENTICATED",
-        "Send your GitHub token as 'Authorization: Bearer <token>' (for example $(gh auth token)).",
+        `Send a GitHub token of prenv's GitHub App as 'Authorization: Bearer <token>' (npx prenv token prints one).`,
       );
     }
-    user = (await deps.github.userOf(req.githubToken)) ?? undefined;
-    if (!user) refuse("UNAUTHENTICATED", "GitHub did not accept this token; sign in again (gh auth login).");
-    const granted = await grant(target, user, wantedMs, deps);
+    const token = req.githubToken;
+    user = (await deps.github.userOf(token)) ?? undefined;
+    if (!user) {
+      refuse(
+        "UNAUTHENTICATED",
+        "GitHub did not confirm this as a token of prenv's GitHub App (other GitHub tokens are not accepted); sign in again with npx prenv kubeconfig or npx prenv token.",
+      );
+    }
+    const granted = await grant(target, user, token, wantedMs, deps);
     deps.log.info(
       {
         user,
@@ -189,19 +207,17 @@ function requestedLifetime(ttl: string | null, settings: AccessSettings): number
 async function grant(
   target: Target,
   user: string,
+  token: string,
   wantedMs: number,
   deps: AccessDeps,
 ): Promise<{ namespace: string; isolation: Isolation; access: IssuedAccess }> {
   const repository = `${target.owner}/${target.repo}`;
-  // The same answer for "not installed" and "no access at all", so that nobody learns from it that
-  // a private repository exists or uses prenv.
+  // The same answer, after the same GitHub calls, for "not installed" and "no access at all", so
+  // that nobody learns from it that a private repository exists or uses prenv.
   const unknown = `${repository}: the repository does not exist, prenv is not installed there, or ${user} has no access to it.`;
-  const installationId = await deps.github.installationOf(target.owner, target.repo);
-  if (installationId === null) refuse("NOT_INSTALLED", unknown);
-  const ref: PrRef = { ...target, installationId };
-  const github = deps.github.forPullRequest(ref);
+  const github = deps.github.asUser(token, target);
   // Who may have access is decided before anything about the pull request is revealed.
-  const role = await github.permissionOf(user);
+  const role = await github.role();
   if (role === "none") refuse("NOT_INSTALLED", unknown);
   if (!WRITE_ROLES.has(role)) {
     refuse(

@@ -3,7 +3,7 @@
 // author_association), and each command changes what reconcile should converge to; reconcile
 // does the rest.
 import { parseDuration } from "../config/duration.js";
-import { locateEnvironment } from "../environment/locate.js";
+import { locateForJob } from "../environment/locate.js";
 import type { EnvironmentRecord, PrRef, RepoRole } from "../environment/ports.js";
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from "../environment/reconcile.js";
 import {
@@ -68,17 +68,7 @@ export async function handleCommentCommands(
   if (parsed.kind === "none") return "ignored";
   const role = await github.permissionOf(comment.author);
   const now = deps.clock.now().getTime();
-  if (!COMMAND_ROLES.has(role)) {
-    await github.addReaction(commentId, "-1");
-    // One written refusal per PR per window; after that the reaction says it.
-    const last = await github.latestComment(REFUSAL_MARKER);
-    if (!last || now - Date.parse(last.createdAt) >= RATE_WINDOW_MS) {
-      await github.createComment(
-        `${REFUSAL_MARKER}\nSorry, ${escapeMarkdown(visible(comment.author))}: \`/env\` commands need write, maintain or admin permission on this repository.`,
-      );
-    }
-    return "refused";
-  }
+  if (!COMMAND_ROLES.has(role)) return refuse(github, commentId, comment.author, now);
   if (parsed.kind === "malformed") {
     await github.addReaction(commentId, "confused");
     await github.createComment(
@@ -96,14 +86,24 @@ export async function handleCommentCommands(
     return "rate-limited";
   }
   await github.addReaction(commentId, "eyes");
-  const pr = await github.getPull();
-  const located = await locateEnvironment(
-    deps.cluster,
-    { owner: ref.owner, repo: ref.repo, number: ref.number, repoId: pr?.repoId ?? ref.repoId ?? null },
-    deps.settings.namespacePrefix,
-    deps.log,
-  );
-  const run: Run = {
+  const run = await startRun(ref, deps, meta);
+  for (const command of parsed.commands) await execute(run, command);
+  const commandTimes = [...recent, now];
+  await reconcile(ref, deps, { ...run.reconcile, meta: { ...run.reconcile?.meta, commandTimes } });
+  if (run.replies.length > 0) await github.createComment(run.replies.join("\n\n"));
+  return "done";
+}
+
+/** Finds the PR's environment (if it is really this PR's) and records the activity on it. */
+async function startRun(ref: PrRef, deps: ReconcileDeps, meta: CommentMeta): Promise<Run> {
+  const pr = await deps.github.getPull();
+  const located = await locateForJob(deps.cluster, ref, pr, deps.settings.namespacePrefix, deps.log);
+  if (located.env?.phase === "Active") {
+    await deps.cluster.annotate(located.namespace, ACTIVITY_MANAGER, {
+      [LAST_ACTIVITY]: deps.clock.now().toISOString(),
+    });
+  }
+  return {
     ref,
     deps,
     namespace: located.namespace,
@@ -113,17 +113,23 @@ export async function handleCommentCommands(
     headSha: pr?.headSha ?? null,
     meta,
   };
-  const env = located.env;
-  if (env && env.phase === "Active") {
-    await deps.cluster.annotate(run.namespace, ACTIVITY_MANAGER, {
-      [LAST_ACTIVITY]: deps.clock.now().toISOString(),
-    });
+}
+
+/** A 👎, and one written refusal per PR per window (after that the reaction says it). */
+async function refuse(
+  github: ReconcileDeps["github"],
+  commentId: number,
+  author: string,
+  now: number,
+): Promise<"refused"> {
+  await github.addReaction(commentId, "-1");
+  const last = await github.latestComment(REFUSAL_MARKER);
+  if (!last || now - Date.parse(last.createdAt) >= RATE_WINDOW_MS) {
+    await github.createComment(
+      `${REFUSAL_MARKER}\nSorry, ${escapeMarkdown(visible(author))}: \`/env\` commands need write, maintain or admin permission on this repository.`,
+    );
   }
-  for (const command of parsed.commands) await execute(run, command);
-  const commandTimes = [...recent, now];
-  await reconcile(ref, deps, { ...run.reconcile, meta: { ...run.reconcile?.meta, commandTimes } });
-  if (run.replies.length > 0) await github.createComment(run.replies.join("\n\n"));
-  return "done";
+  return "refused";
 }
 
 async function execute(run: Run, command: Command): Promise<void> {
@@ -149,7 +155,7 @@ async function execute(run: Run, command: Command): Promise<void> {
   }
 }
 
-async function destroy(run: Run): Promise<void> {
+function destroy(run: Run): void {
   const sha = run.headSha;
   if (sha) run.reconcile = { meta: { ...run.reconcile?.meta, destroyedSha: sha } };
 }

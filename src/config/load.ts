@@ -34,7 +34,11 @@ interface Target {
  * what `_extends` names (objects merge key by key, lists and values replace). An empty file opts in
  * with every default.
  */
-export async function loadRepoConfig(source: ConfigSource, owner: string, repo: string): Promise<ConfigResult> {
+export async function loadRepoConfig(
+  source: ConfigSource,
+  owner: string,
+  repo: string,
+): Promise<ConfigResult> {
   let file: Target = { owner, repo, path: CONFIG_FILE };
   let text = await source.read(owner, repo, CONFIG_FILE);
   if (text === null && repo.toLowerCase() !== ".github") {
@@ -55,10 +59,18 @@ export async function loadRepoConfig(source: ConfigSource, owner: string, repo: 
     const next = extendsTarget(base, owner, where);
     if ("problem" in next) return { kind: "invalid", problems: [next.problem] };
     if (seen.has(key(next))) {
-      return invalid(where, `_extends names ${label(next, owner, repo)}, which is already part of this configuration (a loop)`, "Remove the _extends line that points back.");
+      return invalid(
+        where,
+        `_extends names ${label(next, owner, repo)}, which is already part of this configuration (a loop)`,
+        "Remove the _extends line that points back.",
+      );
     }
     if (depth + 1 > CONFIG_LIMITS.maxExtends) {
-      return invalid(where, `_extends goes more than ${CONFIG_LIMITS.maxExtends} files deep`, "Point _extends directly at the file that holds the shared settings.");
+      return invalid(
+        where,
+        `_extends goes more than ${CONFIG_LIMITS.maxExtends} files deep`,
+        "Point _extends directly at the file that holds the shared settings.",
+      );
     }
     text = await source.read(next.owner, next.repo, next.path);
     if (text === null) {
@@ -81,7 +93,8 @@ function key(t: Target): string {
 
 /** How a file is named in messages: the path alone in the repository itself. */
 function label(t: Target, owner: string, repo: string): string {
-  if (t.owner.toLowerCase() === owner.toLowerCase() && t.repo.toLowerCase() === repo.toLowerCase()) return t.path;
+  if (t.owner.toLowerCase() === owner.toLowerCase() && t.repo.toLowerCase() === repo.toLowerCase())
+    return t.path;
   return `${t.owner}/${t.repo}:${t.path}`;
 }
 
@@ -108,7 +121,9 @@ function extendsTarget(value: unknown, owner: string, file: string): Target | { 
     };
   }
   if (path !== undefined && (path.startsWith("/") || path.split("/").includes(".."))) {
-    return { problem: { path: `${file} _extends`, message: "_extends has a path outside the repository", fix } };
+    return {
+      problem: { path: `${file} _extends`, message: "_extends has a path outside the repository", fix },
+    };
   }
   return { owner, repo: repo!, path: path ?? CONFIG_FILE };
 }
@@ -117,9 +132,15 @@ type Read = { ok: true; value: Record<string, unknown> } | { ok: false; problems
 
 /** Strict YAML: one document, unique keys, few aliases, bounded nesting, no prototype keys. */
 function readYaml(text: string, file: string): Read {
-  const fail = (message: string, fix: string): Read => ({ ok: false, problems: [{ path: file, message, fix }] });
+  const fail = (message: string, fix: string): Read => ({
+    ok: false,
+    problems: [{ path: file, message, fix }],
+  });
   if (new TextEncoder().encode(text).length > CONFIG_LIMITS.maxBytes) {
-    return fail(`the file is larger than ${CONFIG_LIMITS.maxBytes / 1024} KiB`, "A prenv configuration is a few lines; remove what is not a prenv setting.");
+    return fail(
+      `the file is larger than ${CONFIG_LIMITS.maxBytes / 1024} KiB`,
+      "A prenv configuration is a few lines; remove what is not a prenv setting.",
+    );
   }
   const doc = parseDocument(text, { uniqueKeys: true, strict: true, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -146,7 +167,10 @@ function readYaml(text: string, file: string): Read {
   }
   if (value === null || value === undefined) return { ok: true, value: {} };
   if (depthOf(value) > CONFIG_LIMITS.maxDepth) {
-    return fail(`the settings are nested more than ${CONFIG_LIMITS.maxDepth} levels deep`, "A prenv configuration needs at most three levels; remove the deeper values.");
+    return fail(
+      `the settings are nested more than ${CONFIG_LIMITS.maxDepth} levels deep`,
+      "A prenv configuration needs at most three levels; remove the deeper values.",
+    );
   }
   if (typeof value !== "object" || Array.isArray(value)) {
     // Let the schema describe what the file holds instead of a mapping.
@@ -174,7 +198,10 @@ function yamlProblem(e: YAMLError, file: string, text: string): ConfigProblem {
   return {
     path: line ? `${file} line ${line}` : file,
     message: `invalid YAML: ${cause}${content ? ` (${echo(content)})` : ""}`,
-    fix: e.code === "DUPLICATE_KEY" ? "Keep one of the two and delete the other." : "Fix the YAML on that line (a linter such as yamllint shows it too).",
+    fix:
+      e.code === "DUPLICATE_KEY"
+        ? "Keep one of the two and delete the other."
+        : "Fix the YAML on that line (a linter such as yamllint shows it too).",
   };
 }
 

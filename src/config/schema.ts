@@ -213,7 +213,9 @@ const egressSchema = z.strictObject({
               z
                 .string()
                 .max(43)
-                .regex(CIDR_RE, { error: (issue) => `${echo(issue.input)} is not a CIDR such as 203.0.113.0/24` }),
+                .regex(CIDR_RE, {
+                  error: (issue) => `${echo(issue.input)} is not a CIDR such as 203.0.113.0/24`,
+                }),
             )
             .min(1)
             .max(20),

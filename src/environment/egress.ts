@@ -19,7 +19,8 @@ export interface IpBlock {
 /** Parses `a.b.c.d/n` or an IPv6 `x:y::z/n`; null when it is not a CIDR. */
 export function parseCidr(text: string): Cidr | null {
   const [address, bits, ...rest] = text.trim().split("/");
-  if (address === undefined || bits === undefined || rest.length > 0 || !/^[0-9]{1,3}$/.test(bits)) return null;
+  if (address === undefined || bits === undefined || rest.length > 0 || !/^[0-9]{1,3}$/.test(bits))
+    return null;
   const prefix = Number(bits);
   const v4 = parseV4(address);
   const value = v4 ?? parseV6(address);
@@ -86,6 +87,8 @@ export function egressProblems(allow: RepoConfig["egress"]["allow"], deny: reado
   return allow.flatMap((text) => {
     const cidr = parseCidr(text);
     const inside = cidr ? denied.find((d) => contains(d, cidr)) : undefined;
-    return inside ? [`${text} is inside ${inside.text}, which this installation does not let previews reach`] : [];
+    return inside
+      ? [`${text} is inside ${inside.text}, which this installation does not let previews reach`]
+      : [];
   });
 }

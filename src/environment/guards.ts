@@ -167,7 +167,9 @@ export function namespaceObjects(
   const vcluster = args.config.isolation === "vcluster";
   const { settings } = args;
   if (!settings.podSecurityVersion) {
-    throw new Error("podSecurityVersion is not resolved: the composition root must ask the host (withHostSettings)");
+    throw new Error(
+      "podSecurityVersion is not resolved: the composition root must ask the host (withHostSettings)",
+    );
   }
   return yamlObjects(
     t.namespace({

@@ -63,3 +63,24 @@ export async function locateEnvironment(
   }
   return { namespace: primary, env: null, foreign };
 }
+
+/**
+ * The environment of the pull request a job is about: the repository id GitHub reports for the
+ * pull request (read fresh) wins over the one the event carried, which counts only when the pull
+ * request cannot be read.
+ */
+export function locateForJob(
+  cluster: Pick<ClusterPort, "readEnvironment">,
+  ref: { owner: string; repo: string; number: number; repoId?: number },
+  pr: { repoId: number } | null,
+  prefix: string,
+  log: Pick<Logger, "warn">,
+): Promise<Located> {
+  const repoId = pr ? pr.repoId : (ref.repoId ?? null);
+  return locateEnvironment(
+    cluster,
+    { owner: ref.owner, repo: ref.repo, number: ref.number, repoId },
+    prefix,
+    log,
+  );
+}

@@ -25,11 +25,12 @@ import { eligibility } from "./filters.js";
 import { encodePolicy, policyOf, sleepDecision, type SleepReason } from "./sleep.js";
 import { ingressObject, namespaceObjects, vclusterObjects, type GuardTemplates } from "./guards.js";
 import { ceilingProblems } from "./ceilings.js";
-import { locateEnvironment } from "./locate.js";
+import { locateForJob } from "./locate.js";
 import { branchSlug, previewHost, shortSha, virtualApiHost } from "./naming.js";
 import type {
   ClusterPort,
   Clock,
+  ConfigLookup,
   EnvironmentRecord,
   GitHubPort,
   KubeObject,
@@ -125,13 +126,7 @@ export async function reconcile(
   opts: ReconcileOptions = {},
 ): Promise<Outcome> {
   const pr = await deps.github.getPull();
-  // The id GitHub reports now wins over the event's: ownership is checked against the truth.
-  const located = await locateEnvironment(
-    deps.cluster,
-    { owner: ref.owner, repo: ref.repo, number: ref.number, repoId: pr?.repoId ?? ref.repoId ?? null },
-    deps.settings.namespacePrefix,
-    deps.log,
-  );
+  const located = await locateForJob(deps.cluster, ref, pr, deps.settings.namespacePrefix, deps.log);
   const { namespace, env } = located;
   const environment = `pr-${ref.number}`;
   const ctx: Ctx = {
@@ -161,25 +156,8 @@ export async function reconcile(
   if (config.kind === "missing") {
     return env ? teardown(ctx, env, `${CONFIG_FILE} was removed from the default branch.`) : "not-configured";
   }
-  if (config.kind === "invalid") {
-    await say(ctx, {
-      ...blankReport(pr.headSha),
-      kind: "invalid-config",
-      detail: env ? "The existing environment was left as it was." : "Nothing was created.",
-      detailMarkdown: formatProblems(CONFIG_FILE, config.problems),
-    });
-    return "invalid-config";
-  }
-  const beyond = ceilingProblems(config.config, deps.settings);
-  if (beyond.length > 0) {
-    await say(ctx, {
-      ...blankReport(pr.headSha),
-      kind: "invalid-config",
-      detail: env ? "The existing environment was left as it was." : "Nothing was created.",
-      detailMarkdown: formatProblems(CONFIG_FILE, beyond),
-    });
-    return "invalid-config";
-  }
+  const refused = await configGate(ctx, pr, config, env);
+  if (refused) return refused;
   if (!env && located.foreign) {
     await say(ctx, {
       ...blankReport(pr.headSha),
@@ -188,7 +166,27 @@ export async function reconcile(
     });
     return "name-taken";
   }
+  if (config.kind !== "ok") return "invalid-config";
   return reconcileOpen(ctx, pr, config.config, env);
+}
+
+/** An invalid config, or one asking for more than the operator allows: reported, nothing changed. */
+async function configGate(
+  ctx: Ctx,
+  pr: PullRequest,
+  config: Exclude<ConfigLookup, { kind: "missing" }>,
+  env: EnvironmentRecord | null,
+): Promise<Outcome | null> {
+  const problems =
+    config.kind === "invalid" ? config.problems : ceilingProblems(config.config, ctx.deps.settings);
+  if (problems.length === 0) return null;
+  await say(ctx, {
+    ...blankReport(pr.headSha),
+    kind: "invalid-config",
+    detail: env ? "The existing environment was left as it was." : "Nothing was created.",
+    detailMarkdown: formatProblems(CONFIG_FILE, problems),
+  });
+  return "invalid-config";
 }
 
 /** Everything that can stop a deploy, in order; null when the PR should be deployed. */
@@ -790,6 +788,8 @@ async function admission(
         name: ctx.namespace,
         labels: {
           ...MANAGED_BY,
+          // deploy/policy.yaml admits no prenv namespace without Pod Security enforced.
+          "pod-security.kubernetes.io/enforce": "restricted",
           [LABELS.pr]: String(pr.number),
           [LABELS.repoId]: String(pr.repoId),
           [LABELS.queued]: "true",

@@ -805,7 +805,8 @@ function routingFindings(obj: KubeObject, opts: ParseOptions): Finding[] {
     if (spec.type === "ExternalName") {
       findings.push({
         code: "ROUTING",
-        problem: "A Service of type ExternalName sends traffic for its name to any host, which other workloads of the cluster may then reach through it.",
+        problem:
+          "A Service of type ExternalName sends traffic for its name to any host, which other workloads of the cluster may then reach through it.",
         fix: "Call the external host directly from the app, or use a Service with a selector.",
       });
     }
@@ -822,7 +823,7 @@ function routingFindings(obj: KubeObject, opts: ParseOptions): Finding[] {
     if (className !== undefined && className !== opts.ingressClass) {
       findings.push({
         code: "ROUTING",
-        problem: `spec.ingressClassName is ${excerpt(String(className))}; previews may only use this installation's class ${excerpt(opts.ingressClass)}.`,
+        problem: `spec.ingressClassName is ${typeof className === "string" ? excerpt(className) : describe(className)}; previews may only use this installation's class ${excerpt(opts.ingressClass)}.`,
         fix: "Remove spec.ingressClassName (prenv sets it).",
       });
     }

@@ -230,7 +230,7 @@ function checkTemplate(file: string, ast: hbs.AST.Program, scope: Scope): number
   const pending: [Node, boolean][] = [...ast.body].reverse().map((n) => [n, scope.imageSet]);
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [node, imageSet] = next;
-    if (node.type === "MustacheStatement" || node.type === "BlockStatement") expressions += 1;
+    expressions += isExpression(node) ? 1 : 0;
     switch (node.type) {
       case "ContentStatement":
       case "CommentStatement":
@@ -262,6 +262,10 @@ function checkTemplate(file: string, ast: hbs.AST.Program, scope: Scope): number
     }
   }
   return expressions;
+}
+
+function isExpression(node: Node): boolean {
+  return node.type === "MustacheStatement" || node.type === "BlockStatement";
 }
 
 /** `{{#if variable}}` / `{{#unless variable}}` and nothing else; returns e.g. `if image`. */

@@ -28,7 +28,8 @@ const PATTERNS: RegExp[] = [
 
 /** A line that talks about AWS credentials: a bare 40-character key on it is a secret access key. */
 const AWS_CONTEXT = /aws|secret|\bAKIA|\bASIA/i;
-const BARE_AWS_SECRET = /(?<![A-Za-z0-9/+=])(?![0-9a-f]{40}(?![A-Za-z0-9/+=]))[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
+const BARE_AWS_SECRET =
+  /(?<![A-Za-z0-9/+=])(?![0-9a-f]{40}(?![A-Za-z0-9/+=]))[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
 
 export function redact(text: string): string {
   let out = text

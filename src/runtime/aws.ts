@@ -1,19 +1,24 @@
 // Container-level wiring for the Lambda functions: everything is built once per container
-// (settings, secrets, clients, the Probot app) and reused by every invocation. Locally
-// (`npm run offline`) the same code runs with APP_ID/PRIVATE_KEY/WEBHOOK_SECRET from the
-// environment instead of Secrets Manager, KUBECONFIG instead of EKS, and PRENV_SQS_ENDPOINT
-// pointing at ElasticMQ.
+// (settings, secrets, clients) and reused by every invocation. Each function gets only what it
+// needs, and reads only its own secret (see src/adapters/aws/secrets.ts and serverless.yml):
+// - webhook: the webhook secret (and the App id), the jobs queue; no private key, no cluster;
+// - worker and janitor: the App's private key (Probot), the cluster as prenv-bot, the queue;
+// - kubeconfig: the App's OAuth client id and secret, the cluster as prenv-kubeconfig.
+// Locally (`npm run offline`) the same code runs with the secrets' keys from the environment
+// instead of Secrets Manager, KUBECONFIG instead of EKS, and PRENV_SQS_ENDPOINT pointing at
+// ElasticMQ.
 import { EKSClient } from "@aws-sdk/client-eks";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { Webhooks } from "@octokit/webhooks";
 import { Probot } from "probot";
 import { pino, type Logger } from "pino";
 import { z } from "zod";
 import { prenvApp } from "../app.js";
 import { eksKubeConfig } from "../adapters/aws/eks-token.js";
-import { loadAppSecrets, type AppSecrets } from "../adapters/aws/secrets.js";
+import { loadSecret, SECRET_KEYS, type SecretKind, type SecretValues } from "../adapters/aws/secrets.js";
 import { SqsJobQueue } from "../adapters/aws/sqs-queue.js";
 import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import { loadKubeConfig } from "../adapters/kubernetes/kubeconfig.js";
@@ -26,19 +31,20 @@ import { loadTemplates } from "./templates.js";
 import { processJob } from "./worker.js";
 import { appIdentity } from "../adapters/github/app-identity.js";
 import type { ReconcileJob } from "./jobs.js";
+import { createWebhookHandler } from "./webhook-handler.js";
 
 const awsEnvSchema = z.object({
   AWS_REGION: z.string().default("us-east-1"),
-  PRENV_QUEUE_URL: z.string().url("must be the SQS FIFO queue URL"),
+  PRENV_QUEUE_URL: z.string().url("must be the SQS FIFO queue URL").optional(),
   PRENV_SQS_ENDPOINT: z.string().url().optional(),
+  /** The App secret (APP_ID, PRIVATE_KEY): worker and janitor. */
   PRENV_SECRET_ID: z.string().optional(),
+  /** The webhook secret (WEBHOOK_SECRET, APP_ID): webhook function. */
+  PRENV_WEBHOOK_SECRET_ID: z.string().optional(),
+  /** The kubeconfig secret (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET): kubeconfig function. */
+  PRENV_KUBECONFIG_SECRET_ID: z.string().optional(),
   PRENV_EKS_CLUSTER: z.string().optional(),
   PRENV_MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).default(5),
-  /** GitHub Enterprise Server's API URL (e.g. https://ghe.example.com/api/v3); default api.github.com. */
-  PRENV_GITHUB_API_URL: z.string().url().optional(),
-  APP_ID: z.string().optional(),
-  PRIVATE_KEY: z.string().optional(),
-  WEBHOOK_SECRET: z.string().optional(),
 });
 
 export type AwsEnv = z.infer<typeof awsEnvSchema>;
@@ -50,73 +56,128 @@ export function loadAwsEnv(env: NodeJS.ProcessEnv = process.env): AwsEnv {
       `prenv cannot start: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
     );
   }
-  const e = parsed.data;
-  if (!e.PRENV_SECRET_ID && !(e.APP_ID && e.PRIVATE_KEY && e.WEBHOOK_SECRET)) {
-    throw new Error(
-      "prenv cannot start: set PRENV_SECRET_ID (a Secrets Manager secret with APP_ID, PRIVATE_KEY, WEBHOOK_SECRET), or all three of those variables",
-    );
-  }
-  return e;
+  return parsed.data;
 }
 
-export interface AwsRuntime {
+const SECRET_ID_VARIABLE: Record<
+  SecretKind,
+  "PRENV_WEBHOOK_SECRET_ID" | "PRENV_SECRET_ID" | "PRENV_KUBECONFIG_SECRET_ID"
+> = {
+  webhook: "PRENV_WEBHOOK_SECRET_ID",
+  app: "PRENV_SECRET_ID",
+  kubeconfig: "PRENV_KUBECONFIG_SECRET_ID",
+};
+
+/**
+ * This function's own secret: from Secrets Manager (its secret id variable), or, when all of its
+ * keys are set in the environment (`npm run offline`), from there. Never another function's secret.
+ */
+export async function functionSecret<K extends SecretKind>(
+  kind: K,
+  aws: AwsEnv,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SecretValues<K>> {
+  const keys = SECRET_KEYS[kind];
+  if (keys.every((key) => env[key])) {
+    const values = Object.fromEntries(keys.map((key) => [key, env[key]!])) as Record<string, string>;
+    if (values.PRIVATE_KEY) values.PRIVATE_KEY = values.PRIVATE_KEY.replace(/\\n/g, "\n");
+    return values as SecretValues<K>;
+  }
+  const variable = SECRET_ID_VARIABLE[kind];
+  const secretId = aws[variable];
+  if (!secretId) {
+    throw new Error(
+      `prenv cannot start: set ${variable} (a Secrets Manager secret with ${keys.join(", ")}), or ${keys.join(" and ")}`,
+    );
+  }
+  return loadSecret(kind, { secretsManager: new SecretsManagerClient({ region: aws.AWS_REGION }), secretId });
+}
+
+function queueOf(aws: AwsEnv): SqsJobQueue {
+  if (!aws.PRENV_QUEUE_URL)
+    throw new Error("prenv cannot start: set PRENV_QUEUE_URL (the SQS FIFO queue URL)");
+  const sqs = new SQSClient({
+    region: aws.AWS_REGION,
+    ...(aws.PRENV_SQS_ENDPOINT ? { endpoint: aws.PRENV_SQS_ENDPOINT } : {}),
+  });
+  return new SqsJobQueue(sqs, aws.PRENV_QUEUE_URL);
+}
+
+/** Built once per container; a failed start is not cached, so the next invocation retries. */
+function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((err: unknown) => {
+      built = undefined;
+      throw err;
+    });
+    return built;
+  };
+}
+
+const logger = once(() => Promise.resolve(pino({ level: process.env.LOG_LEVEL ?? "info" })));
+
+/** The webhook function: verify, enqueue. Handlers run on @octokit/webhooks, with no GitHub credentials. */
+export const webhookRuntime = once(async () => {
+  const aws = loadAwsEnv();
+  const secret = await functionSecret("webhook", aws);
+  const queue = queueOf(aws);
+  const events = new Webhooks({ secret: secret.WEBHOOK_SECRET });
+  prenvApp({ queue, appId: Number(secret.APP_ID) })(events);
+  return { handle: createWebhookHandler({ events, secret: secret.WEBHOOK_SECRET }) };
+});
+
+export interface BotRuntime {
   env: AwsEnv;
   settings: Settings;
   log: Logger;
-  secrets: AppSecrets;
-  sqs: SQSClient;
   probot: Probot;
-  queue: SqsJobQueue;
+  /** The jobs queue (the janitor enqueues one reconcile per environment). */
+  queue: () => SqsJobQueue;
 }
 
-let runtime: Promise<AwsRuntime> | undefined;
-
-/** Built once per container; a failed start is not cached, so the next invocation retries. */
-export function awsRuntime(): Promise<AwsRuntime> {
-  runtime ??= buildRuntime().catch((err: unknown) => {
-    runtime = undefined;
-    throw err;
+/** The worker and the janitor: the App's private key, and the cluster as prenv-bot. */
+export const botRuntime = once(async (): Promise<BotRuntime> => {
+  const env = loadAwsEnv();
+  const log = await logger();
+  const secret = await functionSecret("app", env);
+  const settings: Settings = { ...loadSettings(), appId: Number(secret.APP_ID) };
+  const probot = new Probot({
+    appId: secret.APP_ID,
+    privateKey: secret.PRIVATE_KEY,
+    log: log.child({ name: "probot" }),
+    baseUrl: settings.github.apiUrl,
   });
-  return runtime;
-}
+  let queue: SqsJobQueue | undefined;
+  return { env, settings, log, probot, queue: () => (queue ??= queueOf(env)) };
+});
 
-async function buildRuntime(): Promise<AwsRuntime> {
+/** The kubeconfig function: the App's OAuth client credentials, and the cluster as prenv-kubeconfig. */
+export const kubeconfigRuntime = once(async () => {
   const env = loadAwsEnv();
   const settings = loadSettings();
-  const log = pino({ level: process.env.LOG_LEVEL ?? "info" });
-  const secrets: AppSecrets =
-    env.APP_ID && env.PRIVATE_KEY && env.WEBHOOK_SECRET
-      ? {
-          appId: env.APP_ID,
-          privateKey: env.PRIVATE_KEY.replace(/\\n/g, "\n"),
-          webhookSecret: env.WEBHOOK_SECRET,
-        }
-      : await loadAppSecrets({
-          secretsManager: new SecretsManagerClient({ region: env.AWS_REGION }),
-          secretId: env.PRENV_SECRET_ID!,
-        });
-  const sqs = new SQSClient({
-    region: env.AWS_REGION,
-    ...(env.PRENV_SQS_ENDPOINT ? { endpoint: env.PRENV_SQS_ENDPOINT } : {}),
-  });
-  const queue = new SqsJobQueue(sqs, env.PRENV_QUEUE_URL);
-  const probot = new Probot({
-    appId: secrets.appId,
-    privateKey: secrets.privateKey,
-    secret: secrets.webhookSecret,
-    log: log.child({ name: "probot" }),
-    ...(env.PRENV_GITHUB_API_URL ? { baseUrl: env.PRENV_GITHUB_API_URL } : {}),
-  });
-  await probot.load(prenvApp({ queue, appId: Number(secrets.appId) }));
-  return { env, settings, log, secrets, sqs, probot, queue };
-}
+  const log = await logger();
+  const secret = await functionSecret("kubeconfig", env);
+  return {
+    env,
+    settings,
+    log,
+    client: { clientId: secret.GITHUB_CLIENT_ID, clientSecret: secret.GITHUB_CLIENT_SECRET },
+  };
+});
 
 let kube: Promise<KubeConfig> | undefined;
 
-/** EKS (DescribeCluster + STS-presigned tokens) when PRENV_EKS_CLUSTER is set, else the kubeconfig. */
-export function kubeConfigFor(rt: AwsRuntime): Promise<KubeConfig> {
+/**
+ * EKS (DescribeCluster + STS-presigned tokens, as the function's own role) when PRENV_EKS_CLUSTER
+ * is set, else the kubeconfig's `context` (`npm run offline`).
+ */
+export function kubeConfigFor(
+  rt: { env: AwsEnv; settings: Settings },
+  context = rt.settings.kubeContext,
+): Promise<KubeConfig> {
   kube ??= (async () => {
-    if (!rt.env.PRENV_EKS_CLUSTER) return loadKubeConfig(rt.settings.kubeconfigPath, rt.settings.kubeContext);
+    if (!rt.env.PRENV_EKS_CLUSTER) return loadKubeConfig(rt.settings.kubeconfigPath, context);
     return eksKubeConfig({
       eks: new EKSClient({ region: rt.env.AWS_REGION }),
       clusterName: rt.env.PRENV_EKS_CLUSTER,
@@ -132,7 +193,7 @@ export function kubeConfigFor(rt: AwsRuntime): Promise<KubeConfig> {
 
 const templates = loadTemplates();
 
-export async function runJob(rt: AwsRuntime, job: ReconcileJob): Promise<void> {
+export async function runJob(rt: BotRuntime, job: ReconcileJob): Promise<void> {
   await processJob(job, {
     settings: rt.settings,
     kubeConfig: await kubeConfigFor(rt),
@@ -143,7 +204,7 @@ export async function runJob(rt: AwsRuntime, job: ReconcileJob): Promise<void> {
 }
 
 /** Tells the PR that prenv gave up on it (the job goes to the dead-letter queue). */
-export async function reportGiveUp(rt: AwsRuntime, job: ReconcileJob, err: unknown): Promise<void> {
+export async function reportGiveUp(rt: BotRuntime, job: ReconcileJob, err: unknown): Promise<void> {
   const octokit = await rt.probot.auth(job.installationId);
   const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
   const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "UNEXPECTED";
@@ -168,12 +229,12 @@ export async function reportGiveUp(rt: AwsRuntime, job: ReconcileJob, err: unkno
   );
 }
 
-export async function runJanitor(rt: AwsRuntime): Promise<JanitorReport> {
+export async function runJanitor(rt: BotRuntime): Promise<JanitorReport> {
   const cluster = new KubernetesCluster(await kubeConfigFor(rt));
   return runSweep({
     probot: rt.probot,
     cluster,
-    enqueue: (job) => rt.queue.enqueue(job),
+    enqueue: (job) => rt.queue().enqueue(job),
     prices: rt.settings.environment.prices,
     log: rt.log,
   });

@@ -17,7 +17,9 @@ export function hostMinorVersion(kubeConfig: KubeConfig): Promise<string> {
       .then((info) => {
         const minor = /^[0-9]+/.exec(info.minor)?.[0];
         if (info.major !== "1" || !minor) {
-          throw new Error(`the API server reports version ${info.major}.${info.minor}, which prenv cannot read`);
+          throw new Error(
+            `the API server reports version ${info.major}.${info.minor}, which prenv cannot read`,
+          );
         }
         return `v1.${minor}`;
       });

@@ -1,9 +1,12 @@
 // The kubeconfig endpoint as a plain function of (method, path, query, headers), shared by the
 // Lambda route and the local server: `GET /api/kubeconfig/<owner>/<repo>/<number>[?ttl=2h]` with
-// the caller's GitHub token in `Authorization`. Answers a kubeconfig (200) or one line saying why
-// not; never caches, never logs the caller's token or the issued one.
+// a user access token of prenv's GitHub App in `Authorization`. Answers a kubeconfig (200) or one
+// line saying why not; never caches, never logs the caller's token or the issued one.
+// `GET /api/kubeconfig/login` tells the CLI whose device flow to run: the App's client id (public)
+// and GitHub's web host.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { KUBECONFIG_ROUTE } from "../access/instructions.js";
+import type { LoginInfo } from "../access/device-flow.js";
+import { KUBECONFIG_ROUTE, LOGIN_PATH } from "../access/instructions.js";
 import { issueKubeconfig, type AccessDeps } from "../access/issue.js";
 
 export interface HttpRequest {
@@ -35,13 +38,17 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
-export function createKubeconfigHandler(deps: () => Promise<AccessDeps>) {
+export function createKubeconfigHandler(
+  deps: () => Promise<AccessDeps>,
+  login: () => Promise<LoginInfo> = () => Promise.reject(new Error("no GitHub App client id")),
+) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
     if (!req.path.startsWith(KUBECONFIG_ROUTE)) return text(404, "NOT_FOUND", "no such endpoint");
     if (req.method !== "GET") {
       const r = text(405, "METHOD", "use GET");
       return { ...r, headers: { ...r.headers, allow: "GET" } };
     }
+    if (req.path === LOGIN_PATH) return loginAnswer(login);
     const parts = req.path.slice(KUBECONFIG_ROUTE.length).split("/").map(safeDecode);
     if (parts.length !== 3 || parts.some((p) => p === null || p === "")) {
       return text(400, "BAD_REQUEST", `use ${KUBECONFIG_ROUTE}<owner>/<repo>/<pull request number>`);
@@ -55,7 +62,7 @@ export function createKubeconfigHandler(deps: () => Promise<AccessDeps>) {
       return text(
         503,
         "UNAVAILABLE",
-        "prenv cannot issue kubeconfigs right now (it cannot reach its cluster); try again later.",
+        "prenv cannot issue kubeconfigs right now (it is not set up, or cannot reach its cluster); try again later, or tell the prenv operators.",
       );
     }
     const result = await issueKubeconfig(
@@ -81,6 +88,24 @@ export function createKubeconfigHandler(deps: () => Promise<AccessDeps>) {
       },
       body: result.kubeconfig,
     };
+  };
+}
+
+async function loginAnswer(login: () => Promise<LoginInfo>): Promise<HttpResponse> {
+  let info: LoginInfo;
+  try {
+    info = await login();
+  } catch {
+    return text(
+      503,
+      "UNAVAILABLE",
+      "prenv cannot sign anyone in right now (its GitHub App client id is not configured); tell the prenv operators.",
+    );
+  }
+  return {
+    statusCode: 200,
+    headers: { ...NO_STORE, "content-type": "application/json" },
+    body: JSON.stringify({ client_id: info.clientId, github_url: info.githubUrl }),
   };
 }
 

@@ -11,7 +11,7 @@ interface Need {
   name?: string;
 }
 
-/** What deploy/rbac.yaml grants and prenv uses. */
+/** What deploy/rbac.yaml grants the bot (group prenv-bot) and the worker and janitor use. */
 export const REQUIRED_PERMISSIONS: Need[] = [
   ...["get", "list", "create", "patch", "delete"].map((verb) => ({ verb, resource: "namespaces" })),
   ...["resourcequotas", "limitranges", "serviceaccounts"].map((resource) => ({ verb: "patch", resource })),
@@ -20,6 +20,11 @@ export const REQUIRED_PERMISSIONS: Need[] = [
   { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io", name: "prenv-tenant" },
   { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io", name: "prenv-vcluster" },
   { verb: "impersonate", resource: "serviceaccounts", name: "prenv-tenant" },
+];
+
+/** What deploy/rbac.yaml grants the kubeconfig endpoint's identity (group prenv-kubeconfig). */
+export const ACCESS_PERMISSIONS: Need[] = [
+  { verb: "get", resource: "namespaces" },
   { verb: "create", resource: "serviceaccounts", subresource: "token", name: "prenv-tenant" },
 ];
 
@@ -28,7 +33,12 @@ export function describeNeed(n: Need): string {
   return `${n.verb} ${res}${n.name ? ` named ${n.name}` : ""}`;
 }
 
-export async function preflight(kc: KubeConfig): Promise<void> {
+/** Checks that `kc` reaches its API server and holds `needs`; else one line naming what is missing. */
+export async function preflight(
+  kc: KubeConfig,
+  needs: Need[] = REQUIRED_PERMISSIONS,
+  group = "prenv-bot",
+): Promise<void> {
   const cluster = new KubernetesCluster(kc);
   try {
     await kc.makeApiClient(VersionApi).getCode();
@@ -37,7 +47,7 @@ export async function preflight(kc: KubeConfig): Promise<void> {
   }
   const authz = kc.makeApiClient(AuthorizationV1Api);
   const missing: string[] = [];
-  for (const n of REQUIRED_PERMISSIONS) {
+  for (const n of needs) {
     const review = await authz
       .createSelfSubjectAccessReview({
         body: {
@@ -59,7 +69,7 @@ export async function preflight(kc: KubeConfig): Promise<void> {
   }
   if (missing.length > 0) {
     throw new Error(
-      `the Kubernetes identity in use lacks: ${missing.join(", ")}; apply deploy/rbac.yaml and map the bot to the prenv-bot group`,
+      `the Kubernetes identity in use lacks: ${missing.join(", ")}; apply deploy/rbac.yaml and map this identity to the ${group} group`,
     );
   }
 }

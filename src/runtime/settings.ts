@@ -104,7 +104,7 @@ const envSchema = z.object({
     .transform((u) => u.replace(/\/+$/, ""))
     .optional(),
   PRENV_KUBECONFIG_TTL: duration("PRENV_KUBECONFIG_TTL", "1h"),
-  PRENV_KUBECONFIG_MAX_TTL: duration("PRENV_KUBECONFIG_MAX_TTL", "12h"),
+  PRENV_KUBECONFIG_MAX_TTL: duration("PRENV_KUBECONFIG_MAX_TTL", "8h"),
   PRENV_KUBECONFIG_SERVER: z
     .string()
     .regex(/^https:\/\/[^\s/?#]+$/, "must be the API server's https URL, e.g. https://k8s.example.com")
@@ -154,6 +154,24 @@ const envSchema = z.object({
   PRENV_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(900).optional(),
   KUBECONFIG: z.string().optional(),
   KUBE_CONTEXT: z.string().optional(),
+  /** The kubeconfig context of the kubeconfig endpoint's own identity (group prenv-kubeconfig), `npm start` only. */
+  PRENV_ACCESS_KUBE_CONTEXT: z.string().optional(),
+  PRENV_GITHUB_API_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s?#]+$/, "must be GitHub's API URL, e.g. https://ghe.example.com/api/v3")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  PRENV_GITHUB_WEB_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, "must be GitHub's web URL, e.g. https://ghe.example.com")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  /** Probot's GitHub Enterprise Server variables. */
+  GHE_HOST: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:[0-9]+)?$/i, "must be a host name")
+    .optional(),
+  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
   APP_ID: z.coerce.number().int().positive().optional(),
 });
 
@@ -161,7 +179,11 @@ export interface Settings {
   environment: EnvironmentSettings;
   kubeconfigPath: string | undefined;
   kubeContext: string | undefined;
+  /** The kubeconfig endpoint's context in `npm start` (its own identity); default: kubeContext. */
+  accessKubeContext: string | undefined;
   appId: number | undefined;
+  /** GitHub's REST API and web host (device flow): github.com, or GitHub Enterprise Server. */
+  github: { apiUrl: string; webUrl: string };
 }
 
 export class SettingsError extends Error {
@@ -171,13 +193,10 @@ export class SettingsError extends Error {
   }
 }
 
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = envSchema.safeParse(clean);
-  if (!parsed.success) {
-    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-  }
-  const e = parsed.data;
+type Env = z.output<typeof envSchema>;
+
+/** What no single variable shows: settings that must fit together. */
+function crossChecks(e: Env): string[] {
   const problems: string[] = [];
   if (e.PRENV_KUBECONFIG_TTL < MIN_TOKEN_MS || e.PRENV_KUBECONFIG_MAX_TTL < MIN_TOKEN_MS) {
     problems.push(
@@ -204,6 +223,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       );
     }
   }
+  return problems;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(clean);
+  if (!parsed.success) {
+    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems = crossChecks(e);
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     environment: {
@@ -265,8 +295,28 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         hostServer: e.PRENV_KUBECONFIG_SERVER ?? null,
       },
     },
+    ...kubeContexts(e),
+    appId: e.APP_ID,
+    github: githubUrls(e),
+  };
+}
+
+function kubeContexts(e: z.infer<typeof envSchema>) {
+  return {
     kubeconfigPath: e.KUBECONFIG,
     kubeContext: e.KUBE_CONTEXT,
-    appId: e.APP_ID,
+    accessKubeContext: e.PRENV_ACCESS_KUBE_CONTEXT ?? e.KUBE_CONTEXT,
   };
+}
+
+/** GitHub's API and web URLs: PRENV_GITHUB_API_URL, else Probot's GHE_HOST, else github.com. */
+function githubUrls(e: z.infer<typeof envSchema>): { apiUrl: string; webUrl: string } {
+  const apiUrl =
+    e.PRENV_GITHUB_API_URL ??
+    (e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : "https://api.github.com");
+  if (e.PRENV_GITHUB_WEB_URL) return { apiUrl, webUrl: e.PRENV_GITHUB_WEB_URL };
+  if (/^https:\/\/api\.github\.com$/.test(apiUrl)) return { apiUrl, webUrl: "https://github.com" };
+  const ghe = /^https:\/\/api\.([^/]+\.ghe\.com)$/.exec(apiUrl);
+  if (ghe) return { apiUrl, webUrl: `https://${ghe[1]}` };
+  return { apiUrl, webUrl: apiUrl.replace(/\/api\/v3$/, "") };
 }

@@ -1,9 +1,14 @@
 // The webhook entry as a plain function of (headers, raw body), so the Lambda handler and tests
 // share it: verify the HMAC-SHA256 signature over the raw bytes, drop what prenv does not handle,
-// and hand the event to the Probot app, whose handlers only enqueue. Answers in milliseconds;
-// never calls Kubernetes.
+// and hand the event to prenv's handlers (src/app.ts), which only enqueue. Answers in
+// milliseconds; never calls GitHub or Kubernetes, and needs no GitHub credentials: on Lambda the
+// handlers run on @octokit/webhooks, not on a Probot holding the App's private key.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Probot } from "probot";
+
+/** Where verified events go: @octokit/webhooks' `Webhooks` (Lambda) or a Probot (tests, `npm start`). */
+export interface EventReceiver {
+  receive(event: { id: string; name: string; payload: unknown }): Promise<void>;
+}
 
 export interface WebhookRequest {
   headers: Record<string, string | undefined>;
@@ -31,7 +36,7 @@ export function signatureMatches(secret: string, raw: Buffer, header: string): b
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export function createWebhookHandler(opts: { probot: Probot; secret: string; maxBytes?: number }) {
+export function createWebhookHandler(opts: { events: EventReceiver; secret: string; maxBytes?: number }) {
   const maxBytes = opts.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async (req: WebhookRequest): Promise<WebhookResponse> => {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -51,7 +56,7 @@ export function createWebhookHandler(opts: { probot: Probot; secret: string; max
       return reply(400, "body is not JSON");
     }
     if (typeof payload !== "object" || payload === null) return reply(400, "body is not a JSON object");
-    await opts.probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]);
+    await opts.events.receive({ id, name, payload });
     return reply(202, "accepted");
   };
 }

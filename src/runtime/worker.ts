@@ -4,7 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger as Pino } from "pino";
 import type { Probot } from "probot";
 import { appIdentity } from "../adapters/github/app-identity.js";
-import { GitHubPullRequest, type Octokit } from "../adapters/github/pull-request.js";
+import { GitHubPullRequest } from "../adapters/github/pull-request.js";
 import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
 import { isPrenvError, policyFor } from "../errors.js";
@@ -30,7 +30,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     delivery: job.delivery,
     reason: job.reason,
   });
-  const octokit = (await deps.probot.auth(job.installationId)) as Octokit;
+  const octokit = await deps.probot.auth(job.installationId);
   const app = await appIdentity(deps.probot);
   const settings = await withHostSettings(deps.settings, deps.kubeConfig);
   const ref = {

@@ -1,6 +1,7 @@
 // The webhook handler and the worker's batch processing against a real SQS-compatible server
 // (ElasticMQ, FIFO): real signed payloads in, real messages out, FIFO ordering, deduplication,
 // partial batch failures and the dead-letter queue.
+import { Webhooks } from "@octokit/webhooks";
 import { beforeEach, describe, expect, it } from "vitest";
 import { prenvApp } from "../../src/app.js";
 import { SqsJobQueue } from "../../src/adapters/aws/sqs-queue.js";
@@ -10,7 +11,6 @@ import { createWebhookHandler, type WebhookRequest } from "../../src/runtime/web
 import { APP_ID, WEBHOOK_SECRET, sign } from "../support/app-key.js";
 import { examplePayload, pullRequestPayload } from "../support/payloads.js";
 import { fifoQueues, pollOnce, receive, sqsClient } from "./sqs-helpers.js";
-import { testProbot } from "../support/probot.js";
 
 const sqs = sqsClient();
 const silent = { error: () => undefined, warn: () => undefined };
@@ -19,9 +19,10 @@ let handle: ReturnType<typeof createWebhookHandler>;
 
 beforeEach(async () => {
   queue = await fifoQueues(sqs);
-  const probot = testProbot();
-  await probot.load(prenvApp({ queue: new SqsJobQueue(sqs, queue.url), appId: APP_ID }));
-  handle = createWebhookHandler({ probot, secret: WEBHOOK_SECRET });
+  // As the webhook Lambda runs: prenv's handlers on @octokit/webhooks, no GitHub credentials.
+  const events = new Webhooks({ secret: WEBHOOK_SECRET });
+  prenvApp({ queue: new SqsJobQueue(sqs, queue.url), appId: APP_ID })(events);
+  handle = createWebhookHandler({ events, secret: WEBHOOK_SECRET });
 });
 
 function request(

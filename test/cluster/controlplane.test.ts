@@ -13,6 +13,7 @@ import {
 } from "@kubernetes/client-node";
 import { describe, expect } from "vitest";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "../../src/adapters/kubernetes/kubeconfig.js";
+import { RawKube } from "../../src/adapters/kubernetes/raw.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { eventually, expectApiError, waitForDefaultServiceAccount } from "./harness/k8s-helpers.js";
 
@@ -33,7 +34,16 @@ describe("the bot's production RBAC (deploy/rbac.yaml)", () => {
     const name = freshName("guarded");
     const core = bot.makeApiClient(CoreV1Api);
     await core.createNamespace({
-      body: { metadata: { name, labels: { "app.kubernetes.io/managed-by": "prenv" } } },
+      body: {
+        metadata: {
+          name,
+          // deploy/policy.yaml: the bot creates only namespaces labelled as prenv's, with Pod Security.
+          labels: {
+            "app.kubernetes.io/managed-by": "prenv",
+            "pod-security.kubernetes.io/enforce": "restricted",
+          },
+        },
+      },
     });
     await core.createNamespacedResourceQuota({
       namespace: name,
@@ -100,6 +110,11 @@ describe("impersonating the tenant service account", () => {
     freshName,
   }) => {
     const core = admin.makeApiClient(CoreV1Api);
+    // A prenv namespace: deploy/policy.yaml keeps the tenant identity to those.
+    await new RawKube(admin).request("PATCH", `/api/v1/namespaces/${ns}`, {
+      body: { metadata: { labels: { "app.kubernetes.io/managed-by": "prenv" } } },
+      contentType: "application/merge-patch+json",
+    });
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: TENANT_SA } } });
     await admin.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
       namespace: ns,

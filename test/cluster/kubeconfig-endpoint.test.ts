@@ -1,6 +1,8 @@
-// Self-service kubeconfigs against the real API server: who gets one (the permission matrix, from
-// GitHub's collaborator API behind the stand-in), what it can do there (its namespace and nothing
-// else), how long it lives, and that the token shows up in no comment, log line or check run.
+// Self-service kubeconfigs against the real API server: who gets one (only users signed in to
+// prenv's own GitHub App, checked with GitHub's check-a-token API first; then the permission
+// matrix, as GitHub shows the repository to that user's token), what it can do there (its
+// namespace and nothing else), how long it lives, and that the token shows up in no comment, log
+// line or check run. The endpoint acts as its own Kubernetes identity, prenv-kubeconfig.
 import {
   AuthenticationV1Api,
   AuthorizationV1Api,
@@ -9,8 +11,8 @@ import {
   NetworkingV1Api,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect } from "vitest";
@@ -21,7 +23,7 @@ import {
   kubeconfigOf,
   startEndpoint,
   tokenOf,
-  USER_TOKENS,
+  type AccessRig,
   type Endpoint,
 } from "./harness/endpoint.js";
 import { clusterTest as test } from "./harness/fixtures.js";
@@ -38,14 +40,24 @@ afterEach(async () => {
 async function deployed(
   bot: KubeConfig,
   admin: KubeConfig,
-): Promise<{ s: Setup; endpoint: Endpoint; path: string }> {
+  access: KubeConfig,
+): Promise<{ s: Setup; endpoint: Endpoint; path: string; users: AccessRig }> {
   const s = await setup(bot, admin, { settings: { PRENV_PUBLIC_URL: "https://prenv.example.test" } });
-  accessRoutes(s);
+  const users = accessRoutes(s);
   await s.rig.deliver("pull_request", s.opened);
   await s.rig.settle();
-  const endpoint = await startEndpoint(s, bot, s.settings);
+  const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
   endpoints.push(endpoint);
-  return { s, endpoint, path: `/api/kubeconfig/${s.owner}/${s.repo}/${s.number}` };
+  return { s, endpoint, path: `/api/kubeconfig/${s.owner}/${s.repo}/${s.number}`, users };
+}
+
+/** The GitHub calls made while `during` runs, as `host METHOD route` (repository names left out). */
+async function githubCalls(s: Setup, during: () => Promise<unknown>): Promise<string[]> {
+  const before = s.standIn.calls.length;
+  await during();
+  return s.standIn.calls
+    .slice(before)
+    .map((c) => `${c.host} ${c.route ?? `${c.method} ${c.path}`} -> ${c.status}`);
 }
 
 async function expiresAt(admin: KubeConfig, ns: string): Promise<number> {
@@ -54,18 +66,26 @@ async function expiresAt(admin: KubeConfig, ns: string): Promise<number> {
 }
 
 describe("the kubeconfig endpoint", () => {
-  test("permission matrix: admin and write get a kubeconfig; read, none, a bad token or none at all are refused, saying why", async ({
+  test("permission matrix: admin and write get a kubeconfig; read, none, another app's token, a bad token or none at all are refused, saying why", async ({
     bot,
     admin,
+    access,
   }) => {
-    const { s, endpoint, path } = await deployed(bot, admin);
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
     const cases: [who: string, token: string | null, status: number, says: string][] = [
-      ["admin", USER_TOKENS.alice!, 200, "kind: Config"],
-      ["write", USER_TOKENS.bob!, 200, "kind: Config"],
-      ["read", USER_TOKENS.carol!, 403, `carol has read access to ${s.owner}/${s.repo}`],
+      ["admin", users.tokens.alice, 200, "kind: Config"],
+      ["write", users.tokens.bob, 200, "kind: Config"],
+      ["read", users.tokens.carol, 403, `carol has read access to ${s.owner}/${s.repo}`],
       // Told no more than a stranger to a private repository may know.
-      ["none", USER_TOKENS.dave!, 404, "prenv is not installed there, or dave has no access to it"],
-      ["an invalid token", "gho_not_a_real_token", 401, "GitHub did not accept this token"],
+      ["none", users.tokens.dave, 404, "prenv is not installed there, or dave has no access to it"],
+      // Bob has write access, but this token belongs to another OAuth app (or the GitHub CLI).
+      ["another app's token", users.foreignToken, 401, "not accepted"],
+      [
+        "an invalid token",
+        "gho_not_a_real_token",
+        401,
+        "did not confirm this as a token of prenv's GitHub App",
+      ],
       ["no token", null, 401, "Authorization: Bearer"],
     ];
     for (const [who, token, status, says] of cases) {
@@ -75,29 +95,96 @@ describe("the kubeconfig endpoint", () => {
       expect(res.headers.get("cache-control"), who).toBe("no-store");
     }
     // Malformed requests and other methods.
-    expect((await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}`, USER_TOKENS.bob)).status).toBe(400);
-    expect((await endpoint.get(`${path}?ttl=5m`, USER_TOKENS.bob)).body).toContain("at least 10m");
-    expect((await endpoint.get(`${path}?ttl=soon`, USER_TOKENS.bob)).status).toBe(400);
+    expect((await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}`, users.tokens.bob)).status).toBe(400);
+    expect((await endpoint.get(`${path}?ttl=5m`, users.tokens.bob)).body).toContain("at least 10m");
+    expect((await endpoint.get(`${path}?ttl=soon`, users.tokens.bob)).status).toBe(400);
     const post = await fetch(`${endpoint.url}${path}`, { method: "POST" });
     expect(post.status).toBe(405);
+    s.standIn.verify();
+  });
+
+  test("every token is checked with GitHub's check-a-token API, with the App's client credentials, before anything else", async ({
+    bot,
+    admin,
+    access,
+  }) => {
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
+    const foreign = await githubCalls(s, () => endpoint.get(path, users.foreignToken));
+    expect(foreign).toEqual(["api POST /applications/:client_id/token -> 404"]);
+    const expected = `basic ${Buffer.from(`${users.oauth.clientId}:${users.oauth.clientSecret}`).toString("base64")}`;
+    const check = s.standIn.calls.at(-1)!;
+    expect(check.headers.authorization?.toLowerCase()).toBe(expected.toLowerCase());
+    expect(check.body).toEqual({ access_token: users.foreignToken });
+    // A token of prenv's App: checked first, then the repository and the PR with the user's own token.
+    const bob = await githubCalls(s, () => endpoint.get(path, users.tokens.bob));
+    expect(bob).toEqual([
+      "api POST /applications/:client_id/token -> 200",
+      `api GET /repos/${s.owner}/${s.repo} -> 200`,
+      `api GET /repos/${s.owner}/${s.repo}/pulls/7 -> 200`,
+    ]);
+    expect(s.standIn.calls.at(-1)!.headers.authorization).toBe(`token ${users.tokens.bob}`);
+    // An expired token of prenv's App is refused as well.
+    const stale = users.oauth.tokens.get(users.tokens.carol)!;
+    users.oauth.tokens.set(users.tokens.carol, { ...stale, expiresAt: Date.now() - 1000 });
+    expect((await endpoint.get(path, users.tokens.carol)).status).toBe(401);
+    s.standIn.verify();
+  });
+
+  test('"not installed", "no access" and "no such repository" are one answer after the same GitHub calls', async ({
+    bot,
+    admin,
+    access,
+  }) => {
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
+    // Bob may write to a private repository that prenv's App is not installed on.
+    s.standIn.repository(s.owner, "no-app", { installed: false });
+    s.standIn.collaboratorPermission(s.owner, "no-app", { bob: "write" }, { expect: { optional: true } });
+    const cases = [
+      ["no access", users.tokens.dave, path],
+      ["not installed", users.tokens.bob, `/api/kubeconfig/${s.owner}/no-app/7`],
+      ["no such repository", users.tokens.bob, `/api/kubeconfig/${s.owner}/does-not-exist/7`],
+    ] as const;
+    const seen: { who: string; calls: string[]; status: number; body: string }[] = [];
+    for (const [who, token, where] of cases) {
+      let res: Awaited<ReturnType<Endpoint["get"]>> | undefined;
+      const calls = await githubCalls(s, async () => (res = await endpoint.get(where, token)));
+      seen.push({
+        who,
+        // Repository and user names differ by construction; what GitHub was asked must not.
+        calls: calls.map((c) => c.replace(/\/repos\/[^/ ]+\/[^/ ]+/, "/repos/:o/:r")),
+        status: res!.status,
+        body: res!.body
+          .replace(/acme\/[^:]+:/, "<repo>:")
+          .replace(/or \w+ has no access/, "or <user> has no access"),
+      });
+    }
+    expect(seen[0]!.calls).toEqual([
+      "api POST /applications/:client_id/token -> 200",
+      "api GET /repos/:o/:r -> 404",
+    ]);
+    for (const other of seen.slice(1)) {
+      expect({ ...other, who: seen[0]!.who }).toEqual(seen[0]);
+    }
+    expect(seen[0]!.status).toBe(404);
     s.standIn.verify();
   });
 
   test("a PR that does not exist, a repository without the App, a closed PR and an expired environment are refused", async ({
     bot,
     admin,
+    access,
   }) => {
-    const { s, endpoint, path } = await deployed(bot, admin);
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
     s.standIn.route(
       "GET",
       `/repos/${s.owner}/${s.repo}/pulls/99`,
       () => ({ status: 404, body: { message: "Not Found" } }),
       { optional: true },
     );
-    const missing = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/99`, USER_TOKENS.bob);
+    const missing = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/99`, users.tokens.bob);
     expect([missing.status, missing.body]).toEqual([404, `prenv: ${s.owner}/${s.repo}#99 does not exist.\n`]);
-    s.standIn.repoInstallation(s.owner, "elsewhere", null);
-    const other = await endpoint.get(`/api/kubeconfig/${s.owner}/elsewhere/7`, USER_TOKENS.bob);
+    s.standIn.repository(s.owner, "elsewhere", { installed: false });
+    const other = await endpoint.get(`/api/kubeconfig/${s.owner}/elsewhere/7`, users.tokens.bob);
     expect(other.status).toBe(404);
     expect(other.body).toBe(
       `prenv: ${s.owner}/elsewhere: the repository does not exist, prenv is not installed there, or bob has no access to it.\n`,
@@ -106,15 +193,15 @@ describe("the kubeconfig endpoint", () => {
     // Expired (the janitor has not come yet): refused, and so is less than 10 minutes of life.
     const expiry = await expiresAt(admin, s.ns);
     endpoint.setNow(new Date(expiry + 60_000));
-    const expired = await endpoint.get(path, USER_TOKENS.bob);
+    const expired = await endpoint.get(path, users.tokens.bob);
     expect(expired.status).toBe(410);
     expect(expired.body).toContain("has expired");
     endpoint.setNow(new Date(expiry - 5 * 60_000));
-    expect((await endpoint.get(path, USER_TOKENS.bob)).body).toContain("/env extend first");
+    expect((await endpoint.get(path, users.tokens.bob)).body).toContain("/env extend first");
     endpoint.setNow(null);
 
     (s.pr.pr as { state: string }).state = "closed";
-    const closed = await endpoint.get(path, USER_TOKENS.bob);
+    const closed = await endpoint.get(path, users.tokens.bob);
     expect(closed.status).toBe(410);
     expect(closed.body).toContain("is closed");
     s.standIn.verify();
@@ -123,15 +210,16 @@ describe("the kubeconfig endpoint", () => {
   test("the kubeconfig works in its own namespace, and reaches no other namespace and nothing cluster-wide", async ({
     bot,
     admin,
+    access,
     ns: otherPr,
   }) => {
-    const { s, endpoint, path } = await deployed(bot, admin);
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
     // Another PR's environment on the same host.
     await new RawKube(admin).request("PATCH", `/api/v1/namespaces/${otherPr}`, {
       body: { metadata: { labels: { "app.kubernetes.io/managed-by": "prenv" } } },
       contentType: "application/merge-patch+json",
     });
-    const res = await endpoint.get(path, USER_TOKENS.bob);
+    const res = await endpoint.get(path, users.tokens.bob);
     expect(res.status).toBe(200);
     const kc = kubeconfigOf(res.body);
     expect(kc.getCurrentCluster()?.server).toBe(bot.getCurrentCluster()?.server);
@@ -213,14 +301,15 @@ describe("the kubeconfig endpoint", () => {
     s.standIn.verify();
   });
 
-  test("lifetime: 1h by default, what the caller asks within the operator's cap, never past the environment's expiry", async ({
+  test("lifetime: 1h by default, what the caller asks within the operator's cap (8 h by default), never past the environment's expiry", async ({
     bot,
     admin,
+    access,
   }) => {
-    const { s, endpoint, path } = await deployed(bot, admin);
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
     const lifetime = async (query: string) => {
       const started = Date.now();
-      const res = await endpoint.get(`${path}${query}`, USER_TOKENS.bob);
+      const res = await endpoint.get(`${path}${query}`, users.tokens.bob);
       expect(res.status, res.body).toBe(200);
       return (Date.parse(res.headers.get("x-prenv-expires-at")!) - started) / 60_000;
     };
@@ -230,10 +319,10 @@ describe("the kubeconfig endpoint", () => {
     };
     minutes(await lifetime(""), 60);
     minutes(await lifetime("?ttl=20m"), 20);
-    minutes(await lifetime("?ttl=3d"), 12 * 60); // PRENV_KUBECONFIG_MAX_TTL
+    minutes(await lifetime("?ttl=3d"), 8 * 60); // PRENV_KUBECONFIG_MAX_TTL's default
     // 30 minutes of life left: the token ends with the environment.
     endpoint.setNow(new Date((await expiresAt(admin, s.ns)) - 30 * 60_000));
-    const res = await endpoint.get(`${path}?ttl=2h`, USER_TOKENS.bob);
+    const res = await endpoint.get(`${path}?ttl=2h`, users.tokens.bob);
     expect(res.status).toBe(200);
     const left = (Date.parse(res.headers.get("x-prenv-expires-at")!) - Date.now()) / 60_000;
     minutes(left, 30);
@@ -244,12 +333,13 @@ describe("the kubeconfig endpoint", () => {
   test("every kubeconfig issued is logged with user, PR and expiry, and no token is in any log line, comment or check run", async ({
     bot,
     admin,
+    access,
   }) => {
-    const { s, endpoint, path } = await deployed(bot, admin);
-    const res = await endpoint.get(path, USER_TOKENS.alice);
+    const { s, endpoint, path, users } = await deployed(bot, admin, access);
+    const res = await endpoint.get(path, users.tokens.alice);
     const token = tokenOf(res.body);
     expect(token.length).toBeGreaterThan(100);
-    await endpoint.get(path, USER_TOKENS.carol);
+    await endpoint.get(path, users.tokens.carol);
     const lines = endpoint.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     const issued = lines.find((l) => l.msg === "kubeconfig issued")!;
     expect(issued).toMatchObject({ user: "alice", repo: `${s.owner}/${s.repo}`, pr: "7", namespace: s.ns });
@@ -260,11 +350,11 @@ describe("the kubeconfig endpoint", () => {
     });
     const everything = `${everythingPosted(s)}${endpoint.logs.join("\n")}`;
     expect(everything).not.toContain(token);
-    for (const t of Object.values(USER_TOKENS)) expect(everything).not.toContain(t);
+    for (const t of [...Object.values(users.tokens), users.foreignToken]) expect(everything).not.toContain(t);
     // The comment tells how, and is no credential itself.
     const body = s.comments.comments[0]!.body;
     expect(body).toContain(
-      `curl --fail-with-body -sS -H "Authorization: Bearer $(gh auth token)" https://prenv.example.test${path}`,
+      `curl --fail-with-body -sS -H "Authorization: Bearer $(npx prenv token --url https://prenv.example.test)" https://prenv.example.test${path}`,
     );
     expect(body).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
     // A later reconcile that changes nothing keeps the comment as it is, instructions included.
@@ -278,42 +368,93 @@ describe("the kubeconfig endpoint", () => {
     s.standIn.verify();
   });
 
-  test("npx prenv kubeconfig writes a working kubeconfig (mode 0600), and says why when it is refused", async ({
+  test("npx prenv kubeconfig signs in with GitHub's device flow and writes a working kubeconfig (mode 0600), keeping no token on disk; --token-env takes only a token of prenv's App; --token-cache reuses one", async ({
     bot,
     admin,
+    access,
   }) => {
-    const { s, endpoint } = await deployed(bot, admin);
-    const dir = mkdtempSync(join(tmpdir(), "prenv-cli-"));
+    const { s, endpoint, users } = await deployed(bot, admin, access);
+    const home = mkdtempSync(join(tmpdir(), "prenv-cli-"));
+    const deviceCodes = () => s.standIn.calls.filter((c) => c.path === "/login/device/code").length;
     try {
-      const file = join(dir, "pr-7.kubeconfig");
-      // Asynchronously: the endpoint answering it runs in this process.
-      const cli = (token: string, out: string) =>
-        new Promise<{ status: number | null; stderr: string }>((resolve) => {
-          execFile(
+      // Asynchronously: the endpoint answering it runs in this process. GITHUB_TOKEN and GH_TOKEN
+      // hold tokens of other apps: the CLI must not pick them up by itself.
+      const cli = (args: string[], extraEnv: Record<string, string> = {}, signInAs?: string) =>
+        new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
+          const child = spawn(
             process.execPath,
-            ["bin/prenv.mjs", "kubeconfig", `${s.owner}/${s.repo}#7`, "--url", endpoint.url, "-o", out],
+            ["bin/prenv.mjs", "kubeconfig", `${s.owner}/${s.repo}#7`, "--url", endpoint.url, ...args],
             {
               cwd: repoRoot,
-              encoding: "utf8",
-              env: { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_TOKEN: token },
-              timeout: 60_000,
+              env: {
+                PATH: process.env.PATH,
+                HOME: home,
+                GITHUB_TOKEN: users.foreignToken,
+                GH_TOKEN: users.foreignToken,
+                ...extraEnv,
+              },
+              stdio: ["ignore", "ignore", "pipe"],
             },
-            (err, _stdout, stderr) =>
-              resolve({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stderr }),
           );
+          let stderr = "";
+          let signedIn = false;
+          child.stderr.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+            const code = /enter the code ([A-Z]{4}-[A-Z]{4})/.exec(stderr)?.[1];
+            if (code && signInAs && !signedIn) {
+              signedIn = true;
+              users.oauth.authorize(code, signInAs);
+            }
+          });
+          const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+          child.on("error", reject);
+          child.on("exit", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stderr });
+          });
         });
-      const ok = await cli(USER_TOKENS.bob!, file);
+
+      const file = join(home, "pr-7.kubeconfig");
+      const ok = await cli(["-o", file], {}, "bob");
       expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stderr).toContain(`open ${s.standIn.webUrl}/login/device and enter the code`);
       expect(ok.stderr).toContain("valid until");
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const kc = kubeconfigOf(readFileSync(file, "utf8"));
       await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: s.ns });
+      // Nothing but the kubeconfig asked for was written.
+      expect(readdirSync(home)).toEqual(["pr-7.kubeconfig"]);
 
-      const refused = await cli(USER_TOKENS.carol!, join(dir, "no.kubeconfig"));
+      const refused = await cli(["-o", join(home, "no.kubeconfig")], {}, "carol");
       expect(refused.status).toBe(2);
       expect(refused.stderr).toContain("carol has read access");
+      expect(existsSync(join(home, "no.kubeconfig"))).toBe(false);
+
+      // Automation: a token named explicitly, still checked with check-a-token.
+      const signIns = deviceCodes();
+      const foreign = await cli(["--token-env", "CI_PRENV_TOKEN", "-o", join(home, "ci.kubeconfig")], {
+        CI_PRENV_TOKEN: users.foreignToken,
+      });
+      expect(foreign.status).toBe(2);
+      expect(foreign.stderr).toContain("did not confirm this as a token of prenv's GitHub App");
+      const automated = await cli(["--token-env", "CI_PRENV_TOKEN", "-o", join(home, "ci.kubeconfig")], {
+        CI_PRENV_TOKEN: users.tokens.bob,
+      });
+      expect(automated.status, automated.stderr).toBe(0);
+      expect(deviceCodes()).toBe(signIns);
+
+      // Asked for: a token cache (mode 0600), reused by the next run without signing in again.
+      const cache = join(home, "prenv-token.json");
+      const first = await cli(["--token-cache", cache, "-o", join(home, "a.kubeconfig")], {}, "alice");
+      expect(first.status, first.stderr).toBe(0);
+      expect(statSync(cache).mode & 0o777).toBe(0o600);
+      const afterFirst = deviceCodes();
+      const second = await cli(["--token-cache", cache, "-o", join(home, "b.kubeconfig")]);
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stderr).not.toContain("enter the code");
+      expect(deviceCodes()).toBe(afterFirst);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     }
     s.standIn.verify();
   });

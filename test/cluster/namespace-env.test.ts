@@ -506,6 +506,7 @@ describe("comment commands", () => {
     await command(s, "wes", "/env st\u202eatus\u0007");
     const shown = replies(s).at(-1)!.body.split("\n")[0]!;
     expect(shown).toContain("st?atus?");
+    // eslint-disable-next-line no-control-regex
     expect(shown).not.toMatch(/[\u0000-\u001f\u202e]/);
     s.standIn.verify();
   });

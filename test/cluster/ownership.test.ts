@@ -7,7 +7,7 @@ import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect } from "vitest";
 import { legacyNamespaceName, namespaceName } from "../../src/environment/naming.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { accessRoutes, startEndpoint, USER_TOKENS } from "./harness/endpoint.js";
+import { accessRoutes, startEndpoint } from "./harness/endpoint.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import {
   SHA1,
@@ -71,10 +71,11 @@ describe("namespace ownership", () => {
   test("another repository's environment under this PR's names is never changed, deleted or handed out", async ({
     bot,
     admin,
+    access,
   }) => {
     const s = await setup(bot, admin, { perms: { wes: "write" } });
     commandRoutes(s);
-    accessRoutes(s);
+    const users = accessRoutes(s);
     const ref = { owner: s.owner, repo: s.repo, pr: s.number };
     const names = [namespaceName(ref), legacyNamespaceName(ref)];
     expect(names[0]).toBe(s.ns);
@@ -98,9 +99,9 @@ describe("namespace ownership", () => {
     expect(await Promise.all(names.map((n) => snapshot(admin, n)))).toEqual(before);
 
     // No kubeconfig for it, to an admin of the requesting repository.
-    const endpoint = await startEndpoint(s, bot, s.settings);
+    const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
     try {
-      const res = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/${s.number}`, USER_TOKENS.alice);
+      const res = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/${s.number}`, users.tokens.alice);
       expect(res.status).toBe(404);
       expect(res.body).not.toContain("token:");
     } finally {

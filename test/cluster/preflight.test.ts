@@ -3,12 +3,27 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { describe, expect } from "vitest";
 import { ImpersonatingKubeConfig } from "../../src/adapters/kubernetes/kubeconfig.js";
-import { preflight } from "../../src/runtime/preflight.js";
+import { ACCESS_PERMISSIONS, preflight } from "../../src/runtime/preflight.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 
 describe("start-up preflight", () => {
   test("passes for prenv-bot with deploy/rbac.yaml applied", async ({ bot }) => {
     await expect(preflight(bot)).resolves.toBeUndefined();
+  });
+
+  test("passes for prenv-kubeconfig with its own permissions, which the bot no longer holds", async ({
+    access,
+    bot,
+  }) => {
+    await expect(preflight(access, ACCESS_PERMISSIONS, "prenv-kubeconfig")).resolves.toBeUndefined();
+    const err = (await preflight(bot, ACCESS_PERMISSIONS, "prenv-kubeconfig").catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toBe(
+      "the Kubernetes identity in use lacks: create serviceaccounts/token named prenv-tenant; apply deploy/rbac.yaml and map this identity to the prenv-kubeconfig group",
+    );
+    // And the kubeconfig identity cannot pass as the bot.
+    await expect(preflight(access)).rejects.toThrow(/lacks: .*create namespaces/);
   });
 
   test("names every permission an identity lacks, in one line", async ({ admin }) => {

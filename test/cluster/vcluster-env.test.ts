@@ -12,7 +12,7 @@ import {
   KubeConfig,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
-import { accessRoutes, kubeconfigOf, startEndpoint, tokenOf, USER_TOKENS } from "./harness/endpoint.js";
+import { accessRoutes, kubeconfigOf, startEndpoint, tokenOf } from "./harness/endpoint.js";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -214,6 +214,7 @@ describe("virtual-cluster preview environments", () => {
   test("open installs a virtual cluster behind the host guards and deploys CRDs, ClusterRoles and namespaces inside it; push prunes inside; close deletes the host namespace", async ({
     bot,
     admin,
+    access,
   }) => {
     const { s, installed } = await deployedVirtual(bot, admin, "e2e", {
       PRENV_PUBLIC_URL: "https://prenv.example.test",
@@ -309,10 +310,11 @@ describe("virtual-cluster preview environments", () => {
     expect(body).toContain(`npx prenv kubeconfig ${s.owner}/${s.repo}#7 --url https://prenv.example.test`);
     expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)).toMatchObject({ state: "success" });
 
-    // A kubeconfig for the virtual cluster: a TokenRequest token of prenv's developer account there.
-    accessRoutes(s);
-    const endpoint = await startEndpoint(s, bot, s.settings);
-    const res = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/7`, USER_TOKENS.bob);
+    // A kubeconfig for the virtual cluster: a TokenRequest token of prenv's developer account there,
+    // issued by the endpoint's own identity (which reads the vcluster's Secret with a tenant token).
+    const users = accessRoutes(s);
+    const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
+    const res = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/7`, users.tokens.bob);
     await endpoint.close();
     expect(res.status, res.body).toBe(200);
     const issued = kubeconfigOf(res.body).getCurrentCluster()!;

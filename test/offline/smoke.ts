@@ -7,11 +7,13 @@
 // PRENV_GITHUB_API_URL pointing at the stand-in), POSTs a signed `pull_request.opened` delivery
 // to the webhook route, and waits until the cluster has the PR's namespace and ConfigMap, the
 // stand-in has the "ready" comment, the kubeconfig route issues a kubeconfig that reads that
-// ConfigMap, and the job has left the queue (the worker succeeded and the offline SQS event
+// ConfigMap to a user's token of prenv's App (and refuses any other token), and the job has left
+// the queue (the worker succeeded and the offline SQS event
 // source deleted it). Prints OK with timings; stops everything it started.
 //
 // Cluster: KUBECONFIG, else the one `npm run cluster:up` wrote. prenv runs as KUBE_CONTEXT
-// (default: `prenv-bot` when the kubeconfig has it); the checks use the kubeconfig's current
+// (default: `prenv-bot` when the kubeconfig has it), its kubeconfig function as
+// PRENV_ACCESS_KUBE_CONTEXT (default: `prenv-kubeconfig` when it has it); the checks use the kubeconfig's current
 // context, which must be able to read ConfigMaps and delete namespaces. The App key is this
 // process's test key (test/support/app-key.ts), the one the stand-in verifies App JWTs with.
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -26,13 +28,10 @@ import { fileURLToPath } from "node:url";
 import { namespaceName } from "../../src/environment/naming.js";
 import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin.js";
-import { INSTALLATION_ID } from "../support/payloads.js";
 import { helloPullRequest } from "../support/scenarios.js";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const SHA = "3333333333333333333333333333333333333333";
-/** A developer's GitHub token, known to the stand-in as Codertocat (write access). */
-const USER_TOKEN = "gho_offline_smoke_codertocat_0000000000";
 const START_TIMEOUT_MS = 240_000; // first start may bundle and fetch ElasticMQ with Maven
 const JOB_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 45_000;
@@ -132,6 +131,9 @@ async function main(): Promise<void> {
   const kubeContext =
     process.env.KUBE_CONTEXT ??
     (admin.contexts.some((c) => c.name === "prenv-bot") ? "prenv-bot" : admin.getCurrentContext());
+  const accessContext =
+    process.env.PRENV_ACCESS_KUBE_CONTEXT ??
+    (admin.contexts.some((c) => c.name === "prenv-kubeconfig") ? "prenv-kubeconfig" : kubeContext);
   const core = admin.makeApiClient(CoreV1Api);
 
   const owner = "acme";
@@ -149,8 +151,10 @@ async function main(): Promise<void> {
   try {
     standIn = await startGitHubStandIn();
     const { opened, comments } = helloPullRequest(standIn, { owner, repo, number, sha: SHA });
-    standIn.users({ [USER_TOKEN]: "Codertocat" });
-    standIn.repoInstallation(owner, repo, INSTALLATION_ID);
+    // prenv's App as an OAuth client, and a developer (Codertocat, write access) signed in to it.
+    const oauth = standIn.oauthApp();
+    standIn.repository(owner, repo, { id: (opened.repository as { id: number }).id });
+    const userToken = oauth.issueToken("Codertocat");
 
     const log = createWriteStream(logPath);
     child = spawn("bash", [join(ROOT, "scripts/offline.sh")], {
@@ -165,7 +169,11 @@ async function main(): Promise<void> {
         WEBHOOK_SECRET,
         KUBECONFIG: kubeconfig,
         KUBE_CONTEXT: kubeContext,
+        PRENV_ACCESS_KUBE_CONTEXT: accessContext,
+        GITHUB_CLIENT_ID: oauth.clientId,
+        GITHUB_CLIENT_SECRET: oauth.clientSecret,
         PRENV_GITHUB_API_URL: standIn.url,
+        PRENV_GITHUB_WEB_URL: standIn.webUrl,
         PRENV_BASE_DOMAIN: "preview.test",
         PRENV_OFFLINE_PORT: String(httpPort),
         PRENV_OFFLINE_LAMBDA_PORT: String(lambdaPort),
@@ -251,7 +259,7 @@ async function main(): Promise<void> {
     if (!ready.includes(`http://127.0.0.1:${httpPort}${path}`))
       fail("the comment does not show the kubeconfig URL");
     const access = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
-      headers: { authorization: `Bearer ${USER_TOKEN}` },
+      headers: { authorization: `Bearer ${userToken}` },
     });
     const issued = await access.text();
     if (access.status !== 200) fail(`kubeconfig route answered ${access.status}: ${issued}`);
@@ -261,9 +269,12 @@ async function main(): Promise<void> {
     if (!seen.items.some((c) => c.metadata?.name === "hello"))
       fail("the issued kubeconfig does not see ConfigMap hello");
     const refused = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
-      headers: { authorization: "Bearer nope" },
+      headers: { authorization: "Bearer gho_not_a_token_of_prenvs_app" },
     });
-    if (refused.status !== 401) fail(`a bad token got ${refused.status} from the kubeconfig route`);
+    if (refused.status !== 401) fail(`another token got ${refused.status} from the kubeconfig route`);
+    const signIn = await fetch(`http://127.0.0.1:${httpPort}/api/kubeconfig/login`);
+    if ((await signIn.text()) !== JSON.stringify({ client_id: oauth.clientId, github_url: standIn.webUrl }))
+      fail("the sign-in route does not name prenv's App and GitHub's web host");
     mark("kubeconfig");
 
     const sqs = new SQSClient({

@@ -2,8 +2,10 @@
  * A stand-in for the GitHub REST API at the HTTP boundary, for integration tests that drive the real
  * Probot app (and its real Octokit clients) with recorded webhook payloads.
  *
- * Tests declare the calls they expect with `route()` or with the stateful models below; anything else
- * is answered 501 and recorded. `verify()` then fails the test on every unexpected call, every route
+ * It listens on two hosts, as GitHub does: the REST API (`url`, like api.github.com) and the web host
+ * (`webUrl`, like github.com, where the OAuth device flow lives). Tests declare the calls they expect
+ * with `route()`/`webRoute()` or with the stateful models below; anything else is answered 501 and
+ * recorded. `verify()` then fails the test on every unexpected call, every route
  * called a different number of times than declared, and every request GitHub would have rejected.
  *
  * Octokit as Probot configures it retries 5xx answers after 1 s, 4 s and 9 s, which outlasts a test's
@@ -27,6 +29,9 @@ import { APP_ID, verifyAppJwt } from "./app-key.js";
 // ---------------------------------------------------------------------------------------------------
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** `api`: the REST API (api.github.com); `web`: the web host (github.com), e.g. /login/device/code. */
+export type GitHubHost = "api" | "web";
 
 /** What a route handler sees of a request. */
 export interface StandInRequest {
@@ -64,6 +69,7 @@ export interface RouteOptions {
 }
 
 export interface RouteHandle {
+  readonly host: GitHubHost;
   readonly method: string;
   readonly pattern: string;
   readonly options: Readonly<RouteOptions>;
@@ -72,6 +78,8 @@ export interface RouteHandle {
 }
 
 export interface RecordedCall {
+  /** Which of GitHub's hosts was asked: the REST API or the web host (OAuth endpoints). */
+  readonly host: GitHubHost;
   readonly method: string;
   /** The path as sent, without the query (still percent-encoded). */
   readonly path: string;
@@ -82,6 +90,11 @@ export interface RecordedCall {
   readonly route: string | undefined;
   /** The status answered (0 while the handler is still running). */
   readonly status: number;
+  /**
+   * True when GitHub's own rule answered it: a user's token asking for a repository it may not
+   * see gets 404 whether or not a route was declared (see `repository()`); never unexpected.
+   */
+  readonly hiddenFromUser?: boolean;
 }
 
 export interface StandInOptions {
@@ -362,6 +375,81 @@ export interface RepoInstallationOptions {
   expect?: RouteOptions;
 }
 
+export interface OAuthAppOptions {
+  /** The App's client id (public). Default: `Iv23` + 16 hex characters derived from the App id. */
+  clientId?: string;
+  /** The App's client secret. Default: a random 40-hex string. */
+  clientSecret?: string;
+  /** The App setting "Enable Device Flow". Default: true. */
+  deviceFlow?: boolean;
+  /** Seconds a client must wait between polls (GitHub: 5). Default: 5. */
+  interval?: number;
+  /** Lifetime of a device code in seconds (GitHub: 899). Default: 899. */
+  codeExpiresIn?: number;
+  /** Lifetime of a user access token in seconds, or null when the App has token expiration off. Default: 28800 (8 h). */
+  tokenExpiresIn?: number | null;
+  /** Default: all optional. */
+  expect?: { deviceCode?: RouteOptions; accessToken?: RouteOptions; checkToken?: RouteOptions };
+}
+
+export type DeviceAuthorizationState = "pending" | "authorized" | "denied" | "used";
+
+export interface DeviceAuthorization {
+  readonly deviceCode: string;
+  readonly userCode: string;
+  state: DeviceAuthorizationState;
+  /** Who authorized it (set by `authorize()`). */
+  login: string | null;
+  /** Epoch ms of the request and of the last poll; seconds the client must now wait between polls. */
+  readonly requestedAt: number;
+  lastPollAt: number | null;
+  interval: number;
+  readonly expiresAt: number;
+}
+
+export interface UserAccessToken {
+  readonly token: string;
+  readonly login: string;
+  readonly userId: number;
+  /** Epoch ms, or null when it never expires. */
+  readonly expiresAt: number | null;
+  revoked: boolean;
+}
+
+export interface OAuthAppModel {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Device authorizations requested through `POST /login/device/code`, oldest first. */
+  readonly devices: DeviceAuthorization[];
+  /** User access tokens of this App (`ghu_…`), by token. */
+  readonly tokens: Map<string, UserAccessToken>;
+  /** The user enters `userCode` at the verification URL and authorizes the App, as `login`. */
+  authorize(userCode: string, login: string): void;
+  /** The user enters `userCode` and clicks Cancel. */
+  deny(userCode: string): void;
+  /** A user access token of this App for `login`, as a finished sign-in hands out. */
+  issueToken(login: string): string;
+}
+
+export interface RepositoryOptions {
+  /** Default: a stable id derived from owner/repo. */
+  id?: number;
+  /** Default: true. A private repository is visible to a user's token only with the App installed and the user a collaborator. */
+  private?: boolean;
+  /** Whether prenv's App is installed on it. Default: true. */
+  installed?: boolean;
+  /** Default: optional. */
+  expect?: RouteOptions;
+}
+
+export interface RepositoryModel {
+  readonly owner: string;
+  readonly repo: string;
+  readonly id: number;
+  private: boolean;
+  installed: boolean;
+}
+
 export interface InstallationAuthOptions {
   /** Default: `{ optional: true }`. */
   expect?: RouteOptions;
@@ -491,6 +579,7 @@ interface RouteEntry extends RouteHandle {
 
 interface MutableCall extends RecordedCall {
   status: number;
+  hiddenFromUser?: boolean;
 }
 
 const ID_BASES = {
@@ -500,41 +589,66 @@ const ID_BASES = {
   checkRun: 4_000_000,
   checkSuite: 5_000_000,
   user: 6_000_000,
+  authorization: 7_000_000,
 } as const;
 type IdKind = keyof typeof ID_BASES;
 
 /** What the models need from the stand-in. */
 interface ModelHost {
   readonly baseUrl: string;
+  readonly webUrl: string;
   readonly app: { id: number; slug: string; name: string };
   readonly bot: GitHubUser;
   readonly commentsByRepo: Map<string, IssueCommentsModel[]>;
   readonly contentsByRepo: Map<string, Map<string, ContentsModel>>;
-  route(method: HttpMethod, pattern: string, handler: RouteHandler, options?: RouteOptions): RouteHandle;
+  route(
+    method: HttpMethod,
+    pattern: string,
+    handler: RouteHandler,
+    options?: RouteOptions,
+    host?: GitHubHost,
+  ): RouteHandle;
+  /** The stand-in's clock, epoch ms. */
+  now(): number;
   timestamp(offsetMs?: number): string;
   nextId(kind: IdKind): number;
   /** Throws if `model` (e.g. "deployments(acme, web)") is already enabled, then remembers it. */
   claim(model: string): void;
   onTokenIssued(token: string): void;
+  /** Users' roles per `owner/repo` (from collaboratorPermission()). */
+  readonly collaborators: Map<string, Record<string, RepositoryRole>>;
+  /** Repositories enabled with repository(), by `owner/repo`. */
+  readonly repositories: Map<string, RepositoryModel>;
+  /** User access tokens of the App (oauthApp()), by token. */
+  readonly userTokens: Map<string, UserAccessToken>;
+  /** A stable user id for `login`. */
+  userId(login: string): number;
   /** Requests for which this returns true need no installation token (they carry another credential). */
   exemptFromInstallationAuth(matches: (call: RecordedCall) => boolean): void;
 }
 
-export async function startGitHubStandIn(options: StandInOptions = {}): Promise<GitHubStandIn> {
+async function listen(): Promise<{ server: Server; url: string }> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return new GitHubStandIn(server, `http://127.0.0.1:${port}`, options);
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+export async function startGitHubStandIn(options: StandInOptions = {}): Promise<GitHubStandIn> {
+  return new GitHubStandIn(await listen(), await listen(), options);
 }
 
 export class GitHubStandIn {
-  /** Base URL to give Probot/Octokit as `baseUrl` (no trailing slash). */
+  /** Base URL to give Probot/Octokit as `baseUrl` (no trailing slash): the REST API host. */
   readonly url: string;
+  /** Base URL of the web host (github.com's stand-in), where OAuth's /login/... endpoints live. */
+  readonly webUrl: string;
 
   readonly #server: Server;
+  readonly #webServer: Server;
   readonly #now: () => Date;
   readonly #app: { id: number; slug: string; name: string };
   #routes: RouteEntry[] = [];
@@ -548,21 +662,37 @@ export class GitHubStandIn {
   #requireInstallationToken = false;
   #authExempt: ((call: RecordedCall) => boolean)[] = [];
   #ids: Record<IdKind, number> = { ...ID_BASES };
+  readonly #collaborators = new Map<string, Record<string, RepositoryRole>>();
+  readonly #repositories = new Map<string, RepositoryModel>();
+  /** Like installation tokens, user access tokens stay valid across `reset()`. */
+  readonly #userTokens = new Map<string, UserAccessToken>();
+  readonly #userIds = new Map<string, number>();
 
   /** Use {@link startGitHubStandIn}. */
-  constructor(server: Server, url: string, options: StandInOptions) {
-    this.#server = server;
-    this.url = url;
+  constructor(
+    api: { server: Server; url: string },
+    web: { server: Server; url: string },
+    options: StandInOptions,
+  ) {
+    this.#server = api.server;
+    this.#webServer = web.server;
+    this.url = api.url;
+    this.webUrl = web.url;
     this.#now = options.now ?? (() => new Date());
     const slug = options.appSlug ?? "prenv";
     this.#app = { id: options.appId ?? APP_ID, slug, name: slug };
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      this.#handle(req, res).catch((error: unknown) => {
-        this.#problems.push(`stand-in failed on ${req.method} ${req.url}: ${describeError(error)}`);
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
+    for (const [server, host] of [
+      [api.server, "api"],
+      [web.server, "web"],
+    ] as const) {
+      server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+        this.#handle(req, res, host).catch((error: unknown) => {
+          this.#problems.push(`stand-in failed on ${req.method} ${req.url}: ${describeError(error)}`);
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        });
       });
-    });
+    }
   }
 
   /** Every request received, in arrival order. */
@@ -572,16 +702,38 @@ export class GitHubStandIn {
 
   /** Requests that matched no route (answered 501). */
   get unexpectedCalls(): readonly RecordedCall[] {
-    return this.#calls.filter((call) => call.route === undefined);
+    return this.#calls.filter((call) => call.route === undefined && !call.hiddenFromUser);
   }
 
   /**
-   * Declares an expected call. `pattern` matches the path only (`:name` is one segment, a final
-   * `:name*` the rest of the path). A route registered later takes precedence over earlier ones;
-   * registering the same method and pattern again replaces the earlier route (and its expectation).
+   * Declares an expected call to the REST API. `pattern` matches the path only (`:name` is one
+   * segment, a final `:name*` the rest of the path). A route registered later takes precedence over
+   * earlier ones; registering the same method and pattern again replaces the earlier route (and its
+   * expectation).
    */
   route(method: HttpMethod, pattern: string, handler: RouteHandler, options: RouteOptions = {}): RouteHandle {
+    return this.#addRoute("api", method, pattern, handler, options);
+  }
+
+  /** As {@link route}, for the web host (`webUrl`). */
+  webRoute(
+    method: HttpMethod,
+    pattern: string,
+    handler: RouteHandler,
+    options: RouteOptions = {},
+  ): RouteHandle {
+    return this.#addRoute("web", method, pattern, handler, options);
+  }
+
+  #addRoute(
+    host: GitHubHost,
+    method: HttpMethod,
+    pattern: string,
+    handler: RouteHandler,
+    options: RouteOptions,
+  ): RouteHandle {
     const entry: RouteEntry = {
+      host,
       method,
       pattern,
       options: { ...options },
@@ -589,7 +741,9 @@ export class GitHubStandIn {
       handler,
       callCount: 0,
     };
-    this.#routes = this.#routes.filter((route) => route.method !== method || route.pattern !== pattern);
+    this.#routes = this.#routes.filter(
+      (route) => route.host !== host || route.method !== method || route.pattern !== pattern,
+    );
     this.#routes.push(entry);
     return entry;
   }
@@ -633,14 +787,20 @@ export class GitHubStandIn {
     this.#requireInstallationToken = false;
     this.#authExempt = [];
     this.#ids = { ...ID_BASES };
+    this.#collaborators.clear();
+    this.#repositories.clear();
   }
 
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve, reject) =>
-      this.#server.close((error) => (error ? reject(error) : resolve())),
+    await Promise.all(
+      [this.#server, this.#webServer].map((server) => {
+        const closed = new Promise<void>((resolve, reject) =>
+          server.close((error) => (error ? reject(error) : resolve())),
+        );
+        server.closeAllConnections();
+        return closed;
+      }),
     );
-    this.#server.closeAllConnections();
-    await closed;
   }
 
   // ----- models ------------------------------------------------------------------------------------
@@ -769,16 +929,54 @@ export class GitHubStandIn {
     return enableRepoInstallation(this.#host(), owner, repo, installationId, options);
   }
 
+  /**
+   * prenv's GitHub App as an OAuth client, as GitHub documents it for GitHub Apps:
+   * - web host `POST /login/device/code` (`client_id`): 200 `{ device_code, user_code,
+   *   verification_uri, expires_in, interval }`; 400 `device_flow_disabled` when the App's "Enable
+   *   Device Flow" is off, 400 `incorrect_client_credentials` for an unknown client id;
+   * - web host `POST /login/oauth/access_token` (`client_id`, `device_code`, `grant_type`
+   *   urn:ietf:params:oauth:grant-type:device_code): 200 with `{ access_token: "ghu_…", expires_in,
+   *   refresh_token, refresh_token_expires_in, token_type, scope }` once `authorize()`d, else 200 with
+   *   `{ error, error_description, error_uri }`: `authorization_pending`, `slow_down` (polled sooner
+   *   than `interval` after the last poll: 5 s are added and the new `interval` is returned),
+   *   `expired_token`, `access_denied`, `incorrect_device_code`, `incorrect_client_credentials`,
+   *   `unsupported_grant_type`. Both take form or JSON parameters and answer JSON to
+   *   `accept: application/json`, a form-encoded body otherwise.
+   * - REST `POST /applications/:client_id/token` (check a token; basic auth client_id:client_secret,
+   *   JSON `{ access_token }`): 200 with the authorization (`user`, `app`, `expires_at`, …) for a live
+   *   token of this App; 404 for any other token, or wrong client credentials; 422 (reported) for
+   *   a body without `access_token`.
+   * A user access token of this App authenticates REST requests as its user, and sees a repository
+   * only as GitHub shows it to such a token (see {@link repository}).
+   */
+  oauthApp(options: OAuthAppOptions = {}): OAuthAppModel {
+    return enableOAuthApp(this.#host(), options);
+  }
+
+  /**
+   * `GET /repos/:o/:r`, and what a user access token of the App may see of the repository: a private
+   * repository only where the App is installed and the user has a role (collaboratorPermission());
+   * a public one always, read-only for others. For a user token, every `/repos/:o/:r/…` request on a
+   * repository it cannot see (or one not enabled here) is answered 404 before any route runs, as
+   * GitHub does.
+   */
+  repository(owner: string, repo: string, options: RepositoryOptions = {}): RepositoryModel {
+    return enableRepository(this.#host(), owner, repo, options);
+  }
+
   // ----- plumbing ----------------------------------------------------------------------------------
 
   #host(): ModelHost {
     return {
       baseUrl: this.url,
+      webUrl: this.webUrl,
       app: this.#app,
       bot: { login: `${this.#app.slug}[bot]`, id: this.#app.id + 40_000_000, type: "Bot" },
       commentsByRepo: this.#commentsByRepo,
       contentsByRepo: this.#contentsByRepo,
-      route: (method, pattern, handler, options) => this.route(method, pattern, handler, options),
+      route: (method, pattern, handler, options, host = "api") =>
+        this.#addRoute(host, method, pattern, handler, options ?? {}),
+      now: () => this.#now().getTime(),
       timestamp: (offsetMs = 0) => isoSeconds(new Date(this.#now().getTime() + offsetMs)),
       nextId: (kind) => ++this.#ids[kind],
       claim: (model) => {
@@ -787,18 +985,27 @@ export class GitHubStandIn {
       },
       onTokenIssued: (token) => this.#issuedTokens.add(token),
       exemptFromInstallationAuth: (matches) => this.#authExempt.push(matches),
+      collaborators: this.#collaborators,
+      repositories: this.#repositories,
+      userTokens: this.#userTokens,
+      userId: (login) => {
+        const key = login.toLowerCase();
+        if (!this.#userIds.has(key)) this.#userIds.set(key, 6_500_000 + this.#userIds.size + 1);
+        return this.#userIds.get(key)!;
+      },
     };
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", this.url);
+  async #handle(req: IncomingMessage, res: ServerResponse, host: GitHubHost): Promise<void> {
+    const url = new URL(req.url ?? "/", host === "api" ? this.url : this.webUrl);
     const method = (req.method ?? "GET").toUpperCase();
     const text = await readBody(req);
     const parsed = parseBody(text, req.headers["content-type"]);
     const route = this.#routes.findLast(
-      (entry) => entry.method === method && matchPattern(entry.segments, url.pathname),
+      (entry) => entry.host === host && entry.method === method && matchPattern(entry.segments, url.pathname),
     );
     const call: MutableCall = {
+      host,
       method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
@@ -809,7 +1016,9 @@ export class GitHubStandIn {
     };
     this.#calls.push(call);
     this.#checkAuthorization(call);
-    const reply = await this.#answer(call, route, url, parsed.error);
+    const hidden = this.#hiddenFromUser(call);
+    if (hidden) call.hiddenFromUser = true;
+    const reply = hidden ?? (await this.#answer(call, route, url, parsed.error));
     call.status = reply.status ?? 200;
     send(res, reply);
   }
@@ -849,9 +1058,31 @@ export class GitHubStandIn {
     }
   }
 
+  /** The live user access token of the App a REST request carries, if any. */
+  #userTokenOf(call: RecordedCall): UserAccessToken | undefined {
+    if (call.host !== "api") return undefined;
+    const match = /^(?:token|bearer) (\S+)$/i.exec(call.headers.authorization ?? "");
+    const token = match ? this.#userTokens.get(match[1]!) : undefined;
+    if (!token || token.revoked) return undefined;
+    return token.expiresAt === null || token.expiresAt > this.#now().getTime() ? token : undefined;
+  }
+
+  /** 404 for a user token's request on a repository it may not see (GitHub's answer), else null. */
+  #hiddenFromUser(call: RecordedCall): StandInReply | null {
+    const user = this.#userTokenOf(call);
+    const match = /^\/repos\/([^/]+)\/([^/]+)(?:\/|$)/.exec(call.path);
+    if (!user || !match) return null;
+    const key = `${decode(match[1]!)}/${decode(match[2]!)}`.toLowerCase();
+    const repository = [...this.#repositories.entries()].find(([k]) => k.toLowerCase() === key)?.[1];
+    if (repository && roleOfUser(this.#collaborators, repository, user.login) !== null) return null;
+    return notFound().toReply();
+  }
+
   #checkAuthorization(call: RecordedCall): void {
+    if (call.host !== "api") return;
     if (!this.#requireInstallationToken || call.path.startsWith("/app/")) return;
     if (this.#authExempt.some((matches) => matches(call))) return;
+    if (this.#userTokenOf(call)) return;
     const authorization = call.headers.authorization ?? "";
     const [scheme = "", token = ""] = authorization.split(" ");
     if (scheme.toLowerCase() === "token" && this.#issuedTokens.has(token)) return;
@@ -864,7 +1095,7 @@ export class GitHubStandIn {
 
 function countProblem(route: RouteEntry): string | undefined {
   const { times, optional = false } = route.options;
-  const name = `${route.method} ${route.pattern}`;
+  const name = `${route.host === "web" ? "(web) " : ""}${route.method} ${route.pattern}`;
   if (optional && route.callCount === 0) return undefined;
   if (times !== undefined) {
     return route.callCount === times
@@ -880,7 +1111,8 @@ function countProblem(route: RouteEntry): string | undefined {
 function describeCall(call: RecordedCall): string {
   const query = new URLSearchParams(call.query).toString();
   const body = call.body === undefined ? "" : ` ${truncate(JSON.stringify(call.body), 200)}`;
-  return `${call.method} ${call.path}${query === "" ? "" : `?${query}`}${body}`;
+  const host = call.host === "web" ? "(web) " : "";
+  return `${host}${call.method} ${call.path}${query === "" ? "" : `?${query}`}${body}`;
 }
 
 function describeError(error: unknown): string {
@@ -1173,6 +1405,301 @@ function enableRepoInstallation(
       };
     },
     options.expect,
+  );
+  return model;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model: the App as an OAuth client (device flow, check a token) and repositories as users see them
+// ---------------------------------------------------------------------------------------------------
+
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+const DEVICE_FLOW_ERRORS: Record<string, string> = {
+  authorization_pending: "The authorization request is still pending.",
+  slow_down: "Too many requests have been made in the same timeframe.",
+  expired_token: "The `device_code` has expired.",
+  access_denied: "The authorization request was denied.",
+  incorrect_device_code: "The device_code provided is not valid.",
+  incorrect_client_credentials: "The client_id and/or client_secret passed are incorrect.",
+  unsupported_grant_type: "The grant type is not supported.",
+  device_flow_disabled: "Device Flow must be explicitly enabled for this App",
+};
+const USER_CODE_LETTERS = "BCDFGHJKLMNPQRSTVWXZ";
+
+function enableOAuthApp(host: ModelHost, options: OAuthAppOptions): OAuthAppModel {
+  host.claim("oauthApp()");
+  const clientId = options.clientId ?? `Iv23${sha1(`client:${host.app.id}`).slice(0, 16)}`;
+  const clientSecret = options.clientSecret ?? randomBytes(20).toString("hex");
+  const interval = options.interval ?? 5;
+  const tokenExpiresIn = options.tokenExpiresIn === undefined ? 28_800 : options.tokenExpiresIn;
+  const authorizationIds = new Map<string, number>();
+  const byUserCode = (userCode: string): DeviceAuthorization => {
+    const device = model.devices.find((d) => d.userCode === userCode);
+    if (!device) throw new Error(`no device authorization with user code ${userCode}`);
+    if (device.state !== "pending") throw new Error(`device authorization ${userCode} is ${device.state}`);
+    return device;
+  };
+  const model: OAuthAppModel = {
+    clientId,
+    clientSecret,
+    devices: [],
+    tokens: new Map(),
+    authorize(userCode, login) {
+      const device = byUserCode(userCode);
+      device.state = "authorized";
+      device.login = login;
+    },
+    deny(userCode) {
+      byUserCode(userCode).state = "denied";
+    },
+    issueToken(login) {
+      const token = `ghu_${randomBytes(18).toString("hex")}`;
+      const entry: UserAccessToken = {
+        token,
+        login,
+        userId: host.userId(login),
+        expiresAt: tokenExpiresIn === null ? null : host.now() + tokenExpiresIn * 1000,
+        revoked: false,
+      };
+      model.tokens.set(token, entry);
+      host.userTokens.set(token, entry);
+      return token;
+    },
+  };
+
+  host.route(
+    "POST",
+    "/login/device/code",
+    (request) => {
+      const params = oauthParams(request);
+      if (params.get("client_id") !== clientId)
+        return oauthError(request, 400, "incorrect_client_credentials");
+      if (options.deviceFlow === false) return oauthError(request, 400, "device_flow_disabled");
+      const now = host.now();
+      const letters = Array.from(randomBytes(8), (b) => USER_CODE_LETTERS[b % USER_CODE_LETTERS.length]);
+      const device: DeviceAuthorization = {
+        deviceCode: randomBytes(20).toString("hex"),
+        userCode: `${letters.slice(0, 4).join("")}-${letters.slice(4).join("")}`,
+        state: "pending",
+        login: null,
+        requestedAt: now,
+        lastPollAt: null,
+        interval,
+        expiresAt: now + (options.codeExpiresIn ?? 899) * 1000,
+      };
+      model.devices.push(device);
+      return oauthReply(request, 200, {
+        device_code: device.deviceCode,
+        user_code: device.userCode,
+        verification_uri: `${host.webUrl}/login/device`,
+        expires_in: options.codeExpiresIn ?? 899,
+        interval,
+      });
+    },
+    options.expect?.deviceCode ?? { optional: true },
+    "web",
+  );
+
+  host.route(
+    "POST",
+    "/login/oauth/access_token",
+    (request) => {
+      const params = oauthParams(request);
+      if (params.get("client_id") !== clientId)
+        return oauthError(request, 200, "incorrect_client_credentials");
+      if (params.get("grant_type") !== DEVICE_GRANT)
+        return oauthError(request, 200, "unsupported_grant_type");
+      const device = model.devices.find((d) => d.deviceCode === params.get("device_code"));
+      if (!device || device.state === "used") return oauthError(request, 200, "incorrect_device_code");
+      const now = host.now();
+      if (now >= device.expiresAt) return oauthError(request, 200, "expired_token");
+      const last = device.lastPollAt ?? device.requestedAt;
+      device.lastPollAt = now;
+      if (now - last < device.interval * 1000) {
+        device.interval += 5;
+        return oauthError(request, 200, "slow_down", { interval: device.interval });
+      }
+      if (device.state === "denied") return oauthError(request, 200, "access_denied");
+      if (device.state === "pending") return oauthError(request, 200, "authorization_pending");
+      device.state = "used";
+      const token = model.issueToken(device.login!);
+      return oauthReply(request, 200, {
+        access_token: token,
+        ...(tokenExpiresIn === null
+          ? {}
+          : {
+              expires_in: tokenExpiresIn,
+              refresh_token: `ghr_${randomBytes(38).toString("hex").slice(0, 76)}`,
+              refresh_token_expires_in: 15_811_200,
+            }),
+        token_type: "bearer",
+        scope: "",
+      });
+    },
+    options.expect?.accessToken ?? { optional: true },
+    "web",
+  );
+
+  host.exemptFromInstallationAuth((call) => call.path.startsWith("/applications/"));
+  host.route(
+    "POST",
+    "/applications/:client_id/token",
+    (request) => {
+      const expected = `basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`;
+      if (
+        request.params["client_id"] !== clientId ||
+        request.headers.authorization?.toLowerCase() !== expected.toLowerCase()
+      ) {
+        throw notFound();
+      }
+      const body = request.body as { access_token?: unknown } | undefined;
+      if (typeof body?.access_token !== "string" || body.access_token === "") {
+        throw new GitHubApiError(
+          422,
+          "Validation Failed",
+          { errors: [{ resource: "Authorization", field: "access_token", code: "missing_field" }] },
+          true,
+        );
+      }
+      const entry = model.tokens.get(body.access_token);
+      const live = entry && !entry.revoked && (entry.expiresAt === null || entry.expiresAt > host.now());
+      if (!entry || !live) throw notFound();
+      if (!authorizationIds.has(entry.token)) authorizationIds.set(entry.token, host.nextId("authorization"));
+      const id = authorizationIds.get(entry.token)!;
+      return {
+        body: {
+          id,
+          url: `${host.baseUrl}/authorizations/${id}`,
+          scopes: [],
+          token: entry.token,
+          token_last_eight: entry.token.slice(-8),
+          hashed_token: createHash("sha256").update(entry.token).digest("base64"),
+          app: { client_id: clientId, name: host.app.name, url: `https://github.com/apps/${host.app.slug}` },
+          note: null,
+          note_url: null,
+          updated_at: host.timestamp(),
+          created_at: host.timestamp(),
+          fingerprint: null,
+          expires_at: entry.expiresAt === null ? null : isoSeconds(new Date(entry.expiresAt)),
+          user: {
+            login: entry.login,
+            id: entry.userId,
+            node_id: nodeId("User", entry.userId),
+            type: "User",
+            site_admin: false,
+          },
+          installation: null,
+        },
+      };
+    },
+    options.expect?.checkToken ?? { optional: true },
+  );
+  return model;
+}
+
+/** OAuth endpoints take their parameters from the query string, a form body or a JSON body. */
+function oauthParams(request: StandInRequest): URLSearchParams {
+  const params = new URLSearchParams(request.query);
+  const { body } = request;
+  if (typeof body === "string") {
+    for (const [k, v] of new URLSearchParams(body)) params.set(k, v);
+  } else if (typeof body === "object" && body !== null) {
+    for (const [k, v] of Object.entries(body)) if (typeof v === "string") params.set(k, v);
+  }
+  return params;
+}
+
+/** JSON to `accept: application/json`, else form-encoded, as GitHub's OAuth endpoints answer. */
+function oauthReply(request: StandInRequest, status: number, fields: Record<string, unknown>): StandInReply {
+  if ((request.headers.accept ?? "").includes("application/json")) return { status, body: fields };
+  const form = new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]));
+  return {
+    status,
+    body: form.toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+  };
+}
+
+function oauthError(
+  request: StandInRequest,
+  status: number,
+  error: string,
+  extra: Record<string, unknown> = {},
+): StandInReply {
+  return oauthReply(request, status, {
+    error,
+    error_description: DEVICE_FLOW_ERRORS[error] ?? error,
+    error_uri:
+      error === "device_flow_disabled"
+        ? "https://docs.github.com"
+        : "https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow",
+    ...extra,
+  });
+}
+
+/** What a user's token sees of `repository`: the user's role, or null when it cannot see it at all. */
+function roleOfUser(
+  collaborators: Map<string, Record<string, RepositoryRole>>,
+  repository: RepositoryModel,
+  login: string,
+): RepositoryRole | null {
+  const key = `${repository.owner}/${repository.repo}`.toLowerCase();
+  const perms = [...collaborators.entries()].find(([k]) => k.toLowerCase() === key)?.[1] ?? {};
+  const found = Object.entries(perms).find(([l]) => l.toLowerCase() === login.toLowerCase())?.[1] ?? "none";
+  if (!repository.private) return found === "none" ? "read" : found;
+  return repository.installed && found !== "none" ? found : null;
+}
+
+function enableRepository(
+  host: ModelHost,
+  owner: string,
+  repo: string,
+  options: RepositoryOptions,
+): RepositoryModel {
+  host.claim(`repository(${owner}, ${repo})`);
+  const model: RepositoryModel = {
+    owner,
+    repo,
+    id: options.id ?? 10_000_000 + parseInt(sha1(`repo:${owner}/${repo}`).slice(0, 6), 16),
+    private: options.private ?? true,
+    installed: options.installed ?? true,
+  };
+  host.repositories.set(`${owner}/${repo}`, model);
+  host.route(
+    "GET",
+    repoPath(owner, repo),
+    (request) => {
+      const match = /^(?:token|bearer) (\S+)$/i.exec(request.headers.authorization ?? "");
+      const user = match ? host.userTokens.get(match[1]!) : undefined;
+      const role = user ? roleOfUser(host.collaborators, model, user.login) : null;
+      const rank = ["none", "read", "triage", "write", "maintain", "admin"].indexOf(role ?? "none");
+      return {
+        body: {
+          id: model.id,
+          node_id: nodeId("Repository", model.id),
+          name: repo,
+          full_name: `${owner}/${repo}`,
+          private: model.private,
+          visibility: model.private ? "private" : "public",
+          owner: { login: owner, id: host.userId(owner), type: "Organization" },
+          html_url: `https://github.com/${owner}/${repo}`,
+          url: `${host.baseUrl}${repoPath(owner, repo)}`,
+          default_branch: "main",
+          ...(role === null
+            ? {}
+            : {
+                permissions: {
+                  admin: rank >= 5,
+                  maintain: rank >= 4,
+                  push: rank >= 3,
+                  triage: rank >= 2,
+                  pull: rank >= 1,
+                },
+              }),
+        },
+      };
+    },
+    options.expect ?? { optional: true },
   );
   return model;
 }
@@ -2003,6 +2530,7 @@ function enableCollaboratorPermission(
 ): CollaboratorPermissionModel {
   host.claim(`collaboratorPermission(${owner}, ${repo})`);
   const model: CollaboratorPermissionModel = { perms: { ...perms } };
+  host.collaborators.set(`${owner}/${repo}`, model.perms);
   host.route(
     "GET",
     `${repoPath(owner, repo)}/collaborators/:username/permission`,

@@ -1,67 +1,94 @@
-// AccessGitHub on Octokit: who is behind a user's token (with that token, and nothing else), the
-// App's installation on a repository (as the App), and the PR and the user's role (as that
-// installation). The user's token is used for `GET /user` only and never stored or logged.
-import { Octokit as RestOctokit } from "@octokit/rest";
-import type { Probot } from "probot";
+// AccessGitHub on Octokit, with nothing but prenv's GitHub App's OAuth client credentials and the
+// caller's own token (the kubeconfig function never holds the App's private key):
+// - check-a-token (`POST /applications/{client_id}/token`, basic auth client_id:client_secret)
+//   says whether a token is a user access token of prenv's App, and whose;
+// - that token then reads the repository (the user's role) and the pull request, as GitHub shows
+//   them to a user's token of the App: only where both the user and the App have access.
+// Neither token is stored or logged.
+import { ProbotOctokit } from "probot";
 import type { AccessGitHub } from "../../access/issue.js";
-import type { PrRef } from "../../environment/ports.js";
+import type { RepoRole } from "../../environment/ports.js";
 import { PrenvError } from "../../errors.js";
 import { GitHubPullRequest, status } from "./pull-request.js";
 
+export interface OAuthClient {
+  /** GitHub's REST API, e.g. https://api.github.com or https://ghe.example.com/api/v3. */
+  baseUrl: string;
+  /** The GitHub App's client id and client secret (App settings, "Client secrets"). */
+  clientId: string;
+  clientSecret: string;
+}
+
+const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+// A user waits for the answer: one attempt, no throttling queue (GitHub's answer is final here).
+const ONCE = { retry: { enabled: false }, throttle: { enabled: false } };
+
 export class GitHubAccess implements AccessGitHub {
   constructor(
-    private readonly probot: Probot,
+    private readonly client: OAuthClient,
     private readonly opts: { appId?: number } = {},
   ) {}
 
   async userOf(token: string): Promise<string | null> {
-    // The same GitHub (github.com or an Enterprise Server) as the App's own requests.
-    const baseUrl = (await this.probot.auth()).request.endpoint.DEFAULTS.baseUrl;
-    const octokit = new RestOctokit({
-      auth: token,
-      baseUrl,
-      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-    });
+    const { baseUrl, clientId, clientSecret } = this.client;
+    const octokit = new ProbotOctokit({ baseUrl, log: SILENT, ...ONCE });
     try {
-      const { data } = await octokit.rest.users.getAuthenticated();
-      return data.type === "User" && data.login ? data.login : null;
+      const { data } = await octokit.request("POST /applications/{client_id}/token", {
+        client_id: clientId,
+        access_token: token,
+        headers: { authorization: `basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}` },
+      });
+      // The answer names the App the token belongs to: ours, or it would have been a 404.
+      if (data.app?.client_id !== clientId || !data.user || data.user.type !== "User") return null;
+      return data.user.login;
     } catch (err) {
       const code = status(err);
-      if (code === 401 || code === 403) return null;
+      // 404: not a live token of this App (GitHub answers the same for wrong client credentials);
+      // 422: GitHub would not take it as a token at all.
+      if (code === 404 || code === 422) return null;
       throw new PrenvError(
         "GITHUB_ERROR",
-        `GitHub API ${code ?? "request"} failed while identifying a user.`,
-        {
-          cause: err,
-        },
-      );
-    }
-  }
-
-  async installationOf(owner: string, repo: string): Promise<number | null> {
-    try {
-      const app = await this.probot.auth();
-      const { data } = await app.rest.apps.getRepoInstallation({ owner, repo });
-      return data.id;
-    } catch (err) {
-      if (status(err) === 404) return null;
-      throw new PrenvError(
-        "GITHUB_ERROR",
-        `GitHub API ${status(err) ?? "request"} failed while finding the App's installation on ${owner}/${repo}.`,
+        `GitHub API ${code ?? "request"} failed while checking a user's token (check-a-token).`,
         { cause: err },
       );
     }
   }
 
-  forPullRequest(ref: PrRef) {
-    const pr = this.probot
-      .auth(ref.installationId)
-      .then((octokit) => new GitHubPullRequest(octokit, ref));
-    // Not awaited until used; a failure surfaces at the first call.
-    pr.catch(() => undefined);
+  asUser(token: string, target: { owner: string; repo: string; number: number }) {
+    const octokit = new ProbotOctokit({
+      auth: { token },
+      baseUrl: this.client.baseUrl,
+      log: SILENT,
+      ...ONCE,
+    });
+    const pr = new GitHubPullRequest(octokit, { ...target, installationId: 0 });
     return {
-      getPull: async () => (await pr).getPull(),
-      permissionOf: async (login: string) => (await pr).permissionOf(login),
+      role: async (): Promise<RepoRole> => {
+        try {
+          const { data } = await octokit.rest.repos.get({ owner: target.owner, repo: target.repo });
+          return roleOf(data.permissions);
+        } catch (err) {
+          if (status(err) === 404) return "none";
+          throw new PrenvError(
+            "GITHUB_ERROR",
+            `GitHub API ${status(err) ?? "request"} failed while reading ${target.owner}/${target.repo} with a user's token.`,
+            { cause: err },
+          );
+        }
+      },
+      getPull: () => pr.getPull(),
     };
   }
+}
+
+/** The user's role from the `permissions` GitHub returns with a repository for their token. */
+function roleOf(
+  p: { admin?: boolean; maintain?: boolean; push?: boolean; triage?: boolean; pull?: boolean } | undefined,
+): RepoRole {
+  if (p?.admin) return "admin";
+  if (p?.maintain) return "maintain";
+  if (p?.push) return "write";
+  if (p?.triage) return "triage";
+  if (p?.pull) return "read";
+  return "none";
 }

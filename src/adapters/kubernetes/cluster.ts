@@ -6,7 +6,7 @@ import {
   AppsV1Api,
   CoreV1Api,
   type CoreV1Event,
-  type KubeConfig,
+  KubeConfig,
   type V1ContainerStatus,
   type V1Deployment,
   type V1Namespace,
@@ -335,6 +335,25 @@ export class KubernetesCluster implements ClusterPort {
     };
   }
 
+  /** The namespace's tenant, authenticated by a 10-minute TokenRequest token of its own. */
+  private async tenantByToken(namespace: string): Promise<KubeConfig> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new PrenvError("CLUSTER_ERROR", "the kubeconfig's current context has no cluster");
+    const { token } = await requestToken(this.raw, namespace, TENANT_SERVICE_ACCOUNT, 600).catch(
+      (err: unknown) => {
+        throw this.translate(err, `issue a token for ${namespace}/${TENANT_SERVICE_ACCOUNT}`);
+      },
+    );
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ ...cluster, name: "host" }],
+      users: [{ name: "tenant", token }],
+      contexts: [{ name: "tenant", cluster: "host", user: "tenant" }],
+      currentContext: "tenant",
+    });
+    return kc;
+  }
+
   /** A TokenRequest inside the virtual cluster for prenv's developer service account (cluster-admin there). */
   private async issueVirtualAccess(
     namespace: string,
@@ -342,9 +361,11 @@ export class KubernetesCluster implements ClusterPort {
     seconds: number,
   ): Promise<IssuedAccess> {
     const endpoint = { apiHost, address: this.opts.virtualAddress ?? null };
-    const tenant = new RawKube(this.tenant(namespace), this.discovery);
     let kc: KubeConfig;
     try {
+      // As the tenant, with a token of the shortest lifetime Kubernetes issues: the kubeconfig
+      // endpoint's identity requests tokens for prenv-tenant and may impersonate no one.
+      const tenant = new RawKube(await this.tenantByToken(namespace), this.discovery);
       kc = await virtualKubeConfig(tenant, namespace, endpoint);
     } catch (err) {
       if (err instanceof NotPublished) {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { BOT_CONTEXT, startControlPlane } from "./controlplane.js";
+import { ACCESS_CONTEXT, BOT_CONTEXT, startControlPlane } from "./controlplane.js";
 
 interface State {
   pids: number[];
@@ -35,8 +35,8 @@ function usage(s: State): string {
   return [
     `control plane running at ${s.server}`,
     `  export KUBECONFIG=${s.kubeconfig}`,
-    `  contexts: admin (cluster-admin), ${BOT_CONTEXT} (exactly deploy/rbac.yaml's rights)`,
-    `  run prenv against it: KUBECONFIG=${s.kubeconfig} KUBE_CONTEXT=${BOT_CONTEXT} npm start`,
+    `  contexts: admin (cluster-admin), ${BOT_CONTEXT} and ${ACCESS_CONTEXT} (exactly deploy/rbac.yaml's rights for each)`,
+    `  run prenv against it: KUBECONFIG=${s.kubeconfig} KUBE_CONTEXT=${BOT_CONTEXT} PRENV_ACCESS_KUBE_CONTEXT=${ACCESS_CONTEXT} npm start`,
     `  stop it: npm run cluster:down`,
   ].join("\n");
 }

@@ -17,9 +17,11 @@ export const repoRoot = resolve(here, "../../..");
 /** Contexts written into the kubeconfig. */
 export const ADMIN_CONTEXT = "admin";
 export const BOT_CONTEXT = "prenv-bot";
+/** The kubeconfig endpoint's own identity (user and group prenv-kubeconfig). */
+export const ACCESS_CONTEXT = "prenv-kubeconfig";
 
 export interface ControlPlane {
-  /** Kubeconfig with an `admin` context (system:masters) and a `prenv-bot` context. */
+  /** Kubeconfig with an `admin` context (system:masters), a `prenv-bot` and a `prenv-kubeconfig` context. */
   kubeconfigPath: string;
   server: string;
   runDir: string;
@@ -207,6 +209,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   const pki = makePki(pkiDir, opts.extraSANs);
   const admin = pki.client("admin", "prenv-test-admin", ["system:masters"]);
   const bot = pki.client("prenv-bot", "prenv-bot", ["prenv-bot"]);
+  const access = pki.client("prenv-kubeconfig", "prenv-kubeconfig", ["prenv-kubeconfig"]);
   const kcm = pki.client("kcm", "system:kube-controller-manager", ["system:masters"]);
 
   const etcdData = tmpfsDir("prenv-etcd-");
@@ -302,7 +305,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       kubeconfigPath,
       server,
       pki.caCert,
-      { [ADMIN_CONTEXT]: admin, [BOT_CONTEXT]: bot },
+      { [ADMIN_CONTEXT]: admin, [BOT_CONTEXT]: bot, [ACCESS_CONTEXT]: access },
       ADMIN_CONTEXT,
     );
 

@@ -1,24 +1,28 @@
 // prenv's kubeconfig endpoint for cluster-tier tests: the real handler (the local server's route)
-// on a loopback HTTP server, with the real adapters against the rig's GitHub stand-in and the real
-// API server. Every log line it writes is kept, to check that no token ever reaches one.
+// on a loopback HTTP server, with the real adapters against the rig's GitHub stand-in (prenv's App
+// as an OAuth client, users' tokens of the App) and the real API server, as the endpoint's own
+// identity (prenv-kubeconfig). Every log line it writes is kept, to check that no token ever
+// reaches one.
 import { KubeConfig } from "@kubernetes/client-node";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parse } from "yaml";
 import { pino } from "pino";
-import { accessDeps } from "../../../src/runtime/access.js";
+import { accessDeps, loginInfo } from "../../../src/runtime/access.js";
 import { createKubeconfigHandler, nodeKubeconfigHandler } from "../../../src/runtime/kubeconfig-handler.js";
 import type { Settings } from "../../../src/runtime/settings.js";
-import { INSTALLATION_ID } from "../../support/payloads.js";
+import type { OAuthAppModel, RepositoryModel } from "../../support/github-standin.js";
 import type { Setup } from "./pr-rig.js";
 
-/** GitHub tokens of the users in these tests, by login (the stand-in answers GET /user for them). */
-export const USER_TOKENS: Record<string, string> = {
-  alice: "gho_test_alice_admin_0000000000000000",
-  bob: "gho_test_bob_write_00000000000000000000",
-  carol: "gho_test_carol_read_000000000000000000",
-  dave: "gho_test_dave_none_0000000000000000000",
-};
+/** prenv's App as an OAuth client on the stand-in, and its users' tokens. */
+export interface AccessRig {
+  oauth: OAuthAppModel;
+  repository: RepositoryModel;
+  /** User access tokens of prenv's App, by login: alice admin, bob write, carol read, dave none. */
+  tokens: Record<"alice" | "bob" | "carol" | "dave", string>;
+  /** Bob's token of some other OAuth app (or `gh auth token`): GitHub knows whose it is. */
+  foreignToken: string;
+}
 
 export interface Endpoint {
   url: string;
@@ -29,24 +33,46 @@ export interface Endpoint {
   close(): Promise<void>;
 }
 
-/** Registers the GitHub calls the endpoint makes for `s`'s repository (all optional). */
-export function accessRoutes(s: Setup): void {
-  s.standIn.users(Object.fromEntries(Object.entries(USER_TOKENS).map(([login, token]) => [token, login])), {
-    expect: { optional: true },
+/** prenv's App as an OAuth client, the repository as users' tokens see it, and four users (all optional). */
+export function accessRoutes(s: Setup, oauth = s.standIn.oauthApp({ interval: 1 })): AccessRig {
+  const repository = s.standIn.repository(s.owner, s.repo, {
+    id: (s.pr.pr as { base: { repo: { id: number } } }).base.repo.id,
   });
-  s.standIn.repoInstallation(s.owner, s.repo, INSTALLATION_ID, { expect: { optional: true } });
   Object.assign(s.perms.perms, { alice: "admin", bob: "write", carol: "read" });
+  const foreignToken = "gho_test_bob_some_other_oauth_app_00000";
+  s.standIn.users({ [foreignToken]: "bob" }, { expect: { optional: true } });
+  return {
+    oauth,
+    repository,
+    tokens: {
+      alice: oauth.issueToken("alice"),
+      bob: oauth.issueToken("bob"),
+      carol: oauth.issueToken("carol"),
+      dave: oauth.issueToken("dave"),
+    },
+    foreignToken,
+  };
 }
 
-export async function startEndpoint(s: Setup, bot: KubeConfig, settings: Settings): Promise<Endpoint> {
+/** The endpoint for `s`, as the kubeconfig endpoint's identity `access`, with prenv's App as `oauth`. */
+export async function startEndpoint(
+  s: Setup,
+  access: KubeConfig,
+  base: Settings,
+  oauth: OAuthAppModel,
+): Promise<Endpoint> {
+  const settings: Settings = { ...base, github: { apiUrl: s.standIn.url, webUrl: s.standIn.webUrl } };
+  const client = { clientId: oauth.clientId, clientSecret: oauth.clientSecret };
   const logs: string[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
   let now: Date | null = null;
   const handle = nodeKubeconfigHandler(
-    createKubeconfigHandler(() =>
-      Promise.resolve(
-        accessDeps({ probot: s.rig.probot, kubeConfig: bot, settings, log, now: () => now ?? new Date() }),
-      ),
+    createKubeconfigHandler(
+      () =>
+        Promise.resolve(
+          accessDeps({ client, kubeConfig: access, settings, log, now: () => now ?? new Date() }),
+        ),
+      () => Promise.resolve(loginInfo(client, settings)),
     ),
   );
   const server: Server = createServer((req, res) => {

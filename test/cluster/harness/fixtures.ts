@@ -1,10 +1,11 @@
-// Per-test fixtures for the cluster tier: an admin client, the bot's client (with exactly the
-// rights deploy/rbac.yaml grants), and fresh namespace names that are deleted after the test.
+// Per-test fixtures for the cluster tier: an admin client, the bot's and the kubeconfig endpoint's
+// clients (with exactly the rights deploy/rbac.yaml grants each), and fresh namespace names that
+// are deleted after the test.
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
 import { inject, test as base } from "vitest";
 import { ImpersonatingKubeConfig, loadKubeConfig } from "../../../src/adapters/kubernetes/kubeconfig.js";
-import { ADMIN_CONTEXT, BOT_CONTEXT } from "./controlplane.js";
+import { ACCESS_CONTEXT, ADMIN_CONTEXT, BOT_CONTEXT } from "./controlplane.js";
 
 export const TEST_LABEL = "prenv.test/run";
 
@@ -22,6 +23,13 @@ function botConfig(admin: KubeConfig): KubeConfig {
     : new ImpersonatingKubeConfig(admin, { user: "prenv-bot", group: "prenv-bot" });
 }
 
+function accessConfig(admin: KubeConfig): KubeConfig {
+  // The kubeconfig endpoint's identity (user and group prenv-kubeconfig), as the bot's above.
+  return inject("clusterMode") === "local"
+    ? loadKubeConfig(inject("kubeconfig"), ACCESS_CONTEXT)
+    : new ImpersonatingKubeConfig(admin, { user: "prenv-kubeconfig", group: "prenv-kubeconfig" });
+}
+
 export function slug(s: string, max = 30): string {
   return s
     .toLowerCase()
@@ -34,6 +42,8 @@ export function slug(s: string, max = 30): string {
 interface Fixtures {
   admin: KubeConfig;
   bot: KubeConfig;
+  /** The kubeconfig endpoint's identity, with exactly the rights deploy/rbac.yaml grants it. */
+  access: KubeConfig;
   /** Returns a fresh namespace name; the namespace (if anyone created it) is deleted afterwards. */
   freshName: (prefix?: string) => string;
   /** A namespace created for this test by the admin, deleted afterwards. */
@@ -47,6 +57,9 @@ export const clusterTest = base.extend<Fixtures>({
   },
   bot: async ({ admin }, use) => {
     await use(botConfig(admin));
+  },
+  access: async ({ admin }, use) => {
+    await use(accessConfig(admin));
   },
   freshName: async ({ admin, task }, use) => {
     const names: string[] = [];

@@ -16,7 +16,7 @@ describe("kubectl access in the PR comment", () => {
     );
     expect(offered).toEqual({
       cli: "npx prenv kubeconfig acme/web.site#12 --url https://prenv.example.com/base > pr-12.kubeconfig",
-      curl: 'curl --fail-with-body -sS -H "Authorization: Bearer $(gh auth token)" https://prenv.example.com/base/api/kubeconfig/acme/web.site/12 -o pr-12.kubeconfig',
+      curl: 'curl --fail-with-body -sS -H "Authorization: Bearer $(npx prenv token --url https://prenv.example.com/base)" https://prenv.example.com/base/api/kubeconfig/acme/web.site/12 -o pr-12.kubeconfig',
       ttl: "90m",
     });
   });

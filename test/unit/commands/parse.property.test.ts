@@ -20,7 +20,11 @@ type NoArgumentKind = Exclude<Command["kind"], "extend" | "deploy">;
 const NO_ARGUMENT_KINDS = KINDS.filter(
   (kind): kind is NoArgumentKind => kind !== "extend" && kind !== "deploy",
 );
-const commitPrefix = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: 7, maxLength: 40 });
+const commitPrefix = fc.string({
+  unit: fc.constantFrom(..."0123456789abcdefABCDEF"),
+  minLength: 7,
+  maxLength: 40,
+});
 
 /** A line of the comment together with what it must parse to. */
 interface Sample {

@@ -100,7 +100,11 @@ describe("parseCommands finds commands anywhere in the comment, at the start of 
     ["after prose", "Thanks, looks good!\n\n/env status", [{ kind: "status" }]],
     ["before prose", "/env destroy\nWe are done here.", [{ kind: "destroy" }]],
     ["between prose", "Hi.\n/env wake\nBye.", [{ kind: "wake" }]],
-    ["on several lines", "/env deploy\ntext\n/env status", [{ kind: "deploy", sha: null }, { kind: "status" }]],
+    [
+      "on several lines",
+      "/env deploy\ntext\n/env status",
+      [{ kind: "deploy", sha: null }, { kind: "status" }],
+    ],
     ["with \\r\\n line ends", "Hi\r\n/env sleep\r\n/env status\r\n", [{ kind: "sleep" }, { kind: "status" }]],
     ["with \\r line ends", "Hi\r/env sleep\r/env status", [{ kind: "sleep" }, { kind: "status" }]],
     ["after a closed code fence", "```\ncode\n```\n/env status", [{ kind: "status" }]],

@@ -223,11 +223,15 @@ describe("renderManifest bounds its work before rendering", () => {
 
   it("refuses a file with more template expressions than the limit, without rendering it", () => {
     const source = `data: "${"{{sha}}".repeat(30_000)}"\n`;
-    expect(() => renderManifest("x.yaml", source, vars)).toThrow(/30000 template expressions; the limit is 1000/);
+    expect(() => renderManifest("x.yaml", source, vars)).toThrow(
+      /30000 template expressions; the limit is 1000/,
+    );
   });
 
   it("refuses a file whose rendered size would pass the limit", () => {
     const source = `data: "${"{{sha}}".repeat(900)}"\n`;
-    expect(() => renderManifest("x.yaml", source, vars, { maxBytes: 16 * 1024 })).toThrow(/renders to 35\.2 KiB/);
+    expect(() => renderManifest("x.yaml", source, vars, { maxBytes: 16 * 1024 })).toThrow(
+      /renders to 35\.2 KiB/,
+    );
   });
 });

@@ -28,7 +28,10 @@ describe("redact", () => {
       "creds [redacted] for [redacted]",
     ],
     ["slack xoxb-123456789012-abcdefghijkl", "slack [redacted]"],
-    ["sha 0123456789abcdef0123456789abcdef01234567 built", "sha 0123456789abcdef0123456789abcdef01234567 built"],
+    [
+      "sha 0123456789abcdef0123456789abcdef01234567 built",
+      "sha 0123456789abcdef0123456789abcdef01234567 built",
+    ],
   ])("%s", (input, expected) => {
     expect(redact(input)).toBe(expected);
   });

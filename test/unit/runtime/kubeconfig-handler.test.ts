@@ -39,6 +39,31 @@ describe("the kubeconfig endpoint's requests", () => {
     expect([res.statusCode, res.headers.allow]).toEqual([405, "GET"]);
   });
 
+  it("tells the CLI whose device flow to run: the App's client id and GitHub's web host, nothing secret", async () => {
+    const login = createKubeconfigHandler(untouched, () =>
+      Promise.resolve({ clientId: "Iv23abc", githubUrl: "https://github.com" }),
+    );
+    const res = await login({
+      method: "GET",
+      path: "/api/kubeconfig/login",
+      query: new URLSearchParams(),
+      headers: {},
+    });
+    expect([res.statusCode, JSON.parse(res.body)]).toEqual([
+      200,
+      { client_id: "Iv23abc", github_url: "https://github.com" },
+    ]);
+    // Not set up: one line saying so, never a guess.
+    const none = await handle({
+      method: "GET",
+      path: "/api/kubeconfig/login",
+      query: new URLSearchParams(),
+      headers: {},
+    });
+    expect(none.statusCode).toBe(503);
+    expect(none.body).toContain("client id is not configured");
+  });
+
   it("says so when it cannot reach its cluster or GitHub at all", async () => {
     const res = await get("/api/kubeconfig/acme/web/7");
     expect(res.statusCode).toBe(503);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadSettings, SettingsError } from "../../../src/runtime/settings.js";
 
 describe("operator settings for virtual clusters and kubeconfigs", () => {
-  it("defaults: pinned images, API hosts under api.<base domain>, no persistence, 1h kubeconfigs", () => {
+  it("defaults: pinned images, API hosts under api.<base domain>, no persistence, 1h kubeconfigs, at most 8h", () => {
     const s = loadSettings({ PRENV_BASE_DOMAIN: "preview.example.com" }).environment;
     expect(s.vcluster).toEqual({
       image: "ghcr.io/loft-sh/vcluster-oss:0.37.1",
@@ -17,7 +17,7 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
     expect(s.access).toEqual({
       publicUrl: null,
       defaultTtlMs: 3600_000,
-      maxTtlMs: 12 * 3600_000,
+      maxTtlMs: 8 * 3600_000,
       hostServer: null,
     });
   });
@@ -39,7 +39,35 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
     expect(s.access).toMatchObject({ publicUrl: "https://prenv.example.com", defaultTtlMs: 1800_000 });
   });
 
+  it("finds GitHub's API and web host (the device flow's) for github.com, GitHub Enterprise Server and GHE.com", () => {
+    const urls = (env: Record<string, string>) => loadSettings(env).github;
+    expect(urls({})).toEqual({ apiUrl: "https://api.github.com", webUrl: "https://github.com" });
+    expect(urls({ GHE_HOST: "ghe.example.com" })).toEqual({
+      apiUrl: "https://ghe.example.com/api/v3",
+      webUrl: "https://ghe.example.com",
+    });
+    expect(urls({ PRENV_GITHUB_API_URL: "https://api.acme.ghe.com/" })).toEqual({
+      apiUrl: "https://api.acme.ghe.com",
+      webUrl: "https://acme.ghe.com",
+    });
+    expect(
+      urls({ PRENV_GITHUB_API_URL: "http://127.0.0.1:1", PRENV_GITHUB_WEB_URL: "http://127.0.0.1:2" }),
+    ).toEqual({
+      apiUrl: "http://127.0.0.1:1",
+      webUrl: "http://127.0.0.1:2",
+    });
+  });
+
+  it("gives the kubeconfig endpoint its own kubeconfig context when one is named", () => {
+    expect(loadSettings({ KUBE_CONTEXT: "prenv-bot" }).accessKubeContext).toBe("prenv-bot");
+    expect(
+      loadSettings({ KUBE_CONTEXT: "prenv-bot", PRENV_ACCESS_KUBE_CONTEXT: "prenv-kubeconfig" })
+        .accessKubeContext,
+    ).toBe("prenv-kubeconfig");
+  });
+
   it.each([
+    [{ PRENV_GITHUB_API_URL: "api.github.com" }, "PRENV_GITHUB_API_URL"],
     [{ PRENV_VCLUSTER_API_ADDRESS: "https://ingress" }, "PRENV_VCLUSTER_API_ADDRESS"],
     [{ PRENV_VCLUSTER_PERSISTENCE: "yes" }, "PRENV_VCLUSTER_PERSISTENCE"],
     [{ PRENV_VCLUSTER_IMAGE: "not an image" }, "PRENV_VCLUSTER_IMAGE"],

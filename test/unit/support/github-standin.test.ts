@@ -671,3 +671,121 @@ function pullRequestOpened(): PullRequestOpenedEvent {
   );
   return structuredClone(example as PullRequestOpenedEvent);
 }
+
+describe("prenv's App as an OAuth client (device flow on the web host, check-a-token on the API)", () => {
+  const post = (url: string, body: string, headers: Record<string, string>) =>
+    fetch(url, { method: "POST", headers, body });
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  const json = { accept: "application/json", ...form };
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`;
+
+  it("serves the device flow on the web host only, answering JSON or form-encoded as asked", async () => {
+    const oauth = standIn.oauthApp({ interval: 5 });
+    // The API host does not have it.
+    expect((await post(`${standIn.url}/login/device/code`, `client_id=${oauth.clientId}`, form)).status).toBe(
+      501,
+    );
+    const asForm = await post(`${standIn.webUrl}/login/device/code`, `client_id=${oauth.clientId}`, form);
+    expect(asForm.headers.get("content-type")).toContain("application/x-www-form-urlencoded");
+    const fields = new URLSearchParams(await asForm.text());
+    expect(fields.get("verification_uri")).toBe(`${standIn.webUrl}/login/device`);
+    expect(fields.get("user_code")).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+    expect(fields.get("device_code")).toMatch(/^[0-9a-f]{40}$/);
+    expect([fields.get("expires_in"), fields.get("interval")]).toEqual(["899", "5"]);
+    // Polled at once: too soon, so slow_down with 5 s more; GitHub answers errors with 200.
+    const poll = `client_id=${oauth.clientId}&device_code=${fields.get("device_code")}&grant_type=urn:ietf:params:oauth:grant-type:device_code`;
+    const early = await post(`${standIn.webUrl}/login/oauth/access_token`, poll, json);
+    expect(early.status).toBe(200);
+    expect(await early.json()).toMatchObject({ error: "slow_down", interval: 10 });
+    standIn.reset();
+  });
+
+  it("refuses an unknown client id, a wrong grant type and a disabled device flow with GitHub's error codes", async () => {
+    standIn.oauthApp({ deviceFlow: false });
+    const disabled = await post(`${standIn.webUrl}/login/device/code`, "client_id=Iv23abc", json);
+    expect([disabled.status, ((await disabled.json()) as { error: string }).error]).toEqual([
+      400,
+      "incorrect_client_credentials",
+    ]);
+    standIn.reset();
+    const off = standIn.oauthApp({ deviceFlow: false, clientId: "Iv23off" });
+    const res = await post(
+      `${standIn.webUrl}/login/device/code`,
+      JSON.stringify({ client_id: off.clientId }),
+      {
+        accept: "application/json",
+        "content-type": "application/json",
+      },
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: "device_flow_disabled",
+      error_description: "Device Flow must be explicitly enabled for this App",
+    });
+    const grant = await post(
+      `${standIn.webUrl}/login/oauth/access_token`,
+      `client_id=Iv23off&grant_type=password`,
+      json,
+    );
+    expect(await grant.json()).toMatchObject({ error: "unsupported_grant_type" });
+  });
+
+  it("checks a token: 200 with its user and App for a live token of the App, 404 for any other token or wrong client credentials, 422 reported for no token", async () => {
+    const oauth = standIn.oauthApp();
+    const token = oauth.issueToken("bob");
+    const check = (body: unknown, auth = basic(oauth.clientId, oauth.clientSecret), id = oauth.clientId) =>
+      fetch(`${standIn.url}/applications/${id}/token`, {
+        method: "POST",
+        headers: { authorization: auth, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const ok = await check({ access_token: token });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({
+      token,
+      token_last_eight: token.slice(-8),
+      app: { client_id: oauth.clientId, name: "prenv" },
+      user: { login: "bob", type: "User" },
+      expires_at: "2025-03-01T20:00:00Z",
+    });
+    expect((await check({ access_token: "gho_someone_elses" })).status).toBe(404);
+    expect((await check({ access_token: token }, basic(oauth.clientId, "wrong"))).status).toBe(404);
+    expect(
+      (await check({ access_token: token }, basic("Iv23other", oauth.clientSecret), "Iv23other")).status,
+    ).toBe(404);
+    expect((await check({})).status).toBe(422);
+    expect(verifyError()).toContain("GitHub would reject POST /applications/");
+    standIn.reset();
+  });
+
+  it("shows a user's token of the App only the repositories both the user and the App may see", async () => {
+    const oauth = standIn.oauthApp();
+    standIn.repository("acme", "web");
+    standIn.repository("acme", "no-app", { installed: false });
+    standIn.repository("acme", "public", { private: false, installed: false });
+    standIn.collaboratorPermission("acme", "web", { bob: "write" }, { expect: { optional: true } });
+    standIn.collaboratorPermission("acme", "no-app", { bob: "admin" }, { expect: { optional: true } });
+    // A route the token's user may not reach is never run: GitHub answers 404 first.
+    standIn.route("GET", "/repos/acme/web/pulls/1", () => ({ body: { number: 1 } }), { optional: true });
+    const bob = new Octokit({ baseUrl: standIn.url, auth: oauth.issueToken("bob") });
+    const dave = new Octokit({ baseUrl: standIn.url, auth: oauth.issueToken("dave") });
+    const web = await bob.rest.repos.get({ owner: "acme", repo: "web" });
+    expect(web.data.permissions).toEqual({
+      admin: false,
+      maintain: false,
+      push: true,
+      triage: true,
+      pull: true,
+    });
+    expect(await failure(bob.rest.repos.get({ owner: "acme", repo: "no-app" }))).toMatchObject({
+      status: 404,
+    });
+    expect(await failure(dave.rest.repos.get({ owner: "acme", repo: "web" }))).toMatchObject({ status: 404 });
+    expect(await failure(dave.rest.pulls.get({ owner: "acme", repo: "web", pull_number: 1 }))).toMatchObject({
+      status: 404,
+    });
+    const open = await dave.rest.repos.get({ owner: "acme", repo: "public" });
+    expect(open.data.permissions).toMatchObject({ push: false, pull: true });
+    standIn.verify();
+  });
+});
