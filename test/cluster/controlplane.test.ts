@@ -115,7 +115,10 @@ describe("impersonating the tenant service account", () => {
       body: { metadata: { labels: { "app.kubernetes.io/managed-by": "prenv" } } },
       contentType: "application/merge-patch+json",
     });
-    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: TENANT_SA } } });
+    // Only prenv's bot may create the tenant's service account (deploy/policy.yaml).
+    await bot
+      .makeApiClient(CoreV1Api)
+      .createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: TENANT_SA } } });
     await admin.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
       namespace: ns,
       body: {
