@@ -69,6 +69,11 @@ export interface ParseOptions {
   vars: TemplateVars;
   /** The operator's IngressClass: the only one a preview's Ingress may name (it is set when absent). */
   ingressClass: string;
+  /**
+   * false: the files are a tool's output (helm, kustomize): every file is read as YAML, and none
+   * goes through Handlebars (a `{{` in them is data). Default true.
+   */
+  templating?: boolean;
 }
 
 /** Service accounts prenv gives an environment; the PR's pods may not run as them or change them. */
@@ -270,7 +275,7 @@ export function parseTenantManifests(
   try {
     const manifests: { path: string; content: string }[] = [];
     for (const f of files) {
-      if (isManifestFile(f.path)) manifests.push(f);
+      if (opts.templating === false || isManifestFile(f.path)) manifests.push(f);
       else ignored.push(f.path);
     }
     readAll(run, manifests);
@@ -308,7 +313,7 @@ function readAll(run: Run, manifests: { path: string; content: string }[]): void
   }
   try {
     // Once here, to report a bad deploy.image once rather than for every file that renders it.
-    resolveTemplateVars(run.opts.vars);
+    if (run.opts.templating !== false) resolveTemplateVars(run.opts.vars);
   } catch (err) {
     errors.add(asManifestError(`${CONFIG_FILE} (deploy.image)`, err));
     return;
@@ -348,12 +353,14 @@ function readFile(run: Run, file: { path: string; content: string }, vars: Templ
     );
     return 0;
   }
-  let text: string;
+  let text = file.content;
   try {
-    text = renderManifest(file.path, file.content, vars, {
-      maxBytes: limits.maxFileBytes,
-      maxDepth: limits.maxDepth,
-    });
+    if (run.opts.templating !== false) {
+      text = renderManifest(file.path, file.content, vars, {
+        maxBytes: limits.maxFileBytes,
+        maxDepth: limits.maxDepth,
+      });
+    }
   } catch (err) {
     errors.add(asManifestError(file.path, err));
     return 0;
