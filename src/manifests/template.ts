@@ -129,6 +129,16 @@ export function resolveTemplateVars(vars: TemplateVars): TemplateVars {
   return { ...vars, image: rendered };
 }
 
+/**
+ * A text value from the repo config (e.g. a Helm `set` value) with the template variables filled in,
+ * as for deploy.image (every variable but `image`). Errors name `where`.
+ */
+export function renderConfigValue(where: string, text: string, vars: TemplateVars): string {
+  if (!text.includes("{{")) return text;
+  const { image: _image, ...rest } = vars;
+  return render(where, text, rest, IMAGE_VARIABLE_NAMES, DEFAULT_MAX_BLOCK_DEPTH);
+}
+
 function render(
   file: string,
   source: string,
