@@ -16,6 +16,8 @@ import {
   type Report,
 } from "../report/comment.js";
 import { redactFailure } from "../report/redact.js";
+import type { RenderDeps } from "../sources/ports.js";
+import { renderSource } from "../sources/render.js";
 import { publish, type PublishDeps } from "../report/publish.js";
 import type { CommentVars } from "../report/comment.js";
 import type { TemplateFn } from "../templates/engine.js";
@@ -71,6 +73,8 @@ export interface ReconcileDeps {
   log: Logger;
   settings: EnvironmentSettings;
   templates: { guards: GuardTemplates; comment: TemplateFn<CommentVars> };
+  /** Rendering deploy.helm and deploy.kustomize; absent where the render tools are not installed. */
+  render?: RenderDeps | undefined;
 }
 
 export type Outcome =
@@ -306,9 +310,28 @@ async function tenantObjects(
 ): Promise<{ ok: true; objects: KubeObject[] } | { ok: false; problems: string[] }> {
   const { deps, namespace } = ctx;
   const labels = { ...MANAGED_BY, [LABELS.applied]: "true" };
+  const vars = {
+    pr: pr.number,
+    sha: pr.headSha,
+    shortSha: shortSha(pr.headSha),
+    branch: pr.headRef,
+    branchSlug: branchSlug(pr.headRef),
+    namespace,
+    host,
+    image: config.deploy.image,
+  };
+  // A chart's or overlay's output is data: it is not templated again (templating: false).
+  const raw = config.deploy.path;
   let files: ManifestFile[];
   try {
-    files = await deps.github.readManifestFiles(pr.headSha, config.deploy.path);
+    files =
+      raw !== undefined
+        ? await deps.github.readManifestFiles(pr.headSha, raw)
+        : await renderSource(
+            config.deploy,
+            { commit: pr.headSha, namespace, isolation: config.isolation, vars },
+            deps.render,
+          );
   } catch (err) {
     if (err instanceof PrenvError && err.code === "MANIFEST_INVALID")
       return { ok: false, problems: [err.message] };
@@ -319,16 +342,8 @@ async function tenantObjects(
     labels,
     isolation: config.isolation,
     ingressClass: deps.settings.ingressClass,
-    vars: {
-      pr: pr.number,
-      sha: pr.headSha,
-      shortSha: shortSha(pr.headSha),
-      branch: pr.headRef,
-      branchSlug: branchSlug(pr.headRef),
-      namespace,
-      host,
-      image: config.deploy.image,
-    },
+    vars,
+    templating: raw !== undefined,
   });
   if (!parsed.ok) return { ok: false, problems: parsed.errors.map((e) => e.message) };
   const tenant = parsed.objects.map((o) => o.object);
