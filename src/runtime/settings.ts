@@ -152,6 +152,10 @@ const envSchema = z.object({
     .regex(/^v1\.[0-9]{1,3}$/, "must be a Kubernetes minor version such as v1.34")
     .optional(),
   PRENV_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(900).optional(),
+  PRENV_RENDER_TOOLS: z.string().max(1024).optional(),
+  PRENV_RENDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(120).default(10),
+  PRENV_RENDER_MAX_OUTPUT_MIB: z.coerce.number().int().min(1).max(64).default(4),
+  PRENV_RENDER_MEMORY_MIB: z.coerce.number().int().min(256).max(8192).default(1024),
   KUBECONFIG: z.string().optional(),
   KUBE_CONTEXT: z.string().optional(),
   /** The kubeconfig context of the kubeconfig endpoint's own identity (group prenv-kubeconfig), `npm start` only. */
@@ -177,6 +181,8 @@ const envSchema = z.object({
 
 export interface Settings {
   environment: EnvironmentSettings;
+  /** Rendering Helm charts and Kustomize overlays; toolsDir null: not available here. */
+  render: RenderSettings;
   kubeconfigPath: string | undefined;
   kubeContext: string | undefined;
   /** The kubeconfig endpoint's context in `npm start` (its own identity); default: kubeContext. */
@@ -184,6 +190,14 @@ export interface Settings {
   appId: number | undefined;
   /** GitHub's REST API and web host (device flow): github.com, or GitHub Enterprise Server. */
   github: { apiUrl: string; webUrl: string };
+}
+
+export interface RenderSettings {
+  /** Directory of the pinned helm and kustomize binaries (/opt/bin on Lambda), or null. */
+  toolsDir: string | null;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  memoryBytes: number;
 }
 
 export class SettingsError extends Error {
@@ -294,6 +308,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         maxTtlMs: e.PRENV_KUBECONFIG_MAX_TTL,
         hostServer: e.PRENV_KUBECONFIG_SERVER ?? null,
       },
+    },
+    render: {
+      toolsDir: e.PRENV_RENDER_TOOLS ?? null,
+      timeoutMs: e.PRENV_RENDER_TIMEOUT_SECONDS * 1000,
+      maxOutputBytes: e.PRENV_RENDER_MAX_OUTPUT_MIB * 1024 * 1024,
+      memoryBytes: e.PRENV_RENDER_MEMORY_MIB * 1024 * 1024,
     },
     ...kubeContexts(e),
     appId: e.APP_ID,

@@ -11,6 +11,7 @@ import { isPrenvError, policyFor } from "../errors.js";
 import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
 import { withHostSettings } from "./host-settings.js";
 import type { ReconcileJob } from "./jobs.js";
+import { renderDeps } from "./render.js";
 import type { Settings } from "./settings.js";
 
 export interface WorkerDeps {
@@ -48,6 +49,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
     settings: settings.environment,
     templates: deps.templates,
+    render: renderDeps(deps.settings.render, deps.kubeConfig, octokit, ref),
   };
   const outcome = job.commentId
     ? await handleCommentCommands(ref, job.commentId, reconcileDeps)
