@@ -48,7 +48,8 @@ export interface StandInRequest {
 
 /**
  * What a route handler answers. `status` defaults to 200. A string `body` is sent verbatim as
- * `text/plain; charset=utf-8` (unless `headers` set a content type); anything else is sent as JSON.
+ * `text/plain; charset=utf-8` (unless `headers` set a content type), bytes (`Uint8Array`) as
+ * `application/octet-stream`; anything else is sent as JSON.
  */
 export interface StandInReply {
   status?: number;
@@ -316,13 +317,19 @@ export interface CheckRunsModel {
   readonly checkRuns: CheckRun[];
 }
 
+/**
+ * A file of a stand-in repository: UTF-8 text, bytes (a binary file such as a chart archive), or
+ * a symbolic link (git mode 120000; its blob is the target path, as git stores it).
+ */
+export type RepoFile = string | Uint8Array | { readonly symlink: string };
+
 export interface ContentsModel {
   readonly owner: string;
   readonly repo: string;
   /** The ref these files are served at (branch name or commit sha). */
   readonly ref: string;
-  /** Path → UTF-8 content; tests may change it between calls. */
-  readonly files: Record<string, string>;
+  /** Path → content; tests may change it between calls. */
+  readonly files: Record<string, RepoFile>;
 }
 
 export interface PullRequestLike {
@@ -484,8 +491,8 @@ export interface CheckRunsOptions {
 export interface ContentsOptions {
   /** The branch served when a request has no `ref`. Default: "main". */
   defaultBranch?: string;
-  /** Default: both required. */
-  expect?: { get?: RouteOptions; tree?: RouteOptions };
+  /** Default: `get` and `tree` required, `blob` optional. */
+  expect?: { get?: RouteOptions; tree?: RouteOptions; blob?: RouteOptions };
 }
 
 export interface PullRequestOptions {
@@ -858,15 +865,18 @@ export class GitHubStandIn {
 
   /**
    * Repository files at `ref`. Routes: `get` GET /repos/:o/:r/contents/:path* (`?ref=`, default
-   * branch when absent; file, directory listing, raw text for `accept: …raw`, 404 otherwise) and
-   * `tree` GET /repos/:o/:r/git/trees/:sha (`sha` is the ref or a tree sha; `recursive` present ⇒
-   * the whole tree). Calling it again for the same repository adds another ref (routes and options
-   * come from the first call).
+   * branch when absent; file, directory listing, raw content for `accept: …raw`, 404 otherwise; a
+   * symbolic link to a file answers with that file, any other link with `type: "symlink"` and its
+   * `target`), `tree` GET /repos/:o/:r/git/trees/:sha (`sha` is the ref or a tree sha; `recursive`
+   * present ⇒ the whole tree; modes 100644, 120000 for links, 040000) and `blob` GET
+   * /repos/:o/:r/git/blobs/:sha (base64 in 60-column lines, or the bytes for `accept: …raw`; 404
+   * for a sha no served ref has). Calling it again for the same repository adds another ref
+   * (routes and options come from the first call).
    */
   contents(
     owner: string,
     repo: string,
-    files: Record<string, string>,
+    files: Record<string, RepoFile>,
     ref: string,
     options: ContentsOptions = {},
   ): ContentsModel {
@@ -1147,6 +1157,11 @@ function send(res: ServerResponse, reply: StandInReply): void {
     res.writeHead(status, headers).end();
     return;
   }
+  if (reply.body instanceof Uint8Array) {
+    headers["content-type"] ??= "application/octet-stream";
+    res.writeHead(status, headers).end(reply.body);
+    return;
+  }
   const isText = typeof reply.body === "string";
   headers["content-type"] ??= isText ? "text/plain; charset=utf-8" : "application/json; charset=utf-8";
   res.writeHead(status, headers).end(isText ? (reply.body as string) : JSON.stringify(reply.body));
@@ -1169,8 +1184,8 @@ function sha1(data: string | Buffer): string {
 }
 
 /** Git's object id of a blob, as `git hash-object` computes it. */
-function blobSha(content: string): string {
-  const data = Buffer.from(content, "utf8");
+function blobSha(content: string | Buffer): string {
+  const data = typeof content === "string" ? Buffer.from(content, "utf8") : content;
   return sha1(Buffer.concat([Buffer.from(`blob ${data.length}\0`), data]));
 }
 
@@ -2237,16 +2252,28 @@ function filterCheckRuns(runs: readonly CheckRun[], ref: string, query: URLSearc
 // Model: repository contents and git trees
 // ---------------------------------------------------------------------------------------------------
 
+/** A file as git stores it: its bytes (a link's target for mode 120000) and its mode. */
+interface StoredFile {
+  readonly bytes: Buffer;
+  readonly mode: "100644" | "120000";
+}
+
 interface TreeNode {
-  readonly files: Map<string, string>;
+  readonly files: Map<string, StoredFile>;
   readonly dirs: Map<string, TreeNode>;
+}
+
+function storedFile(file: RepoFile): StoredFile {
+  if (typeof file === "string") return { bytes: Buffer.from(file, "utf8"), mode: "100644" };
+  if (file instanceof Uint8Array) return { bytes: Buffer.from(file), mode: "100644" };
+  return { bytes: Buffer.from(file.symlink, "utf8"), mode: "120000" };
 }
 
 function enableContents(
   host: ModelHost,
   owner: string,
   repo: string,
-  files: Record<string, string>,
+  files: Record<string, RepoFile>,
   ref: string,
   options: ContentsOptions,
 ): ContentsModel {
@@ -2278,6 +2305,12 @@ function enableContents(
     (request) => treeReply(host, base, [...snapshots.values()], request),
     options.expect?.tree,
   );
+  host.route(
+    "GET",
+    `${base}/git/blobs/:file_sha`,
+    (request) => blobReply(host, base, [...snapshots.values()], request),
+    options.expect?.blob ?? { optional: true },
+  );
   return model;
 }
 
@@ -2289,7 +2322,7 @@ function trimSlashes(path: string): string {
   return path.replace(/^\/+|\/+$/g, "");
 }
 
-function buildTree(files: Record<string, string>): TreeNode {
+function buildTree(files: Record<string, RepoFile>): TreeNode {
   const root: TreeNode = { files: new Map(), dirs: new Map() };
   for (const [path, content] of Object.entries(files)) {
     const parts = trimSlashes(path).split("/");
@@ -2303,7 +2336,7 @@ function buildTree(files: Record<string, string>): TreeNode {
       }
       node = child;
     }
-    node.files.set(name, content);
+    node.files.set(name, storedFile(content));
   }
   return root;
 }
@@ -2314,10 +2347,15 @@ function findNode(root: TreeNode, path: string): TreeNode | undefined {
   return node;
 }
 
+function findFile(root: TreeNode, path: string): StoredFile | undefined {
+  const parts = path.split("/");
+  return findNode(root, parts.slice(0, -1).join("/"))?.files.get(parts.at(-1)!);
+}
+
 /** Entries of a tree in git's order (a directory sorts as if its name ended in "/"). */
-function treeEntries(node: TreeNode): Array<{ name: string; dir?: TreeNode; content?: string }> {
+function treeEntries(node: TreeNode): Array<{ name: string; dir?: TreeNode; file?: StoredFile }> {
   const entries = [
-    ...[...node.files].map(([name, content]) => ({ name, content, sortKey: name })),
+    ...[...node.files].map(([name, file]) => ({ name, file, sortKey: name })),
     ...[...node.dirs].map(([name, dir]) => ({ name, dir, sortKey: `${name}/` })),
   ];
   return entries.sort((a, b) => Buffer.compare(Buffer.from(a.sortKey), Buffer.from(b.sortKey)));
@@ -2328,31 +2366,47 @@ function treeSha(node: TreeNode): string {
   const body = Buffer.concat(
     treeEntries(node).map((entry) =>
       Buffer.concat([
-        Buffer.from(`${entry.dir ? "40000" : "100644"} ${entry.name}\0`),
-        Buffer.from(entry.dir ? treeSha(entry.dir) : blobSha(entry.content!), "hex"),
+        Buffer.from(`${entry.dir ? "40000" : entry.file!.mode} ${entry.name}\0`),
+        Buffer.from(entry.dir ? treeSha(entry.dir) : blobSha(entry.file!.bytes), "hex"),
       ]),
     ),
   );
   return sha1(Buffer.concat([Buffer.from(`tree ${body.length}\0`), body]));
 }
 
+/** A symbolic link's target as git resolves it: relative to the link's directory, inside the repository. */
+function linkTarget(path: string, file: StoredFile): string | undefined {
+  const target = file.bytes.toString("utf8");
+  if (target.startsWith("/")) return undefined;
+  const parts: string[] = [];
+  for (const part of [...path.split("/").slice(0, -1), ...target.split("/")]) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (parts.length === 0) return undefined;
+      parts.pop();
+    } else parts.push(part);
+  }
+  return parts.join("/");
+}
+
 function contentEntry(
   host: ModelHost,
   snapshot: ContentsModel,
   path: string,
-  entry: { dir?: TreeNode; content?: string },
+  entry: { dir?: TreeNode; file?: StoredFile },
 ) {
   const base = `${host.baseUrl}${repoPath(snapshot.owner, snapshot.repo)}`;
-  const sha = entry.dir ? treeSha(entry.dir) : blobSha(entry.content!);
+  const sha = entry.dir ? treeSha(entry.dir) : blobSha(entry.file!.bytes);
   const url = `${base}/contents/${path.split("/").map(encodeURIComponent).join("/")}?ref=${encodeURIComponent(snapshot.ref)}`;
   const gitUrl = `${base}/git/${entry.dir ? "trees" : "blobs"}/${sha}`;
   const htmlUrl = `https://github.com/${snapshot.owner}/${snapshot.repo}/${entry.dir ? "tree" : "blob"}/${snapshot.ref}/${path}`;
+  const type = entry.dir ? ("dir" as const) : entry.file!.mode === "120000" ? ("symlink" as const) : ("file" as const);
   return {
-    type: entry.dir ? ("dir" as const) : ("file" as const),
+    type,
     name: path.split("/").pop()!,
     path,
     sha,
-    size: entry.dir ? 0 : Buffer.byteLength(entry.content!, "utf8"),
+    size: entry.dir ? 0 : entry.file!.bytes.length,
     url,
     git_url: gitUrl,
     html_url: htmlUrl,
@@ -2363,28 +2417,50 @@ function contentEntry(
   };
 }
 
+/** The raw media type: the bytes, labelled as text as GitHub labels them. */
+function rawReply(bytes: Buffer): StandInReply {
+  return { body: bytes, headers: { "content-type": "text/plain; charset=utf-8" } };
+}
+
+/** Base64 as GitHub sends it: 60-column lines, each ending in a newline. */
+function wrappedBase64(bytes: Buffer): string {
+  const lines = bytes.toString("base64").match(/.{1,60}/g) ?? [];
+  return lines.map((l) => `${l}\n`).join("");
+}
+
 function contentReply(
   host: ModelHost,
   snapshot: ContentsModel,
   rawPath: string,
   accept: string | undefined,
 ): StandInReply {
-  const path = trimSlashes(rawPath);
+  let path = trimSlashes(rawPath);
   const root = buildTree(snapshot.files);
-  const parent = findNode(root, path.split("/").slice(0, -1).join("/"));
-  const content = parent?.files.get(path.split("/").pop()!);
-  if (content !== undefined) {
-    if ((accept ?? "").includes("raw")) return { body: content };
-    const base64 = (
-      Buffer.from(content, "utf8")
-        .toString("base64")
-        .match(/.{1,60}/g) ?? []
-    ).join("\n");
+  let file = findFile(root, path);
+  if (file?.mode === "120000") {
+    // A link to a normal file answers as that file; any other link describes itself.
+    const target = linkTarget(path, file);
+    const resolved = target === undefined ? undefined : findFile(root, target);
+    if (target !== undefined && resolved?.mode === "100644") {
+      path = target;
+      file = resolved;
+    } else {
+      if ((accept ?? "").includes("raw")) return rawReply(file.bytes);
+      return {
+        body: {
+          ...contentEntry(host, snapshot, path, { file }),
+          target: file.bytes.toString("utf8"),
+        },
+      };
+    }
+  }
+  if (file !== undefined) {
+    if ((accept ?? "").includes("raw")) return rawReply(file.bytes);
     return {
       body: {
-        ...contentEntry(host, snapshot, path, { content }),
+        ...contentEntry(host, snapshot, path, { file }),
         encoding: "base64",
-        content: `${base64}\n`,
+        content: wrappedBase64(file.bytes),
       },
     };
   }
@@ -2422,14 +2498,13 @@ function treeReply(
         });
         if (recursive) walk(entry.dir, `${path}/`);
       } else {
-        const sha = blobSha(entry.content!);
-        const size = Buffer.byteLength(entry.content!, "utf8");
+        const sha = blobSha(entry.file!.bytes);
         tree.push({
           path,
-          mode: "100644",
+          mode: entry.file!.mode,
           type: "blob",
           sha,
-          size,
+          size: entry.file!.bytes.length,
           url: `${host.baseUrl}${base}/git/blobs/${sha}`,
         });
       }
@@ -2438,6 +2513,37 @@ function treeReply(
   walk(node, "");
   const sha = treeSha(node);
   return { body: { sha, url: `${host.baseUrl}${base}/git/trees/${sha}`, tree, truncated: false } };
+}
+
+/** GET …/git/blobs/:sha: any blob of a served ref, by its object id. */
+function blobReply(
+  host: ModelHost,
+  base: string,
+  snapshots: readonly ContentsModel[],
+  request: StandInRequest,
+): StandInReply {
+  const wanted = request.params["file_sha"]!;
+  for (const snapshot of snapshots) {
+    const pending = [buildTree(snapshot.files)];
+    for (let node = pending.pop(); node; node = pending.pop()) {
+      for (const file of node.files.values()) {
+        if (blobSha(file.bytes) !== wanted) continue;
+        if ((request.headers.accept ?? "").includes("raw")) return rawReply(file.bytes);
+        return {
+          body: {
+            sha: wanted,
+            node_id: `B_${Buffer.from(wanted).toString("base64url").slice(0, 20)}`,
+            size: file.bytes.length,
+            url: `${host.baseUrl}${base}/git/blobs/${wanted}`,
+            content: wrappedBase64(file.bytes),
+            encoding: "base64",
+          },
+        };
+      }
+      pending.push(...node.dirs.values());
+    }
+  }
+  throw notFound();
 }
 
 /** A ref served by a snapshot, or the sha of a snapshot's root tree or of one of its subtrees. */
