@@ -155,7 +155,7 @@ const envSchema = z.object({
   PRENV_RENDER_TOOLS: z.string().max(1024).optional(),
   PRENV_RENDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(120).default(10),
   PRENV_RENDER_MAX_OUTPUT_MIB: z.coerce.number().int().min(1).max(64).default(4),
-  PRENV_RENDER_MEMORY_MIB: z.coerce.number().int().min(256).max(8192).default(1024),
+  PRENV_RENDER_MEMORY_MIB: z.coerce.number().int().min(64).max(8192).default(512),
   KUBECONFIG: z.string().optional(),
   KUBE_CONTEXT: z.string().optional(),
   /** The kubeconfig context of the kubeconfig endpoint's own identity (group prenv-kubeconfig), `npm start` only. */

@@ -164,30 +164,52 @@ function repoPathOf(source: string, chartName: string, chartDir: string): string
 
 /**
  * Helm's error as a message naming the file and line in the repository, e.g.
- * `deploy/chart/templates/cm.yaml line 5: helm: executing ... at <.Values.x>: nil pointer ...`.
+ * `deploy/chart/templates/cm.yaml line 5: helm template failed: ... nil pointer evaluating ...`.
+ * A YAML error in a template's output names the line of that output (`(rendered)`).
  */
 export function helmProblem(stderr: string, chartName: string, chartDir: string): string {
   const message = errorLines(stderr)
     .replaceAll(`${REPO_DIR}/`, "")
     .replace(new RegExp(`(^|[\\s("'<])${escapeRegExp(chartName)}/`, "g"), `$1${chartDir}/`);
-  const at =
-    /\(([^\s():]+):(\d+)(?::\d+)?\)/.exec(message) ??
-    /template: ([^\s:]+):(\d+)/.exec(message) ??
-    /on ([^\s:]+): error converting YAML to JSON: yaml: line (\d+)/.exec(message);
-  const where = at ? `${at[1]} line ${at[2]}: ` : "";
-  return `${where}helm template failed: ${message}`;
+  return `${where(message)}helm template failed: ${message}`;
 }
 
-/** The meaningful part of a tool's error output: its `Error:` lines (or the last lines), capped. */
+const FILE = String.raw`([^\s():"'<>]+\.(?:ya?ml|tpl|txt|json))`;
+const RENDERED_YAML = new RegExp(String.raw`YAML parse error on ${FILE}: .*?\bline (\d+)`);
+const VALUES_YAML = new RegExp(String.raw`failed to parse ${FILE}: .*?\bline (\d+)`);
+const TEMPLATE_AT = new RegExp(String.raw`${FILE}:(\d+)(?::\d+)?`);
+
+function where(message: string): string {
+  const rendered = RENDERED_YAML.exec(message);
+  if (rendered) return `${rendered[1]} (rendered) line ${rendered[2]}: `;
+  const at = VALUES_YAML.exec(message) ?? TEMPLATE_AT.exec(message);
+  return at ? `${at[1]} line ${at[2]}: ` : "";
+}
+
+/**
+ * The meaningful part of a tool's error output: its first `Error:` line with the indented lines
+ * that continue it (or else the last lines), on one line, capped.
+ */
 export function errorLines(stderr: string): string {
-  const lines = stderr
-    .split("\n")
+  const lines = stderr.split("\n");
+  const first = lines.findIndex((l) => /^Error:/i.test(l));
+  let chosen: string[];
+  if (first === -1) {
+    chosen = lines.filter((l) => l.trim() !== "").slice(-3);
+  } else {
+    chosen = [lines[first]!];
+    for (const line of lines.slice(first + 1)) {
+      if (!/^\s+\S/.test(line)) break;
+      chosen.push(line);
+    }
+  }
+  const text = chosen
     .map((l) => l.trim())
-    .filter((l) => l !== "" && !/^(WARNING|walk\.go|\d{4}\/\d\d\/\d\d)/.test(l));
-  const errors = lines.filter((l) => /^Error:/i.test(l));
-  const chosen = (errors.length > 0 ? errors : lines.slice(-3)).join(" ").replace(/^Error:\s*/i, "");
-  const text = chosen === "" ? "(no error message)" : chosen;
-  return text.length > 600 ? `${text.slice(0, 599)}…` : text;
+    .join(" ")
+    .replace(/^Error:\s*/i, "");
+  if (text === "") return "(no error message)";
+  // A template that includes itself nests the same words hundreds of times: keep both ends.
+  return text.length > 600 ? `${text.slice(0, 300)} … ${text.slice(-250)}` : text;
 }
 
 function escapeRegExp(text: string): string {

@@ -1,11 +1,12 @@
 // ToolRunner on child processes: helm or kustomize, pinned builds from PRENV_RENDER_TOOLS (the
 // worker's Lambda layer: /opt/bin), run on a fresh work directory holding only the files the use
 // case picked. The child gets an empty environment (a temporary HOME and TMPDIR, nothing else: no
-// AWS or GitHub credentials, no kubeconfig, no PATH), a memory limit (RLIMIT_AS, set by the
-// shell that execs it), a time limit and an output limit; it is killed with its process group at
-// either limit. Its files are removed afterwards.
+// AWS or GitHub credentials, no kubeconfig, no PATH), a time limit, an output limit and a memory
+// limit (its resident set, read from /proc every 20 ms: an address-space rlimit is no use for Go
+// programs, whose start-up reservations make it fail at some sizes and pass at larger ones); it is
+// killed with its process group at any of them. Its files are removed afterwards.
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { PrenvError } from "../../errors.js";
@@ -16,16 +17,15 @@ export interface ToolRunnerOptions {
   toolsDir: string;
   timeoutMs: number;
   maxOutputBytes: number;
-  /** Address-space limit of the child (Go reserves some beyond what it uses: keep >= 512 MiB). */
+  /** Resident memory the child may use. */
   memoryBytes: number;
 }
 
-/** Error output kept for the message. */
-const MAX_STDERR = 64 * 1024;
-/** The shell's own exit codes: ulimit refused, tool not found or not executable. */
-const EXIT_NO_LIMIT = 97;
-const EXIT_NOT_FOUND = 127;
-const EXIT_NOT_EXECUTABLE = 126;
+/** Error output kept for the message: its beginning and its end (where Go puts the cause). */
+const STDERR_HEAD = 32 * 1024;
+const STDERR_TAIL = 32 * 1024;
+/** How often the child's resident memory is read. */
+const MEMORY_POLL_MS = 20;
 
 export class ChildToolRunner implements ToolRunner {
   readonly limits: ToolRunner["limits"];
@@ -58,23 +58,20 @@ export class ChildToolRunner implements ToolRunner {
   private spawn(run: ToolRun, dirs: { work: string; home: string; tmp: string }): Promise<ToolResult> {
     const { timeoutMs, maxOutputBytes, memoryBytes } = this.opts;
     const binary = join(this.opts.toolsDir, run.tool);
-    const kib = String(Math.floor(memoryBytes / 1024));
     return new Promise((resolve, reject) => {
-      const child = spawn(
-        "/bin/sh",
-        ["-c", `ulimit -v "$0" || exit ${EXIT_NO_LIMIT}; exec "$@"`, kib, binary, ...run.args],
-        {
-          cwd: dirs.work,
-          env: { HOME: dirs.home, TMPDIR: dirs.tmp },
-          stdio: ["ignore", "pipe", "pipe"],
-          detached: true,
-        },
-      );
+      const child = spawn(binary, run.args, {
+        cwd: dirs.work,
+        env: { HOME: dirs.home, TMPDIR: dirs.tmp },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
       const out: Buffer[] = [];
       let outBytes = 0;
-      let err = "";
-      let stoppedFor: "timeout" | "output" | null = null;
-      const kill = (reason: "timeout" | "output") => {
+      let head = "";
+      let tail = "";
+      let skipped = false;
+      let stoppedFor: "timeout" | "output" | "memory" | null = null;
+      const kill = (reason: "timeout" | "output" | "memory") => {
         if (stoppedFor) return;
         stoppedFor = reason;
         try {
@@ -84,6 +81,15 @@ export class ChildToolRunner implements ToolRunner {
         }
       };
       const timer = setTimeout(() => kill("timeout"), timeoutMs);
+      const watch = setInterval(() => {
+        void residentBytes(child.pid).then((rss) => {
+          if (rss !== null && rss > memoryBytes) kill("memory");
+        });
+      }, MEMORY_POLL_MS);
+      const done = () => {
+        clearTimeout(timer);
+        clearInterval(watch);
+      };
       child.stdout.on("data", (chunk: Buffer) => {
         if (stoppedFor) return;
         outBytes += chunk.length;
@@ -91,28 +97,51 @@ export class ChildToolRunner implements ToolRunner {
         else out.push(chunk);
       });
       child.stderr.on("data", (chunk: Buffer) => {
-        if (err.length < MAX_STDERR) err += chunk.toString("utf8").slice(0, MAX_STDERR - err.length);
+        let text = chunk.toString("utf8");
+        if (head.length < STDERR_HEAD) {
+          const room = STDERR_HEAD - head.length;
+          head += text.slice(0, room);
+          text = text.slice(room);
+        }
+        tail += text;
+        if (tail.length > STDERR_TAIL) {
+          skipped = true;
+          tail = tail.slice(-STDERR_TAIL);
+        }
       });
-      child.on("error", (e) => {
-        clearTimeout(timer);
-        reject(new PrenvError("CLUSTER_ERROR", `could not start ${run.tool}: ${e.message}`, { cause: e }));
+      const stderr = () => (skipped ? `${head} … ${tail}` : head + tail);
+      child.on("error", (e: NodeJS.ErrnoException) => {
+        done();
+        reject(
+          new PrenvError(
+            "CLUSTER_ERROR",
+            `prenv's ${run.tool} could not run (${e.code ?? e.message}); check that PRENV_RENDER_TOOLS (${this.opts.toolsDir}) holds the binaries built by tools/render/build.sh (on AWS: the worker's render layer).`,
+            { cause: e },
+          ),
+        );
       });
       child.on("close", (code) => {
-        clearTimeout(timer);
+        done();
+        const err = stderr();
         if (stoppedFor) return resolve({ ok: false, reason: stoppedFor, stderr: err });
-        if (code === EXIT_NOT_FOUND || code === EXIT_NOT_EXECUTABLE || code === EXIT_NO_LIMIT) {
-          return reject(
-            new PrenvError(
-              "CLUSTER_ERROR",
-              `prenv's ${run.tool} could not run (exit ${code}); check that PRENV_RENDER_TOOLS (${this.opts.toolsDir}) holds the binaries built by tools/render/build.sh (on AWS: the worker's render layer).`,
-            ),
-          );
-        }
         if (code === 0) return resolve({ ok: true, stdout: Buffer.concat(out).toString("utf8") });
-        const memory = /out of memory|cannot allocate memory/i.test(err);
+        // The machine itself refused memory before the watch saw the child grow.
+        const memory = /fatal error: (runtime: )?out of memory|cannot allocate memory/i.test(err);
         resolve({ ok: false, reason: memory ? "memory" : "exit", stderr: err });
       });
     });
+  }
+}
+
+/** The resident set of a process, from /proc (null where there is none, or it has exited). */
+async function residentBytes(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    return kib === undefined ? null : Number(kib) * 1024;
+  } catch {
+    return null;
   }
 }
 
