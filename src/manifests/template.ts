@@ -135,7 +135,7 @@ export function resolveTemplateVars(vars: TemplateVars): TemplateVars {
  */
 export function renderConfigValue(where: string, text: string, vars: TemplateVars): string {
   if (!text.includes("{{")) return text;
-  const { image: _image, ...rest } = vars;
+  const rest: TemplateVars = { ...vars, image: undefined };
   return render(where, text, rest, IMAGE_VARIABLE_NAMES, DEFAULT_MAX_BLOCK_DEPTH);
 }
 

@@ -200,6 +200,15 @@ export interface RenderSettings {
   memoryBytes: number;
 }
 
+function renderSettings(e: z.output<typeof envSchema>): RenderSettings {
+  return {
+    toolsDir: e.PRENV_RENDER_TOOLS ?? null,
+    timeoutMs: e.PRENV_RENDER_TIMEOUT_SECONDS * 1000,
+    maxOutputBytes: e.PRENV_RENDER_MAX_OUTPUT_MIB * 1024 * 1024,
+    memoryBytes: e.PRENV_RENDER_MEMORY_MIB * 1024 * 1024,
+  };
+}
+
 export class SettingsError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid settings: ${problems.join("; ")}`);
@@ -309,12 +318,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         hostServer: e.PRENV_KUBECONFIG_SERVER ?? null,
       },
     },
-    render: {
-      toolsDir: e.PRENV_RENDER_TOOLS ?? null,
-      timeoutMs: e.PRENV_RENDER_TIMEOUT_SECONDS * 1000,
-      maxOutputBytes: e.PRENV_RENDER_MAX_OUTPUT_MIB * 1024 * 1024,
-      memoryBytes: e.PRENV_RENDER_MEMORY_MIB * 1024 * 1024,
-    },
+    render: renderSettings(e),
     ...kubeContexts(e),
     appId: e.APP_ID,
     github: githubUrls(e),

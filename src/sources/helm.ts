@@ -56,7 +56,9 @@ export async function pickChart(repo: RepoSnapshot, source: HelmSource): Promise
   for (const values of source.values) {
     const entry = repo.entry(values);
     if (!entry) {
-      throw new SourceProblem(`deploy.helm.values names ${values}, which does not exist at commit ${repo.short}.`);
+      throw new SourceProblem(
+        `deploy.helm.values names ${values}, which does not exist at commit ${repo.short}.`,
+      );
     }
     await repo.pick(values, "", `${REPO_DIR}/${values}`);
   }
@@ -215,4 +217,3 @@ export function errorLines(stderr: string): string {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
-

@@ -48,7 +48,9 @@ export async function pickOverlay(repo: RepoSnapshot, source: KustomizeSource): 
     );
   }
   const seen = new Set<string>();
-  const pending: { dir: string; depth: number; from: string | null }[] = [{ dir: overlay, depth: 0, from: null }];
+  const pending: { dir: string; depth: number; from: string | null }[] = [
+    { dir: overlay, depth: 0, from: null },
+  ];
   for (let next = pending.shift(); next; next = pending.shift()) {
     if (seen.has(next.dir)) continue;
     seen.add(next.dir);

@@ -7,7 +7,14 @@ import { PrenvError } from "../errors.js";
 import { ManifestError } from "../manifests/errors.js";
 import { renderConfigValue, resolveTemplateVars, type TemplateVars } from "../manifests/template.js";
 import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
-import { helmProblem, helmRun, pickChart, splitHelmOutput, type HelmSource, type PrenvValues } from "./helm.js";
+import {
+  helmProblem,
+  helmRun,
+  pickChart,
+  splitHelmOutput,
+  type HelmSource,
+  type PrenvValues,
+} from "./helm.js";
 import { kustomizeProblem, kustomizeRun, pickOverlay } from "./kustomize.js";
 import type { RenderDeps, ToolName, ToolResult } from "./ports.js";
 import { RepoSnapshot, SOURCE_LIMITS, SourceProblem, type SourceLimits } from "./tree.js";
@@ -46,7 +53,11 @@ export async function renderSource(
   }
 }
 
-async function render(deploy: RepoConfig["deploy"], input: RenderInput, deps: RenderDeps): Promise<ManifestFile[]> {
+async function render(
+  deploy: RepoConfig["deploy"],
+  input: RenderInput,
+  deps: RenderDeps,
+): Promise<ManifestFile[]> {
   const vars = resolveTemplateVars(input.vars);
   const prenv: PrenvValues = {
     host: vars.host,
@@ -74,7 +85,10 @@ async function render(deploy: RepoConfig["deploy"], input: RenderInput, deps: Re
       includeCrds: input.isolation === "vcluster",
     });
     const result = await deps.tools.run(run);
-    if (!result.ok) throw new SourceProblem(stopped("helm template", result, deps, (e) => helmProblem(e, chartName, source.chart)));
+    if (!result.ok)
+      throw new SourceProblem(
+        stopped("helm template", result, deps, (e) => helmProblem(e, chartName, source.chart)),
+      );
     return splitHelmOutput(result.stdout, chartName, source.chart).map((f) => ({
       path: `${f.path}${RENDERED}`,
       content: f.content,
@@ -97,7 +111,9 @@ function renderSet(set: Record<string, string | number | boolean | null>, vars: 
   const out: Record<string, string | number | boolean | null> = {};
   for (const [key, value] of Object.entries(set)) {
     out[key] =
-      typeof value === "string" ? renderConfigValue(`${CONFIG_FILE} (deploy.helm.set.${key})`, value, vars) : value;
+      typeof value === "string"
+        ? renderConfigValue(`${CONFIG_FILE} (deploy.helm.set.${key})`, value, vars)
+        : value;
   }
   return out;
 }

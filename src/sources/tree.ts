@@ -133,7 +133,9 @@ export class RepoSnapshot {
       throw new SourceProblem(`${path} is ${kib(entry.size)}; the limit is ${kib(maxFileBytes)} per file.`);
     }
     if (this.picked.size + 1 > maxFiles) {
-      throw new SourceProblem(`More than ${maxFiles} files would be read; that is the limit for one preview.`);
+      throw new SourceProblem(
+        `More than ${maxFiles} files would be read; that is the limit for one preview.`,
+      );
     }
     if (this.total + entry.size > maxTotalBytes) {
       throw new SourceProblem(

@@ -51,12 +51,21 @@ function deployConfig(yaml: string): RepoConfig {
   return parsed.config;
 }
 
-function deps(files: Record<string, RepoFile>, limits: Partial<{ timeoutMs: number; maxOutputBytes: number }> = {}) {
+function deps(
+  files: Record<string, RepoFile>,
+  limits: Partial<{ timeoutMs: number; maxOutputBytes: number }> = {},
+) {
   const repo = `web-${++repoCount}`;
-  standIn.contents("acme", repo, files, SHA, { expect: { get: { optional: true }, tree: { optional: true } } });
-  const octokit = new ProbotOctokit({ baseUrl: standIn.url, retry: { enabled: false }, throttle: { enabled: false } });
+  standIn.contents("acme", repo, files, SHA, {
+    expect: { get: { optional: true }, tree: { optional: true } },
+  });
+  const octokit = new ProbotOctokit({
+    baseUrl: standIn.url,
+    retry: { enabled: false },
+    throttle: { enabled: false },
+  });
   const render: RenderDeps = {
-    repository: new GitHubTree(octokit as never, { owner: "acme", repo }),
+    repository: new GitHubTree(octokit, { owner: "acme", repo }),
     tools: new ChildToolRunner({
       toolsDir: toolsDir!,
       timeoutMs: limits.timeoutMs ?? 10_000,
@@ -71,7 +80,12 @@ function deps(files: Record<string, RepoFile>, limits: Partial<{ timeoutMs: numb
 async function render(
   config: string,
   files: Record<string, RepoFile>,
-  opts: { isolation?: "namespace" | "vcluster"; timeoutMs?: number; maxOutputBytes?: number; image?: string } = {},
+  opts: {
+    isolation?: "namespace" | "vcluster";
+    timeoutMs?: number;
+    maxOutputBytes?: number;
+    image?: string;
+  } = {},
 ): Promise<ManifestFile[]> {
   const parsed = deployConfig(config);
   return renderSource(
@@ -126,14 +140,14 @@ describe.skipIf(!toolsDir)("Helm charts", () => {
       "deploy/chart/templates/service.yaml (rendered)",
     ]);
     const byKind = new Map(objects(files).map((o) => [o.object.kind, o]));
-    const deployment = byKind.get("Deployment")!.object as {
+    const deployment = byKind.get("Deployment")!.object as unknown as {
       metadata: { name: string; namespace: string };
       spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
     };
     expect(deployment.metadata).toMatchObject({ name: "pr-7-web", namespace: NAMESPACE });
     expect(deployment.spec.replicas).toBe(2);
     expect(deployment.spec.template.spec.containers[0]!.image).toBe(`registry.invalid/web:${SHA}`);
-    const cm = byKind.get("ConfigMap")!.object as { data: Record<string, string> };
+    const cm = byKind.get("ConfigMap")!.object as unknown as { data: Record<string, string> };
     expect(cm.data).toEqual({
       host: HOST,
       namespace: NAMESPACE,
@@ -168,15 +182,21 @@ spec: { template: { spec: { restartPolicy: Never, containers: [{ name: m, image:
     const message = await refusal(
       render(HELM, {
         ...chart(),
-        "deploy/chart/templates/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.name }}\n",
+        "deploy/chart/templates/broken.yaml":
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.name }}\n",
       }),
     );
     expect(message).toMatch(/^deploy\/chart\/templates\/broken\.yaml line 4: helm template failed: /);
     expect(message).toContain("nil pointer");
     const yaml = await refusal(
-      render(HELM, { ...chart(), "deploy/chart/templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  oops\n" }),
+      render(HELM, {
+        ...chart(),
+        "deploy/chart/templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  oops\n",
+      }),
     );
-    expect(yaml).toMatch(/^deploy\/chart\/templates\/bad\.yaml \(rendered\) line \d+: helm template failed: YAML parse error/);
+    expect(yaml).toMatch(
+      /^deploy\/chart\/templates\/bad\.yaml \(rendered\) line \d+: helm template failed: YAML parse error/,
+    );
     const failed = await refusal(
       render(HELM, { ...chart(), "deploy/chart/templates/f.yaml": '{{ fail "set a database name" }}\n' }),
     );
@@ -185,7 +205,8 @@ spec: { template: { spec: { restartPolicy: Never, containers: [{ name: m, image:
 
   it("reads vendored dependencies under charts/ and refuses missing ones with helm's message", async () => {
     const withDep = chart({
-      chartYaml: "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.invalid\n",
+      chartYaml:
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.invalid\n",
     });
     const message = await refusal(render(HELM, withDep));
     expect(message).toMatch(/helm template failed: .*redis/);
@@ -201,7 +222,11 @@ spec: { template: { spec: { restartPolicy: Never, containers: [{ name: m, image:
   it("says so when the installation has no render tools", async () => {
     const parsed = deployConfig(HELM);
     const message = await refusal(
-      renderSource(parsed.deploy, { commit: SHA, namespace: NAMESPACE, isolation: "namespace", vars: VARS }, undefined),
+      renderSource(
+        parsed.deploy,
+        { commit: SHA, namespace: NAMESPACE, isolation: "namespace", vars: VARS },
+        undefined,
+      ),
     );
     expect(message).toMatch(/cannot render Helm charts.*PRENV_RENDER_TOOLS/);
   });
@@ -219,7 +244,7 @@ data:
   ns: {{ (lookup "v1" "Namespace" "" "kube-system") | toJson | quote }}
 `,
     });
-    const steal = objects(files).find((o) => o.object.metadata.name === "steal")!.object as {
+    const steal = objects(files).find((o) => o.object.metadata.name === "steal")!.object as unknown as {
       data: Record<string, string>;
     };
     expect(steal.data).toEqual({ secret: "{}", ns: "{}" });
@@ -261,7 +286,8 @@ data:
     const message = await refusal(
       render(HELM, {
         ...chart(),
-        "deploy/chart/templates/until.yaml": "{{- range $i := until 100000000000 }}\n# {{ $i }}\n{{- end }}\n",
+        "deploy/chart/templates/until.yaml":
+          "{{- range $i := until 100000000000 }}\n# {{ $i }}\n{{- end }}\n",
       }),
     );
     expect(message).toMatch(/helm template used more than its 512 MiB of memory and was stopped/);
@@ -284,7 +310,8 @@ data:
     const gigabytes = await refusal(
       render(HELM, {
         ...chart(),
-        "deploy/chart/templates/huge.yaml": '{{- range $i := until 1000000 }}\n# {{ repeat 1000 "x" }}\n{{- end }}\n',
+        "deploy/chart/templates/huge.yaml":
+          '{{- range $i := until 1000000 }}\n# {{ repeat 1000 "x" }}\n{{- end }}\n',
       }),
     );
     expect(gigabytes).toMatch(/was stopped/);
@@ -293,7 +320,8 @@ data:
         HELM,
         {
           ...chart(),
-          "deploy/chart/templates/big.yaml": '{{- range $i := until 20000 }}\n# {{ repeat 1000 "x" }}\n{{- end }}\n',
+          "deploy/chart/templates/big.yaml":
+            '{{- range $i := until 20000 }}\n# {{ repeat 1000 "x" }}\n{{- end }}\n',
         },
         { maxOutputBytes: 4 * 1024 * 1024 },
       ),
@@ -303,9 +331,15 @@ data:
 
   it("a symbolic link out of the chart is refused before helm runs", async () => {
     const message = await refusal(
-      render(HELM, { ...chart(), "deploy/secret.txt": "TOP-SECRET", "deploy/chart/files/s.txt": { symlink: "../../secret.txt" } }),
+      render(HELM, {
+        ...chart(),
+        "deploy/secret.txt": "TOP-SECRET",
+        "deploy/chart/files/s.txt": { symlink: "../../secret.txt" },
+      }),
     );
-    expect(message).toMatch(/deploy\/chart\/files\/s\.txt is a symbolic link to "\.\.\/\.\.\/secret\.txt", outside deploy\/chart/);
+    expect(message).toMatch(
+      /deploy\/chart\/files\/s\.txt is a symbolic link to "\.\.\/\.\.\/secret\.txt", outside deploy\/chart/,
+    );
     const inside = await render(HELM, {
       ...chart(),
       "deploy/chart/values-link.yaml": { symlink: "values.yaml" },
@@ -333,21 +367,27 @@ describe.skipIf(!toolsDir)("Kustomize overlays", () => {
   it("builds the overlay with its base, adds the prenv ConfigMap and the images override", async () => {
     const files = await render(KUSTOMIZE, overlay());
     expect(files.map((f) => f.path)).toEqual(["deploy/overlays/preview/kustomization.yaml (rendered)"]);
-    const byName = new Map(objects(files).map((o) => [`${o.object.kind}/${o.object.metadata.name}`, o.object]));
+    const byName = new Map(
+      objects(files).map((o) => [`${o.object.kind}/${o.object.metadata.name}`, o.object]),
+    );
     expect([...byName.keys()].sort()).toEqual([
       "ConfigMap/prenv",
       "ConfigMap/settings",
       "Deployment/web",
       "Service/web",
     ]);
-    const web = byName.get("Deployment/web") as { spec: { template: { spec: { containers: { image: string }[] } } } };
+    const web = byName.get("Deployment/web") as unknown as {
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
     expect(web.spec.template.spec.containers[0]!.image).toBe(`ghcr.io/acme/web:${SHA.slice(0, 7)}`);
-    expect((byName.get("ConfigMap/prenv") as { data: Record<string, string> }).data).toMatchObject({
-      host: HOST,
-      pr: "7",
-      sha: SHA,
-    });
-    expect((byName.get("ConfigMap/settings") as { data: Record<string, string> }).data).toEqual({
+    expect((byName.get("ConfigMap/prenv") as unknown as { data: Record<string, string> }).data).toMatchObject(
+      {
+        host: HOST,
+        pr: "7",
+        sha: SHA,
+      },
+    );
+    expect((byName.get("ConfigMap/settings") as unknown as { data: Record<string, string> }).data).toEqual({
       mode: "preview",
       literal: "{{ not a template }}",
     });
@@ -357,9 +397,13 @@ describe.skipIf(!toolsDir)("Kustomize overlays", () => {
     const files = overlay();
     files["deploy/overlays/preview/kustomization.yaml"] = "resources: [../../base, missing.yaml]\n";
     const message = await refusal(render(KUSTOMIZE, files));
-    expect(message).toMatch(/kustomization\.yaml: resources entry "missing\.yaml" does not exist at commit abcdef0/);
-    files["deploy/overlays/preview/kustomization.yaml"] = "resources: [../../base]\npatches: [{ path: p.yaml }]\n";
-    files["deploy/overlays/preview/p.yaml"] = "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: nope }\n";
+    expect(message).toMatch(
+      /kustomization\.yaml: resources entry "missing\.yaml" does not exist at commit abcdef0/,
+    );
+    files["deploy/overlays/preview/kustomization.yaml"] =
+      "resources: [../../base]\npatches: [{ path: p.yaml }]\n";
+    files["deploy/overlays/preview/p.yaml"] =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: nope }\n";
     const failed = await refusal(render(KUSTOMIZE, files));
     expect(failed).toMatch(/^kustomize build failed: .*nope/);
     expect(failed).not.toMatch(/prenv-render-|\/tmp\//);
@@ -375,35 +419,49 @@ describe.skipIf(!toolsDir)("hostile overlays", () => {
     ]) {
       const files = overlay();
       files["deploy/overlays/preview/kustomization.yaml"] = `resources:\n  - ${JSON.stringify(remote)}\n`;
-      expect(await refusal(render(KUSTOMIZE, files))).toMatch(/is a remote resource; prenv builds only from this repository/);
+      expect(await refusal(render(KUSTOMIZE, files))).toMatch(
+        /is a remote resource; prenv builds only from this repository/,
+      );
     }
   });
 
   it("a base outside the repository is refused", async () => {
     const files = overlay();
     files["deploy/overlays/preview/kustomization.yaml"] = "resources: [../../../../../etc/kubernetes]\n";
-    expect(await refusal(render(KUSTOMIZE, files))).toMatch(/"\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/kubernetes" is outside the repository/);
+    expect(await refusal(render(KUSTOMIZE, files))).toMatch(
+      /"\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/kubernetes" is outside the repository/,
+    );
     files["deploy/overlays/preview/kustomization.yaml"] = "resources: [/etc/kubernetes]\n";
     expect(await refusal(render(KUSTOMIZE, files))).toMatch(/is outside the repository/);
   });
 
   it("a symbolic link escaping the repository (or its kustomization's directory) is refused", async () => {
-    const files: Record<string, RepoFile> = { ...overlay(), "deploy/overlays/preview/base": { symlink: "../../../.." } };
+    const files: Record<string, RepoFile> = {
+      ...overlay(),
+      "deploy/overlays/preview/base": { symlink: "../../../.." },
+    };
     files["deploy/overlays/preview/kustomization.yaml"] = "resources: [base/etc]\n";
-    expect(await refusal(render(KUSTOMIZE, files))).toMatch(/is a symbolic link to "\.\.\/\.\.\/\.\.\/\.\.", outside the repository/);
+    expect(await refusal(render(KUSTOMIZE, files))).toMatch(
+      /is a symbolic link to "\.\.\/\.\.\/\.\.\/\.\.", outside the repository/,
+    );
     const patch: Record<string, RepoFile> = {
       ...overlay(),
       "deploy/overlays/preview/p.yaml": { symlink: "../../secret.yaml" },
       "deploy/secret.yaml": "TOP-SECRET",
     };
-    patch["deploy/overlays/preview/kustomization.yaml"] = "resources: [../../base]\npatches: [{ path: p.yaml }]\n";
-    expect(await refusal(render(KUSTOMIZE, patch))).toMatch(/p\.yaml is a symbolic link .* outside deploy\/overlays\/preview/);
+    patch["deploy/overlays/preview/kustomization.yaml"] =
+      "resources: [../../base]\npatches: [{ path: p.yaml }]\n";
+    expect(await refusal(render(KUSTOMIZE, patch))).toMatch(
+      /p\.yaml is a symbolic link .* outside deploy\/overlays\/preview/,
+    );
   });
 
   it("helmCharts (which download charts) are refused", async () => {
     const files = overlay();
     files["deploy/overlays/preview/kustomization.yaml"] =
       "helmCharts:\n  - name: redis\n    repo: https://charts.example.invalid\n";
-    expect(await refusal(render(KUSTOMIZE, files))).toMatch(/helmCharts downloads charts, which prenv does not allow/);
+    expect(await refusal(render(KUSTOMIZE, files))).toMatch(
+      /helmCharts downloads charts, which prenv does not allow/,
+    );
   });
 });

@@ -2400,7 +2400,11 @@ function contentEntry(
   const url = `${base}/contents/${path.split("/").map(encodeURIComponent).join("/")}?ref=${encodeURIComponent(snapshot.ref)}`;
   const gitUrl = `${base}/git/${entry.dir ? "trees" : "blobs"}/${sha}`;
   const htmlUrl = `https://github.com/${snapshot.owner}/${snapshot.repo}/${entry.dir ? "tree" : "blob"}/${snapshot.ref}/${path}`;
-  const type = entry.dir ? ("dir" as const) : entry.file!.mode === "120000" ? ("symlink" as const) : ("file" as const);
+  const type = entry.dir
+    ? ("dir" as const)
+    : entry.file!.mode === "120000"
+      ? ("symlink" as const)
+      : ("file" as const);
   return {
     type,
     name: path.split("/").pop()!,

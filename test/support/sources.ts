@@ -10,7 +10,8 @@ export function chart(opts: { chartYaml?: string; extraConfigMaps?: number } = {
   const files: Record<string, string> = {
     "README.md": "# web\n",
     "deploy/chart/Chart.yaml": opts.chartYaml ?? "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    "deploy/chart/values.yaml": "replicas: 1\ngreeting: chart\nimage:\n  repository: registry.invalid/web\n  tag: latest\n",
+    "deploy/chart/values.yaml":
+      "replicas: 1\ngreeting: chart\nimage:\n  repository: registry.invalid/web\n  tag: latest\n",
     "deploy/chart/.helmignore": "*.md\n",
     "deploy/chart/templates/_helpers.tpl": '{{- define "web.name" -}}{{ .Release.Name }}-web{{- end }}\n',
     "deploy/chart/templates/NOTES.txt": "Preview at {{ .Values.prenv.host }}\n",
@@ -106,6 +107,7 @@ configMapGenerator:
     literals: [mode=preview, "literal={{ not a template }}"]
     options: { disableNameSuffixHash: true }
 `,
-    "deploy/overlays/preview/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec: { replicas: 0 }\n",
+    "deploy/overlays/preview/replicas.yaml":
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec: { replicas: 0 }\n",
   };
 }

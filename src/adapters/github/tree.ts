@@ -42,7 +42,10 @@ export class GitHubTree implements RepositoryReader {
     try {
       const { data } = await this.octokit.rest.git.getBlob({ ...this.repo, file_sha: sha });
       if (data.encoding !== "base64") {
-        throw new PrenvError("GITHUB_ERROR", `GitHub sent blob ${sha.slice(0, 7)} as ${data.encoding}, not base64.`);
+        throw new PrenvError(
+          "GITHUB_ERROR",
+          `GitHub sent blob ${sha.slice(0, 7)} as ${data.encoding}, not base64.`,
+        );
       }
       return Buffer.from(data.content, "base64");
     } catch (err) {
@@ -53,7 +56,11 @@ export class GitHubTree implements RepositoryReader {
 
 function failed(err: unknown, what: string): PrenvError {
   if (err instanceof PrenvError) return err;
-  return new PrenvError("GITHUB_ERROR", `GitHub API ${status(err) ?? "request"} failed while trying to ${what}.`, {
-    cause: err,
-  });
+  return new PrenvError(
+    "GITHUB_ERROR",
+    `GitHub API ${status(err) ?? "request"} failed while trying to ${what}.`,
+    {
+      cause: err,
+    },
+  );
 }

@@ -31,7 +31,11 @@ export class ChildToolRunner implements ToolRunner {
   readonly limits: ToolRunner["limits"];
 
   constructor(private readonly opts: ToolRunnerOptions) {
-    this.limits = { timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxOutputBytes, memoryBytes: opts.memoryBytes };
+    this.limits = {
+      timeoutMs: opts.timeoutMs,
+      maxOutputBytes: opts.maxOutputBytes,
+      memoryBytes: opts.memoryBytes,
+    };
   }
 
   async run(run: ToolRun): Promise<ToolResult> {
@@ -40,7 +44,11 @@ export class ChildToolRunner implements ToolRunner {
       const work = join(base, "work");
       const home = join(base, "home");
       const tmp = join(base, "tmp");
-      await Promise.all([mkdir(work, { mode: 0o700 }), mkdir(home, { mode: 0o700 }), mkdir(tmp, { mode: 0o700 })]);
+      await Promise.all([
+        mkdir(work, { mode: 0o700 }),
+        mkdir(home, { mode: 0o700 }),
+        mkdir(tmp, { mode: 0o700 }),
+      ]);
       for (const [path, content] of run.files) {
         const target = join(work, safeRelative(path));
         await mkdir(dirname(target), { recursive: true, mode: 0o700 });
@@ -148,8 +156,17 @@ async function residentBytes(pid: number | undefined): Promise<number | null> {
 /** A work-directory path as the use case gave it: relative, normalised, never leaving the directory. */
 function safeRelative(path: string): string {
   const normal = posix.normalize(path);
-  if (normal !== path || normal.startsWith("/") || normal === ".." || normal.startsWith("../") || normal === ".") {
-    throw new PrenvError("CLUSTER_ERROR", `refusing to write ${JSON.stringify(path)} outside the work directory`);
+  if (
+    normal !== path ||
+    normal.startsWith("/") ||
+    normal === ".." ||
+    normal.startsWith("../") ||
+    normal === "."
+  ) {
+    throw new PrenvError(
+      "CLUSTER_ERROR",
+      `refusing to write ${JSON.stringify(path)} outside the work directory`,
+    );
   }
   return normal;
 }

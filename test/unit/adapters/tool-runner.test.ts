@@ -65,14 +65,23 @@ describe("ChildToolRunner", () => {
 
   it("kills a tool that prints more than the output limit", async () => {
     tool("helm", "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
-    const result = await runner({ maxOutputBytes: 64 * 1024 }).run({ tool: "helm", args: [], files: new Map() });
+    const result = await runner({ maxOutputBytes: 64 * 1024 }).run({
+      tool: "helm",
+      args: [],
+      files: new Map(),
+    });
     expect(result).toMatchObject({ ok: false, reason: "output" });
   });
 
   it("kills a tool whose resident memory grows past the memory limit", async () => {
     // A shell variable doubled until it holds a few hundred megabytes.
     tool("kustomize", 'x=xxxxxxxxxxxxxxxx; while :; do x="$x$x"; done');
-    const r = new ChildToolRunner({ toolsDir: tools, timeoutMs: 20_000, maxOutputBytes: 1024, memoryBytes: 64 * 1024 * 1024 });
+    const r = new ChildToolRunner({
+      toolsDir: tools,
+      timeoutMs: 20_000,
+      maxOutputBytes: 1024,
+      memoryBytes: 64 * 1024 * 1024,
+    });
     const result = await r.run({ tool: "kustomize", args: [], files: new Map() });
     expect(result).toMatchObject({ ok: false, reason: "memory" });
   });
@@ -91,7 +100,14 @@ describe("ChildToolRunner", () => {
   });
 
   it("says which setting to check when the tool is missing", async () => {
-    const r = new ChildToolRunner({ toolsDir: join(tools, "nowhere"), timeoutMs: 1000, maxOutputBytes: 1024, memoryBytes: 2 ** 30 });
-    await expect(r.run({ tool: "kustomize", args: [], files: new Map() })).rejects.toThrow(/PRENV_RENDER_TOOLS/);
+    const r = new ChildToolRunner({
+      toolsDir: join(tools, "nowhere"),
+      timeoutMs: 1000,
+      maxOutputBytes: 1024,
+      memoryBytes: 2 ** 30,
+    });
+    await expect(r.run({ tool: "kustomize", args: [], files: new Map() })).rejects.toThrow(
+      /PRENV_RENDER_TOOLS/,
+    );
   });
 });
