@@ -5,7 +5,9 @@
 #      source switched off, so nothing account-dependent can sneak into packaging;
 #   2. cfn-lint on the generated template (rules and kept warnings: .cfnlintrc.yaml);
 #   3. invariants cfn-lint cannot know (queue visibility vs worker timeout, zip contents);
-#   4. prints each function's zip size;
+#   4. prints each function's zip size, and the worker's render layer (helm, kustomize for arm64,
+#      built by tools/render/build.sh outside the repository) with its unzipped size counted
+#      against Lambda's 250 MB limit for the worker and its layers;
 #   5. unzips each function and imports its bundle with Node, as the Lambda runtime would at a
 #      cold start (ESM/CommonJS interop, templates/ found beside the bundle). Entry modules must
 #      therefore not call AWS at import time: that belongs in the first invocation.
@@ -47,6 +49,12 @@ if [[ ! -f "$cfn_lint_dir/.installed" ]]; then
   touch "$cfn_lint_dir/.installed"
 fi
 
+# --- the worker's render layer (built once, then reused from the cache) -----------------------------
+step "render layer (tools/render/build.sh)"
+render_dir="$(bash tools/render/build.sh | tail -1)" || die "the render tools could not be built (see above)"
+export PRENV_RENDER_LAYER_ZIP="$render_dir/layer-arm64.zip"
+[[ -f "$PRENV_RENDER_LAYER_ZIP" ]] || die "tools/render/build.sh did not produce $PRENV_RENDER_LAYER_ZIP"
+
 # --- 1. package with no AWS credentials --------------------------------------------------------------
 step "osls package --stage $STAGE --region $REGION (no AWS credentials)"
 rm -rf .serverless
@@ -57,6 +65,8 @@ no_aws=(
   -u AWS_WEB_IDENTITY_TOKEN_FILE -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
   -u AWS_CONTAINER_CREDENTIALS_FULL_URI -u AWS_CONTAINER_AUTHORIZATION_TOKEN
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+  # scripts/package-offline-plugin.js: no question to CloudFormation about already uploaded layers
+  PRENV_PACKAGE_OFFLINE=1
 )
 "${no_aws[@]}" node_modules/.bin/osls package --stage "$STAGE" --region "$REGION"
 
@@ -70,10 +80,10 @@ echo "cfn-lint: no errors"
 
 # --- 3 + 4. invariants and sizes -------------------------------------------------------------------
 step "invariants and bundle sizes"
-"$cfn_lint_dir/bin/python" - "$template" .serverless templates "${FUNCTIONS[@]}" <<'PY'
+"$cfn_lint_dir/bin/python" - "$template" .serverless templates "$PRENV_RENDER_LAYER_ZIP" "${FUNCTIONS[@]}" <<'PY'
 import json, os, sys, zipfile
 
-template_path, out_dir, templates_dir, *functions = sys.argv[1:]
+template_path, out_dir, templates_dir, layer_zip, *functions = sys.argv[1:]
 resources = json.load(open(template_path))["Resources"]
 problems = []
 
@@ -150,6 +160,41 @@ for fn in functions:
         problems.append(f"{fn}.zip ships node_modules/ (everything should be bundled)")
     kib = lambda n: f"{n / 1024:.0f} KiB"
     print(f"{fn:<10} {kib(os.path.getsize(path)):>10} {kib(unzipped):>10}  {len(names)} files")
+
+# The render layer: the worker's only, arm64 executables at bin/, within Lambda's size limit.
+layers = {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::LayerVersion"}
+if list(layers) != ["RenderToolsLambdaLayer"]:
+    problems.append(f"expected one layer, RenderToolsLambdaLayer, found {sorted(layers)}")
+for key, r in resources.items():
+    if r["Type"] != "AWS::Lambda::Function":
+        continue
+    refs = [l.get("Ref") for l in r["Properties"].get("Layers", [])]
+    if (key == "WorkerLambdaFunction") != (refs == ["RenderToolsLambdaLayer"]):
+        problems.append(f"{key} layers {refs}: only the worker carries the render layer")
+if worker_env.get("PRENV_RENDER_TOOLS") != "/opt/bin":
+    problems.append("the worker's PRENV_RENDER_TOOLS must be /opt/bin, where its layer puts helm and kustomize")
+with zipfile.ZipFile(layer_zip) as z:
+    infos = {i.filename: i for i in z.infolist()}
+    layer_unzipped = sum(i.file_size for i in infos.values())
+    for tool in ("bin/helm", "bin/kustomize"):
+        info = infos.get(tool)
+        if info is None:
+            problems.append(f"the render layer lacks {tool}")
+            continue
+        head = z.open(info).read(20)
+        # ELF, 64-bit, little-endian, e_machine 183 = AArch64
+        if head[:4] != b"\x7fELF" or head[18:20] != (183).to_bytes(2, "little"):
+            problems.append(f"{tool} in the render layer is not a linux/arm64 executable")
+        if not (info.external_attr >> 16) & 0o111:
+            problems.append(f"{tool} in the render layer is not executable")
+worker_zip = os.path.join(out_dir, "worker.zip")
+if os.path.isfile(worker_zip):
+    with zipfile.ZipFile(worker_zip) as z:
+        worker_unzipped = sum(i.file_size for i in z.infolist())
+    total = worker_unzipped + layer_unzipped
+    if total > 250 * 1000 * 1000:
+        problems.append(f"worker and its layer unzip to {total} bytes, over Lambda's 250 MB")
+    print(f"{'render layer':<10} {os.path.getsize(layer_zip) / 1024:>6.0f} KiB {layer_unzipped / 1024:>6.0f} KiB  {len(infos)} files (worker + layer unzipped: {total / 1e6:.0f} MB of 250 MB)")
 
 if problems:
     print("package-check: " + "\n package-check: ".join(problems), file=sys.stderr)
