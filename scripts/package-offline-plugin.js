@@ -4,6 +4,8 @@
 // upload, which needs credentials and the network. Offline packaging skips only that question,
 // as for a stack that does not exist yet; the template and the zips are what a deploy builds.
 // Without PRENV_PACKAGE_OFFLINE=1 (every deploy) this plugin does nothing.
+import process from "node:process";
+
 export default class PackageOffline {
   constructor(serverless) {
     this.hooks = {
