@@ -143,20 +143,33 @@ const helmSchema = z.strictObject({
   set: field(
     z
       .record(
-        z
-          .string()
-          .max(200)
-          .regex(SET_KEY_RE, {
-            error: (issue) => `${echo(issue.input)} is not a dotted values key such as image.tag`,
-          })
-          .refine((key) => key !== "prenv" && !key.startsWith("prenv."), {
-            error: "the prenv values are set by prenv itself",
-          }),
+        z.string(),
         z.union([z.string().max(1024), z.number(), z.boolean(), z.null()], {
           error: (issue) => `${echo(issue.input)} is not a text, number, boolean or null value`,
         }),
       )
-      .refine((set) => Object.keys(set).length <= 50, { error: "at most 50 values can be set" })
+      .superRefine(
+        (set, ctx) => {
+          const keys = Object.keys(set);
+          if (keys.length > 50) ctx.addIssue({ code: "custom", message: "at most 50 values can be set" });
+          for (const key of keys) {
+            if (key.length > 200 || !SET_KEY_RE.test(key)) {
+              ctx.addIssue({
+                code: "custom",
+                path: [key],
+                message: `${echo(key)} is not a dotted values key such as image.tag`,
+              });
+            } else if (key === "prenv" || key.startsWith("prenv.")) {
+              ctx.addIssue({
+                code: "custom",
+                path: [key],
+                message: `${echo(key)} is one of the prenv values, which prenv sets itself`,
+              });
+            }
+          }
+        },
+        { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+      )
       .default({}),
     "Values set on top of the values files, as `dotted.key: value` (e.g. image.tag: '{{sha}}'). " +
       "Text values may use the template variables, like deploy.image.",
@@ -202,7 +215,9 @@ const kustomizeSchema = z.strictObject({
 const deploySchema = z
   .strictObject({
     path: field(
-      repoPath().optional(),
+      // No zod default (it would make every config look as if it gave a path): the transform below
+      // applies it, and the JSON Schema shows it.
+      repoPath().optional().meta({ default: DEFAULT_DEPLOY_PATH }),
       "Directory of Kubernetes YAML manifests (optionally Handlebars templates) in this repository, " +
         "relative to the repository root. prenv reads it at the pull request's head commit. The " +
         `default (${DEFAULT_DEPLOY_PATH}) applies when neither helm nor kustomize is given.`,
