@@ -61,7 +61,7 @@ try {
     const deps = {
       repository: new GitHubTree(octokit, { owner: "bench", repo }),
       tools: new ChildToolRunner({ ...settings, toolsDir }),
-      kubeVersion: () => Promise.resolve("v1.34.4"),
+      kubeVersion: () => Promise.resolve("v1.34"),
     };
     const once = async () => {
       const started = performance.now();
@@ -74,6 +74,7 @@ try {
         namespace: vars.namespace,
         labels: {},
         isolation: "namespace",
+        ingressClass: "nginx",
         vars,
         templating: false,
       });

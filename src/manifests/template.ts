@@ -136,7 +136,10 @@ export function resolveTemplateVars(vars: TemplateVars): TemplateVars {
 export function renderConfigValue(where: string, text: string, vars: TemplateVars): string {
   if (!text.includes("{{")) return text;
   const rest: TemplateVars = { ...vars, image: undefined };
-  return render(where, text, rest, IMAGE_VARIABLE_NAMES, DEFAULT_MAX_BLOCK_DEPTH);
+  return render(where, text, rest, IMAGE_VARIABLE_NAMES, {
+    maxDepth: DEFAULT_MAX_BLOCK_DEPTH,
+    maxBytes: 1024,
+  });
 }
 
 function render(

@@ -1,7 +1,7 @@
 // What rendering a Helm chart or a Kustomize overlay needs from the outside world: the repository
 // at one commit (GitHub's git trees and blobs), a pinned tool run in a sandbox, and the host's
-// Kubernetes version. Adapters: src/adapters/github/tree.ts, src/adapters/tools/runner.ts,
-// src/adapters/kubernetes/version.ts.
+// Kubernetes version. Adapters: src/adapters/github/tree.ts, src/adapters/tools/runner.ts and
+// src/runtime/host-settings.ts (the version, shared with the Pod Security pin).
 
 /** One entry of a repository's git tree, as GitHub lists it. */
 export interface TreeEntry {
@@ -55,6 +55,6 @@ export interface ToolRunner {
 export interface RenderDeps {
   repository: RepositoryReader;
   tools: ToolRunner;
-  /** The host cluster's Kubernetes version (e.g. v1.34.4), for `helm template --kube-version`. */
+  /** The host cluster's Kubernetes version (e.g. v1.34), for `helm template --kube-version`. */
   kubeVersion(): Promise<string>;
 }

@@ -72,7 +72,7 @@ function deps(
       maxOutputBytes: limits.maxOutputBytes ?? 4 * 1024 * 1024,
       memoryBytes: 512 * 1024 * 1024,
     }),
-    kubeVersion: () => Promise.resolve("v1.34.4"),
+    kubeVersion: () => Promise.resolve("v1.34"),
   };
   return render;
 }
@@ -115,6 +115,7 @@ function objects(files: ManifestFile[]) {
     namespace: NAMESPACE,
     labels: { "app.kubernetes.io/managed-by": "prenv" },
     isolation: "namespace",
+    ingressClass: "nginx",
     vars: VARS,
     templating: false,
   });
@@ -160,7 +161,7 @@ describe.skipIf(!toolsDir)("Helm charts", () => {
       greeting: "preview",
       // the chart prints braces; they stay data, never Handlebars
       literal: "{{ not a template }}",
-      kube: "v1.34.4",
+      kube: "v1.34",
     });
   });
 

@@ -35,7 +35,7 @@ describe("helmRun", () => {
         files: new Map(),
         prenv: { host: "h", namespace: "n", pr: 7, sha: "s", shortSha: "s", branchSlug: "b", image: null },
         namespace: "n",
-        kubeVersion: "v1.34.4",
+        kubeVersion: "v1.34",
         includeCrds: false,
       },
     );
@@ -47,7 +47,7 @@ describe("helmRun", () => {
       "--namespace",
       "n",
       "--kube-version",
-      "v1.34.4",
+      "v1.34",
       "--no-hooks",
       "--values",
       "repo/a.yaml",
