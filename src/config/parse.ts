@@ -99,6 +99,8 @@ const MISPLACED: Readonly<Record<string, string>> = {
   path: "deploy.path",
   image: "deploy.image",
   waitForChecks: "deploy.waitForChecks",
+  helm: "deploy.helm",
+  kustomize: "deploy.kustomize",
   cpu: "resources.cpu",
   memory: "resources.memory",
   pods: "resources.pods",

@@ -101,6 +101,15 @@ describe("deploy sources", () => {
     expect(problems.every((p) => p.path.startsWith("deploy.helm.set"))).toBe(true);
   });
 
+  it("points a top-level helm or kustomize to its place under deploy", () => {
+    const problems = problemsOf({ helm: { chart: "c" }, kustomize: { path: "k" } });
+    expect(problems.map((p) => p.message)).toEqual([
+      "unknown key 'helm' at the top level — did you mean 'deploy.helm'?",
+      "unknown key 'kustomize' at the top level — did you mean 'deploy.kustomize'?",
+    ]);
+    expect(problems[0]!.fix).toBe("Move it under deploy: e.g. `deploy: { helm: ... }`.");
+  });
+
   it("names unknown keys and a missing chart or overlay path", () => {
     const unknown = problemsOf({ deploy: { helm: { chart: "c", valuesFiles: ["v.yaml"] } } });
     expect(unknown[0]).toMatchObject({ path: "deploy.helm.valuesFiles" });
