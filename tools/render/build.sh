@@ -7,7 +7,7 @@
 #   linux-arm64  the worker Lambda's architecture; zipped as the worker's layer (bin/helm,
 #                bin/kustomize, found at /opt/bin on Lambda)
 #   linux-amd64  this machine's, for the tests and `npm start` (same versions, same flags)
-# See docs/adr/0006-render-tools-as-an-arm64-layer.md for the choice.
+# See docs/adr/0007-render-tools-as-an-arm64-layer.md for the choice.
 #
 # Output goes to a cache outside the repository:
 #   ${PRENV_RENDER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-render}/<key>/
