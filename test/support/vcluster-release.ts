@@ -19,7 +19,8 @@ export function releaseChart(env: NodeJS.ProcessEnv = process.env): ReleaseChart
   if (cached) return cached;
   if (spawnSync("go", ["version"], { encoding: "utf8" }).status !== 0) {
     const reason = "Go is not installed (the pinned vcluster chart comes from its Go module)";
-    if (isRequired(env)) throw new Error(`vcluster chart is required here (CI) but cannot be read: ${reason}`);
+    if (isRequired(env))
+      throw new Error(`vcluster chart is required here (CI) but cannot be read: ${reason}`);
     return (cached = { ok: false, reason });
   }
   const out = execFileSync("bash", [buildScript, "chart"], {

@@ -5,7 +5,7 @@
 // prenv differs are exactly the ones listed here, and the result is valid against its
 // values.schema.json (which, like vcluster's decoder, refuses unknown keys). And the host role of
 // its syncer (deploy/rbac.yaml, prenv-vcluster) takes its rules from the same release's chart.
-import Ajv2020 from "ajv/dist/2020.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +36,9 @@ function rendered(opts: { settings?: EnvironmentSettings; podSecurity?: "restric
     config: repo.config,
     settings,
   });
-  const secret = objects.find((o) => o.kind === "Secret") as { stringData: { "config.yaml": string } };
+  const secret = objects.find((o) => o.kind === "Secret") as unknown as {
+    stringData: { "config.yaml": string };
+  };
   return parse(secret.stringData["config.yaml"]) as Record<string, unknown>;
 }
 
