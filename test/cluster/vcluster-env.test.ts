@@ -211,7 +211,19 @@ async function deployedVirtual(
   node.runIn(s.ns);
   await s.rig.deliver("pull_request", s.opened);
   await s.rig.settle();
+  const ns = await admin.makeApiClient(CoreV1Api).readNamespace({ name: s.ns });
+  const state = ns.metadata?.annotations?.["prenv.dev/state"];
+  if (state !== "ready") {
+    throw new Error(
+      `the PR's environment is ${state}, not ready: ${s.comments.comments[0]?.body}\n${syncerTail(s.ns)}`,
+    );
+  }
   return { s, inside: await insideAdmin(admin, s.ns) };
+}
+
+/** The end of the syncer's log, for failure messages. */
+function syncerTail(ns: string): string {
+  return `--- vcluster syncer log (last 30 lines)\n${node.log(ns).trimEnd().split("\n").slice(-30).join("\n")}`;
 }
 
 /** The virtual cluster as its admin: the credentials it published, through its per-PR host. */
@@ -239,7 +251,9 @@ async function syncedPod(admin: KubeConfig, ns: string, name: string, vns: strin
       (p) => !p.metadata?.deletionTimestamp,
       () => false,
     ),
-  );
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${syncerTail(ns)}`);
+  });
   return core.readNamespacedPod({ name: hostName, namespace: ns });
 }
 

@@ -19,8 +19,10 @@
 //   The host API is reached through a relay on the veth's host side (its certificate's name
 //   kubernetes.default.svc kept as TLS name), given as KUBECONFIG where a pod would have the
 //   in-cluster config, and NAMESPACE where it would read the namespace file.
-// When the Pod is deleted (sleep scales the Deployment to zero, teardown deletes the namespace),
-// the sandbox gets SIGTERM, SIGKILL after the Pod's grace period, and is removed.
+// It binds the Pod to its node and reports it Running with its IP, as the scheduler and kubelet
+// would. When the Pod is deleted (sleep scales the Deployment to zero, teardown deletes the
+// namespace), deletion is graceful as for any scheduled pod: the sandbox gets SIGTERM, SIGKILL
+// after the Pod's grace period, is removed, and only then the Pod object goes.
 //
 // Clients reach a virtual cluster's API as in production: by its per-PR host, TLS passed through
 // by SNI (harness/passthrough.ts) along prenv's own Ingress and Service to the pod.
@@ -48,6 +50,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "../../../src/adapters/kubernetes/kubeconfig.js";
+import { RawKube } from "../../../src/adapters/kubernetes/raw.js";
 import { VCLUSTER_KUBECONFIG_SECRET, VCLUSTER_SERVICE_ACCOUNT } from "../../../src/environment/guards.js";
 import { ensureBinaries, repoRoot } from "./controlplane.js";
 import { startPassthrough, type Passthrough } from "./passthrough.js";
@@ -96,6 +99,7 @@ interface Sandbox {
   uid: string;
   labels: Record<string, string>;
   ip: string;
+  hostIp: string;
   child: ChildProcess;
   startedAt: number;
   readyAfterMs: number | null;
@@ -165,20 +169,60 @@ export async function startVclusterNode(
 
   let stopped = false;
   let busy: Promise<void> = Promise.resolve();
+  // As the scheduler and the kubelet: bind the pod to this node, report it running; when it is
+  // deleted (gracefully, as for any scheduled pod), stop it and only then remove the Pod object.
+  const raw = new RawKube(admin);
+  const podPath = (p: V1Pod) => `/api/v1/namespaces/${p.metadata!.namespace!}/pods/${p.metadata!.name!}`;
+  const bind = (p: V1Pod) =>
+    raw.request("POST", `${podPath(p)}/binding`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name: p.metadata!.name! },
+        target: { apiVersion: "v1", kind: "Node", name: NODE_NAME },
+      },
+    });
+  const reportRunning = (p: V1Pod, box: Sandbox) =>
+    raw.request("PATCH", `${podPath(p)}/status`, {
+      body: {
+        status: {
+          phase: "Running",
+          hostIP: box.hostIp,
+          podIP: box.ip,
+          podIPs: [{ ip: box.ip }],
+          startTime: new Date(box.startedAt).toISOString(),
+        },
+      },
+      contentType: "application/merge-patch+json",
+    });
+  const remove = (namespace: string, name: string) =>
+    core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+
   const sync = async () => {
     for (const namespace of namespaces) {
       const pods = await core
         .listNamespacedPod({ namespace, labelSelector: "app=vcluster" })
-        .then((l) => l.items.filter((p) => !p.metadata?.deletionTimestamp))
+        .then((l) => l.items)
         .catch(() => [] as V1Pod[]);
       const current = sandboxes.get(namespace);
-      if (current && !pods.some((p) => p.metadata?.uid === current.uid)) {
+      const mine = current && pods.find((p) => p.metadata?.uid === current.uid);
+      if (current && (!mine || mine.metadata?.deletionTimestamp)) {
         sandboxes.delete(namespace);
         await current.stop();
         log(`vcluster pod ${namespace}/${current.pod} stopped`);
       }
-      const next = pods[0];
-      if (!sandboxes.has(namespace) && next && !stopped) sandboxes.set(namespace, await start(next));
+      for (const p of pods) {
+        if (p.metadata?.deletionTimestamp && p.spec?.nodeName === NODE_NAME) {
+          await remove(namespace, p.metadata.name!);
+        }
+      }
+      const next = pods.find((p) => !p.metadata?.deletionTimestamp);
+      if (!sandboxes.has(namespace) && next && !stopped) {
+        if (!next.spec?.nodeName) await bind(next);
+        const box = await start(next);
+        sandboxes.set(namespace, box);
+        await reportRunning(next, box);
+      }
     }
   };
   const loop = (async () => {
@@ -226,7 +270,10 @@ export async function startVclusterNode(
       stopped = true;
       await loop;
       await busy;
-      for (const s of sandboxes.values()) await s.stop();
+      for (const s of sandboxes.values()) {
+        await s.stop();
+        await remove(s.namespace, s.pod);
+      }
       sandboxes.clear();
       await passthrough.close();
       execFileSync("rm", ["-rf", "--one-file-system", runDir]);
@@ -517,6 +564,7 @@ async function startSandbox(admin: KubeConfig, pod: V1Pod, image: SandboxImage):
       uid: pod.metadata!.uid!,
       labels: pod.metadata!.labels ?? {},
       ip: podIp,
+      hostIp,
       child,
       startedAt: Date.now(),
       readyAfterMs: null,
