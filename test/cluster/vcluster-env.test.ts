@@ -349,7 +349,9 @@ describe.skipIf(unavailable !== null)("virtual-cluster preview environments", ()
         image: "ghcr.io/loft-sh/vcluster-oss:0.36.1",
         serviceAccount: "vc-vcluster",
       });
-      // What it runs: the syncer, the virtual cluster's API server and controller manager, kine.
+      // What it runs, all as the non-root user of prenv's pod: the syncer, the virtual cluster's API
+      // server and controller manager, kine.
+      expect(startup.users).toEqual([12345]);
       expect(Object.keys(startup.rssKiB).sort()).toEqual(
         expect.arrayContaining(["kine", "kube-apiserver", "kube-controller", "vcluster"]),
       );

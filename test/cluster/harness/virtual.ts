@@ -91,6 +91,8 @@ export interface SandboxMetrics {
   readyAfterMs: number | null;
   /** Resident memory of the sandbox's processes, KiB by command, at the last sample. */
   rssKiB: Record<string, number>;
+  /** The user ids its processes run as (the entrypoint's setup steps excluded). */
+  users: number[];
 }
 
 interface Sandbox {
@@ -239,7 +241,7 @@ export async function startVclusterNode(
   const metrics = (namespace: string): SandboxMetrics => {
     const s = sandboxes.get(namespace);
     if (!s) throw new Error(`no vcluster runs in ${namespace}`);
-    return { pod: s.pod, readyAfterMs: s.readyAfterMs, rssKiB: rssByCommand(s.child.pid!) };
+    return { pod: s.pod, readyAfterMs: s.readyAfterMs, ...processesOf(s.child.pid!) };
   };
 
   return {
@@ -319,8 +321,8 @@ async function watchReady(admin: KubeConfig, box: Sandbox): Promise<void> {
   }
 }
 
-/** Resident memory of `pid` and its descendants, KiB by command name. */
-function rssByCommand(pid: number): Record<string, number> {
+/** Resident memory of `pid`'s descendants, KiB by command name, and their user ids. */
+function processesOf(pid: number): { rssKiB: Record<string, number>; users: number[] } {
   const parent = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -332,19 +334,22 @@ function rssByCommand(pid: number): Record<string, number> {
     }
   }
   const within = (p: number): boolean => p === pid || (parent.has(p) && p > 1 && within(parent.get(p)!));
-  const out: Record<string, number> = {};
+  const rssKiB: Record<string, number> = {};
+  const users = new Set<number>();
   for (const p of parent.keys()) {
-    if (!within(p)) continue;
+    // The sandbox's own setup (ip, unshare) is not the pod's.
+    if (p === pid || !within(p)) continue;
     try {
       const status = readFileSync(`/proc/${p}/status`, "utf8");
       const name = /^Name:\s+(.+)$/m.exec(status)?.[1] ?? "?";
       const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
-      if (rss > 0) out[name] = (out[name] ?? 0) + rss;
+      users.add(Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]));
+      if (rss > 0) rssKiB[name] = (rssKiB[name] ?? 0) + rss;
     } catch {
       // exited meanwhile
     }
   }
-  return out;
+  return { rssKiB, users: [...users] };
 }
 
 interface SandboxImage {
