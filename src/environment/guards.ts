@@ -14,6 +14,8 @@ export const TENANT_SERVICE_ACCOUNT = "prenv-tenant";
 export const VCLUSTER_NAME = "vcluster";
 /** Its service account on the host, bound to the prenv-vcluster ClusterRole. */
 export const VCLUSTER_SERVICE_ACCOUNT = `vc-${VCLUSTER_NAME}`;
+/** The host service account of every pod the vcluster copies to the host (vcluster's default name). */
+export const VCLUSTER_WORKLOAD_SERVICE_ACCOUNT = `vc-workload-${VCLUSTER_NAME}`;
 /** The Secret in which the vcluster publishes its admin kubeconfig (and its parts). */
 export const VCLUSTER_KUBECONFIG_SECRET = `vc-${VCLUSTER_NAME}`;
 /** Synced pods carry this label with the vcluster's name. */
@@ -47,6 +49,7 @@ export interface VclusterVars {
   namespace: string;
   labels: Record<string, string>;
   name: string;
+  workloadServiceAccount: string;
   image: string;
   kubernetesImage: string;
   config: string;
@@ -64,6 +67,8 @@ export interface VclusterConfigVars {
   apiHost: string;
   podSecurity: "restricted" | "baseline";
   persistence: string | null;
+  cpu: string;
+  memory: string;
 }
 
 export interface IngressVars {
@@ -114,6 +119,7 @@ export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
       "namespace",
       "labels",
       "name",
+      "workloadServiceAccount",
       "image",
       "kubernetesImage",
       "config",
@@ -130,6 +136,8 @@ export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
       "apiHost",
       "podSecurity",
       "persistence",
+      "cpu",
+      "memory",
     ]),
     ingress: compileTemplate<IngressVars>("ingress.yaml.hbs", src.ingress, [
       "namespace",
@@ -260,6 +268,8 @@ export function vclusterObjects(
     apiHost: args.apiHost,
     podSecurity: args.config.podSecurity,
     persistence: v.persistence,
+    cpu: v.cpu,
+    memory: v.memory,
   });
   yamlObjects(config, "templates/vcluster-config.yaml.hbs"); // a template bug throws here
   return yamlObjects(
@@ -267,6 +277,7 @@ export function vclusterObjects(
       namespace: args.namespace,
       labels: args.labels,
       name: VCLUSTER_NAME,
+      workloadServiceAccount: VCLUSTER_WORKLOAD_SERVICE_ACCOUNT,
       image: v.image,
       kubernetesImage: v.kubernetesImage,
       config,

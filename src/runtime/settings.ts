@@ -21,9 +21,12 @@ const duration = (name: string, fallback: string) =>
       }
     });
 
-/** vcluster OSS and the Kubernetes distro it runs, as tested together (see README, "Virtual clusters"). */
-export const VCLUSTER_IMAGE = "ghcr.io/loft-sh/vcluster-oss:0.37.1";
-export const VCLUSTER_KUBERNETES_IMAGE = "ghcr.io/loft-sh/kubernetes:v1.36.0";
+/**
+ * vcluster OSS and the Kubernetes distro it runs, as the cluster tier builds and runs them together
+ * (test/cluster/vcluster/go.mod, test/cluster/k8s/go.mod; see README, "Virtual clusters").
+ */
+export const VCLUSTER_IMAGE = "ghcr.io/loft-sh/vcluster-oss:0.36.1";
+export const VCLUSTER_KUBERNETES_IMAGE = "ghcr.io/loft-sh/kubernetes:v1.34.4";
 
 const QUANTITY = /^(?:[0-9]+(?:\.[0-9]+)?)(?:m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const CIDR = /^(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-f:]+\/[0-9]{1,3})$/i;
@@ -73,12 +76,12 @@ const envSchema = z.object({
   PRENV_VCLUSTER_IMAGE: z
     .string()
     .max(512)
-    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/vcluster-oss:0.37.1")
+    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/vcluster-oss:0.36.1")
     .default(VCLUSTER_IMAGE),
   PRENV_VCLUSTER_KUBERNETES_IMAGE: z
     .string()
     .max(512)
-    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/kubernetes:v1.36.0")
+    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/kubernetes:v1.34.4")
     .default(VCLUSTER_KUBERNETES_IMAGE),
   PRENV_VCLUSTER_API_DOMAIN: z
     .string()

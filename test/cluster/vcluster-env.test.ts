@@ -1,7 +1,10 @@
-// Virtual-cluster environments end to end, proven at both ends (see harness/virtual.ts): the host
-// side on the real API server with the bot's production RBAC and admission policy, the inside on
-// a second real API server standing where the virtual cluster's API would be, reached by its
-// per-PR hostname. Real Probot, signed payloads and the GitHub stand-in as everywhere else.
+// Virtual-cluster environments end to end on the real vcluster (v0.36.1, the syncer prenv deploys;
+// see harness/virtual.ts): prenv renders its objects on the real host API server with the bot's
+// production RBAC and admission policy, the host's controllers make the control-plane pod, the
+// real syncer runs it with exactly prenv's service account and role, starts the virtual cluster's
+// API server (kine over SQLite as its store) and syncs its pods and Ingresses to the host; prenv
+// and developers reach the virtual API by its per-PR hostname. Real Probot, signed payloads and the
+// GitHub stand-in as everywhere else.
 import {
   ApiextensionsV1Api,
   AppsV1Api,
@@ -17,11 +20,14 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
 import { endpointKubeConfig } from "../../src/adapters/kubernetes/virtual.js";
+import { VCLUSTER_KUBECONFIG_SECRET } from "../../src/environment/guards.js";
+import { ADMIN_CONTEXT } from "./harness/controlplane.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { eventually, expectApiError, ingressBody } from "./harness/k8s-helpers.js";
+import { loadKubeConfig } from "../../src/adapters/kubernetes/kubeconfig.js";
 import {
   SHA1,
   SHA2,
@@ -34,22 +40,37 @@ import {
   setup,
   type Setup,
 } from "./harness/pr-rig.js";
+import { isRequired } from "./harness/tier.js";
 import {
   asVclusterServiceAccount,
-  publishWhenInstalled,
-  startVirtualPlane,
-  type VirtualPlane,
+  startVclusterNode,
+  vclusterNodeUnavailable,
+  type VclusterNode,
 } from "./harness/virtual.js";
 
-let virtual: VirtualPlane;
+const MINUTE = 60_000;
+const started = Date.now();
+const unavailable = vclusterNodeUnavailable();
+if (unavailable) {
+  if (isRequired(process.env))
+    throw new Error(`the vcluster tests are required here (CI) but: ${unavailable}`);
+  console.warn(`vcluster tests SKIPPED: ${unavailable}`);
+}
+let node: VclusterNode;
 beforeAll(async () => {
-  virtual = await startVirtualPlane();
-}, 60_000);
+  if (unavailable) return;
+  const admin =
+    inject("clusterMode") === "local"
+      ? loadKubeConfig(inject("kubeconfig"), ADMIN_CONTEXT)
+      : loadKubeConfig(inject("kubeconfig"));
+  // Builds vcluster on a cold cache (CI builds it before the tests: see .ci/run).
+  node = await startVclusterNode(admin, (l) => console.log(`[vcluster] ${l}`));
+}, 20 * MINUTE);
 afterAll(async () => {
-  await virtual?.stop();
+  await node?.stop();
+  console.log(`[vcluster] test file took ${Math.round((Date.now() - started) / 1000)} s`);
 });
 afterEach(cleanupRigs);
-
 const VCLUSTER_CONFIG = `
 isolation: vcluster
 deploy:
@@ -149,19 +170,31 @@ metadata:
 spec:
   selector: { app: shop }
   ports: [{ port: 8080 }]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probe
+  namespace: shop-${suffix}
+spec:
+  securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
+  containers:
+    - name: probe
+      image: "registry.invalid/probe:{{shortSha}}"
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: [ALL] } }
 `,
   };
 }
 
 function vclusterSettings(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    PRENV_VCLUSTER_API_ADDRESS: virtual.address,
-    PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "30",
+    PRENV_VCLUSTER_API_ADDRESS: node.address,
+    PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "240",
     ...extra,
   };
 }
 
-/** A vcluster PR opened and deployed, with the stand-in vcluster publishing its credentials. */
+/** A vcluster PR opened and deployed, its control-plane pod run by the real syncer. */
 async function deployedVirtual(
   bot: KubeConfig,
   admin: KubeConfig,
@@ -175,11 +208,98 @@ async function deployedVirtual(
     settings: vclusterSettings(extra),
   });
   before(s);
-  const vcluster = publishWhenInstalled(admin, s.ns, virtual);
+  node.runIn(s.ns);
   await s.rig.deliver("pull_request", s.opened);
   await s.rig.settle();
-  vcluster.stop();
-  return { s, installed: await vcluster.published };
+  const ns = await admin.makeApiClient(CoreV1Api).readNamespace({ name: s.ns });
+  const state = ns.metadata?.annotations?.["prenv.dev/state"];
+  if (state !== "ready") {
+    throw new Error(
+      `the PR's environment is ${state}, not ready: ${s.comments.comments[0]?.body}\n${syncerTail(s.ns)}`,
+    );
+  }
+  return { s, inside: await insideAdmin(admin, s.ns) };
+}
+
+/** The end of the syncer's log, for failure messages. */
+function syncerTail(ns: string): string {
+  return `--- vcluster syncer log (last 30 lines)\n${node.log(ns).trimEnd().split("\n").slice(-30).join("\n")}`;
+}
+
+/** The virtual cluster as its admin: the credentials it published, through its per-PR host. */
+async function insideAdmin(admin: KubeConfig, ns: string): Promise<KubeConfig> {
+  const secret = await admin
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ name: VCLUSTER_KUBECONFIG_SECRET, namespace: ns });
+  const data = secret.data ?? {};
+  return endpointKubeConfig(
+    { apiHost: `${ns}.api.preview.test`, address: node.address },
+    {
+      caData: data["certificate-authority"]!,
+      certData: data["client-certificate"]!,
+      keyData: data["client-key"]!,
+    },
+  );
+}
+
+/** A host pod the syncer made of pod `name` in namespace `vns` of the virtual cluster. */
+async function syncedPod(admin: KubeConfig, ns: string, name: string, vns: string) {
+  const core = admin.makeApiClient(CoreV1Api);
+  const hostName = `${name}-x-${vns}-x-vcluster`;
+  await eventually(`pod ${vns}/${name} synced to the host`, 60_000, () =>
+    core.readNamespacedPod({ name: hostName, namespace: ns }).then(
+      (p) => !p.metadata?.deletionTimestamp,
+      () => false,
+    ),
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${syncerTail(ns)}`);
+  });
+  return core.readNamespacedPod({ name: hostName, namespace: ns });
+}
+
+/** The syncer was never refused by the host's RBAC: prenv-vcluster grants all it needs. */
+function expectNoForbidden(ns: string): void {
+  const refused = node
+    .log(ns)
+    .split("\n")
+    .filter((l) => l.includes(`system:serviceaccount:${ns}:vc-vcluster`) && /forbidden/i.test(l));
+  expect(refused).toEqual([]);
+}
+
+/**
+ * Waits (in the background) for prenv's vcluster Deployment in `namespace`, then writes `data` into
+ * the Secret the vcluster publishes, acting as the vcluster's service account. `stop()` ends it.
+ */
+function plantWhenInstalled(admin: KubeConfig, namespace: string, data: Record<string, string>) {
+  let stopped = false;
+  const raw = new RawKube(admin);
+  const done = (async () => {
+    while (!stopped) {
+      const installed = await raw
+        .request("GET", `/apis/apps/v1/namespaces/${namespace}/deployments/vcluster`)
+        .then(
+          () => true,
+          () => false,
+        );
+      if (installed) {
+        await new RawKube(asVclusterServiceAccount(admin, namespace)).apply(
+          {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: VCLUSTER_KUBECONFIG_SECRET, namespace },
+            type: "Opaque",
+            data,
+          } as never,
+          { fieldManager: "vcluster", force: true },
+        );
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("stopped before prenv installed the virtual cluster");
+  })();
+  done.catch(() => undefined);
+  return { done, stop: () => void (stopped = true) };
 }
 
 async function exists(p: Promise<unknown>): Promise<boolean> {
@@ -189,7 +309,7 @@ async function exists(p: Promise<unknown>): Promise<boolean> {
   );
 }
 
-describe("virtual-cluster preview environments", () => {
+describe.skipIf(unavailable !== null)("virtual-cluster preview environments", () => {
   test("the manifests a namespace cannot hold are refused in namespace mode, with the hint to use isolation: vcluster", async ({
     bot,
     admin,
@@ -211,177 +331,221 @@ describe("virtual-cluster preview environments", () => {
     s.standIn.verify();
   });
 
-  test("open installs a virtual cluster behind the host guards and deploys CRDs, ClusterRoles and namespaces inside it; push prunes inside; close deletes the host namespace", async ({
-    bot,
-    admin,
-    access,
-  }) => {
-    const { s, installed } = await deployedVirtual(bot, admin, "e2e", {
-      PRENV_PUBLIC_URL: "https://prenv.example.test",
-    });
-    expect(installed).toEqual({
-      image: "ghcr.io/loft-sh/vcluster-oss:0.37.1",
-      serviceAccount: "vc-vcluster",
-    });
+  test(
+    "open installs a virtual cluster behind the host guards and deploys CRDs, ClusterRoles and namespaces inside it; its pods run on the host; push prunes inside; close deletes the host namespace",
+    async ({ bot, admin, access }) => {
+      const { s, inside } = await deployedVirtual(bot, admin, "e2e", {
+        PRENV_PUBLIC_URL: "https://prenv.example.test",
+      });
+      const startup = node.metrics(s.ns);
+      console.log(
+        `[vcluster] first Ready answer of the virtual API ${startup.readyAfterMs} ms after the syncer started; ` +
+          `memory (RSS, KiB) ${JSON.stringify(startup.rssKiB)}`,
+      );
+      const pod = (
+        await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "vcluster", namespace: s.ns })
+      ).spec!.template.spec!;
+      expect({ image: pod.containers[0]!.image, serviceAccount: pod.serviceAccountName }).toEqual({
+        image: "ghcr.io/loft-sh/vcluster-oss:0.36.1",
+        serviceAccount: "vc-vcluster",
+      });
+      // What it runs, all as the non-root user of prenv's pod: the syncer, the virtual cluster's API
+      // server and controller manager, kine.
+      expect(startup.users).toEqual([12345]);
+      expect(Object.keys(startup.rssKiB).sort()).toEqual(
+        expect.arrayContaining(["kine", "kube-apiserver", "kube-controller", "vcluster"]),
+      );
 
-    // Host side: the same guards as namespace mode, plus the control plane's share of the quota.
-    const core = admin.makeApiClient(CoreV1Api);
-    const apiHost = `${s.ns}.api.preview.test`;
-    const nsObj = await core.readNamespace({ name: s.ns });
-    expect(nsObj.metadata?.labels).toMatchObject({
-      "app.kubernetes.io/managed-by": "prenv",
-      "pod-security.kubernetes.io/enforce": "restricted",
-    });
-    expect(nsObj.metadata?.annotations).toMatchObject({
-      "prenv.dev/isolation": "vcluster",
-      "prenv.dev/api-host": apiHost,
-      "prenv.dev/preview-host": `${s.ns}.preview.test`,
-      "prenv.dev/state": "ready",
-      "prenv.dev/deployed-sha": SHA1,
-    });
-    const quota = await core.readNamespacedResourceQuota({ name: "prenv", namespace: s.ns });
-    expect(quota.spec?.hard).toMatchObject({
-      "requests.cpu": "3",
-      "limits.memory": "3Gi",
-      pods: "11",
-      "services.loadbalancers": "0",
-    });
-    await core.readNamespacedLimitRange({ name: "prenv", namespace: s.ns });
-    await admin
-      .makeApiClient(NetworkingV1Api)
-      .readNamespacedNetworkPolicy({ name: "prenv-default-deny", namespace: s.ns });
-    const binding = await admin
-      .makeApiClient(RbacAuthorizationV1Api)
-      .readNamespacedRoleBinding({ name: "vc-vcluster", namespace: s.ns });
-    expect(binding.roleRef.name).toBe("prenv-vcluster");
-    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "vc-vcluster", namespace: s.ns }]);
-    const deployment = await admin
-      .makeApiClient(AppsV1Api)
-      .readNamespacedDeployment({ name: "vcluster", namespace: s.ns });
-    expect(deployment.metadata?.managedFields?.map((f) => f.manager)).toContain("prenv");
-    const service = await core.readNamespacedService({ name: "vcluster", namespace: s.ns });
-    expect(service.spec?.type).toBe("ClusterIP");
-    const apiIngress = await admin
-      .makeApiClient(NetworkingV1Api)
-      .readNamespacedIngress({ name: "prenv-vcluster-api", namespace: s.ns });
-    expect(apiIngress.spec?.rules?.[0]?.host).toBe(apiHost);
-    expect(apiIngress.metadata?.annotations?.["nginx.ingress.kubernetes.io/ssl-passthrough"]).toBe("true");
-    // None of the PR's own objects are on the host.
-    expect(await exists(core.readNamespacedConfigMap({ name: "settings", namespace: s.ns }))).toBe(false);
-    const hostCrds = admin.makeApiClient(ApiextensionsV1Api);
-    expect(await exists(hostCrds.readCustomResourceDefinition({ name: "widgets.e2e.acme.test" }))).toBe(
-      false,
-    );
-    expect(await exists(core.readNamespace({ name: "shop-e2e" }))).toBe(false);
+      // Host side: the same guards as namespace mode, plus the control plane's share of the quota.
+      const core = admin.makeApiClient(CoreV1Api);
+      const apiHost = `${s.ns}.api.preview.test`;
+      const nsObj = await core.readNamespace({ name: s.ns });
+      expect(nsObj.metadata?.labels).toMatchObject({
+        "app.kubernetes.io/managed-by": "prenv",
+        "pod-security.kubernetes.io/enforce": "restricted",
+      });
+      expect(nsObj.metadata?.annotations).toMatchObject({
+        "prenv.dev/isolation": "vcluster",
+        "prenv.dev/api-host": apiHost,
+        "prenv.dev/preview-host": `${s.ns}.preview.test`,
+        "prenv.dev/state": "ready",
+        "prenv.dev/deployed-sha": SHA1,
+      });
+      const quota = await core.readNamespacedResourceQuota({ name: "prenv", namespace: s.ns });
+      expect(quota.spec?.hard).toMatchObject({
+        "requests.cpu": "3",
+        "limits.memory": "3Gi",
+        pods: "11",
+        "services.loadbalancers": "0",
+      });
+      await core.readNamespacedLimitRange({ name: "prenv", namespace: s.ns });
+      await admin
+        .makeApiClient(NetworkingV1Api)
+        .readNamespacedNetworkPolicy({ name: "prenv-default-deny", namespace: s.ns });
+      const binding = await admin
+        .makeApiClient(RbacAuthorizationV1Api)
+        .readNamespacedRoleBinding({ name: "vc-vcluster", namespace: s.ns });
+      expect(binding.roleRef.name).toBe("prenv-vcluster");
+      expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "vc-vcluster", namespace: s.ns }]);
+      const deployment = await admin
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ name: "vcluster", namespace: s.ns });
+      expect(deployment.metadata?.managedFields?.map((f) => f.manager)).toContain("prenv");
+      const service = await core.readNamespacedService({ name: "vcluster", namespace: s.ns });
+      expect(service.spec?.type).toBe("ClusterIP");
+      const apiIngress = await admin
+        .makeApiClient(NetworkingV1Api)
+        .readNamespacedIngress({ name: "prenv-vcluster-api", namespace: s.ns });
+      expect(apiIngress.spec?.rules?.[0]?.host).toBe(apiHost);
+      expect(apiIngress.metadata?.annotations?.["nginx.ingress.kubernetes.io/ssl-passthrough"]).toBe("true");
+      // None of the PR's own objects are on the host.
+      expect(await exists(core.readNamespacedConfigMap({ name: "settings", namespace: s.ns }))).toBe(false);
+      const hostCrds = admin.makeApiClient(ApiextensionsV1Api);
+      expect(await exists(hostCrds.readCustomResourceDefinition({ name: "widgets.e2e.acme.test" }))).toBe(
+        false,
+      );
+      expect(await exists(core.readNamespace({ name: "shop-e2e" }))).toBe(false);
 
-    // Inside: everything the manifests asked for, cluster-scoped objects included.
-    const inside = virtual.admin;
-    const crd = await inside
-      .makeApiClient(ApiextensionsV1Api)
-      .readCustomResourceDefinition({ name: "widgets.e2e.acme.test" });
-    expect(crd.status?.conditions?.find((c) => c.type === "Established")?.status).toBe("True");
-    await inside.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: "widget-reader-e2e" });
-    const widget = (await inside.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-      group: "e2e.acme.test",
-      version: "v1",
-      namespace: "shop-e2e",
-      plural: "widgets",
-      name: "blue",
-    })) as { spec: Record<string, string> };
-    expect(widget.spec).toEqual({ colour: "blue", pr: "7" });
-    const vcore = inside.makeApiClient(CoreV1Api);
-    const settings = await vcore.readNamespacedConfigMap({ name: "settings", namespace: "default" });
-    expect(settings.data).toEqual({ host: `${s.ns}.preview.test` });
-    const shop = await inside
-      .makeApiClient(AppsV1Api)
-      .readNamespacedDeployment({ name: "shop", namespace: "shop-e2e" });
-    expect(shop.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/shop:1111111");
-    const preview = await inside
-      .makeApiClient(NetworkingV1Api)
-      .readNamespacedIngress({ name: "prenv-preview", namespace: "shop-e2e" });
-    expect(preview.spec?.rules?.[0]?.host).toBe(`${s.ns}.preview.test`);
+      // Inside: everything the manifests asked for, cluster-scoped objects included.
+      const crd = await inside
+        .makeApiClient(ApiextensionsV1Api)
+        .readCustomResourceDefinition({ name: "widgets.e2e.acme.test" });
+      expect(crd.status?.conditions?.find((c) => c.type === "Established")?.status).toBe("True");
+      await inside.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: "widget-reader-e2e" });
+      const widget = (await inside.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: "e2e.acme.test",
+        version: "v1",
+        namespace: "shop-e2e",
+        plural: "widgets",
+        name: "blue",
+      })) as { spec: Record<string, string> };
+      expect(widget.spec).toEqual({ colour: "blue", pr: "7" });
+      const vcore = inside.makeApiClient(CoreV1Api);
+      const settings = await vcore.readNamespacedConfigMap({ name: "settings", namespace: "default" });
+      expect(settings.data).toEqual({ host: `${s.ns}.preview.test` });
+      const shop = await inside
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ name: "shop", namespace: "shop-e2e" });
+      expect(shop.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/shop:1111111");
+      const preview = await inside
+        .makeApiClient(NetworkingV1Api)
+        .readNamespacedIngress({ name: "prenv-preview", namespace: "shop-e2e" });
+      expect(preview.spec?.rules?.[0]?.host).toBe(`${s.ns}.preview.test`);
 
-    // GitHub: ready, with the preview URL, the virtual cluster's API and how to get a kubeconfig.
-    expect(s.comments.comments).toHaveLength(1);
-    const body = s.comments.comments[0]!.body;
-    expect(body).toContain("Preview environment: ready");
-    expect(body).toContain(`https://${s.ns}.preview.test/`);
-    expect(body).toContain(`API at https://${apiHost}`);
-    expect(body).toContain(`npx prenv kubeconfig ${s.owner}/${s.repo}#7 --url https://prenv.example.test`);
-    expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)).toMatchObject({ state: "success" });
+      // On the host, what the syncer copied there: the PR's pod, as the workload service account
+      // with no host token, admitted by the host's Pod Security; the preview Ingress, by the policy.
+      const synced = await syncedPod(admin, s.ns, "probe", "shop-e2e");
+      expect(synced.metadata?.labels?.["vcluster.loft.sh/managed-by"]).toBe("vcluster");
+      expect(synced.spec?.serviceAccountName).toBe("vc-workload-vcluster");
+      expect(synced.spec?.automountServiceAccountToken).toBe(false);
+      expect(synced.spec?.containers[0]?.image).toBe("registry.invalid/probe:1111111");
+      await eventually("the preview Ingress synced to the host", 60_000, async () =>
+        (await admin.makeApiClient(NetworkingV1Api).listNamespacedIngress({ namespace: s.ns })).items.some(
+          (i) =>
+            i.metadata?.name !== "prenv-vcluster-api" && i.spec?.rules?.[0]?.host === `${s.ns}.preview.test`,
+        ),
+      );
 
-    // A kubeconfig for the virtual cluster: a TokenRequest token of prenv's developer account there,
-    // issued by the endpoint's own identity (which reads the vcluster's Secret with a tenant token).
-    const users = accessRoutes(s);
-    const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
-    const res = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/7`, users.tokens.bob);
-    await endpoint.close();
-    expect(res.status, res.body).toBe(200);
-    const issued = kubeconfigOf(res.body).getCurrentCluster()!;
-    expect(issued.server).toBe(`https://${apiHost}`);
-    // Production DNS sends the per-PR host to the ingress controller; here it is the stand-in's address.
-    const developer = new KubeConfig();
-    developer.loadFromOptions({
-      clusters: [
-        { name: "v", server: `https://${virtual.address}`, tlsServerName: apiHost, caData: issued.caData },
-      ],
-      users: [{ name: "v", token: tokenOf(res.body) }],
-      contexts: [{ name: "v", cluster: "v", user: "v" }],
-      currentContext: "v",
-    });
-    const me = await developer.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
-    expect(me.status?.userInfo?.username).toBe("system:serviceaccount:kube-system:prenv-developer");
-    const crds = await developer.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
-    expect(crds.items.map((c) => c.metadata?.name)).toContain("widgets.e2e.acme.test");
-    expect(`${everythingPosted(s)}${endpoint.logs.join("")}`).not.toContain(tokenOf(res.body));
-    // TLS is verified for the per-PR host, not for the address connected to: another name fails.
-    const elsewhere = endpointKubeConfig(
-      { apiHost: `${s.ns}.api.elsewhere.test`, address: virtual.address },
-      { caData: issued.caData!, token: tokenOf(res.body) },
-    );
-    await expect(new RawKube(elsewhere).request("GET", "/readyz")).rejects.toMatchObject({
-      code: "ERR_TLS_CERT_ALTNAME_INVALID",
-    });
-    // Not through the host's API: the virtual cluster's token means nothing there.
-    const onHost = new KubeConfig();
-    onHost.loadFromOptions({
-      clusters: [
-        { name: "h", server: bot.getCurrentCluster()!.server, caData: bot.getCurrentCluster()!.caData },
-      ],
-      users: [{ name: "h", token: tokenOf(res.body) }],
-      contexts: [{ name: "h", cluster: "h", user: "h" }],
-      currentContext: "h",
-    });
-    await expectApiError(onHost.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: s.ns }), 401);
+      // GitHub: ready, with the preview URL, the virtual cluster's API and how to get a kubeconfig.
+      expect(s.comments.comments).toHaveLength(1);
+      const body = s.comments.comments[0]!.body;
+      expect(body).toContain("Preview environment: ready");
+      expect(body).toContain(`https://${s.ns}.preview.test/`);
+      expect(body).toContain(`API at https://${apiHost}`);
+      expect(body).toContain(`npx prenv kubeconfig ${s.owner}/${s.repo}#7 --url https://prenv.example.test`);
+      expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)).toMatchObject({
+        state: "success",
+      });
 
-    // Push without the ClusterRole: pruned inside the virtual cluster, the rest kept.
-    await s.rig.deliver("pull_request", push(s, SHA2, platformManifests("e2e", { clusterRole: false })));
-    await s.rig.settle();
-    expect(
-      await exists(
-        inside.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: "widget-reader-e2e" }),
-      ),
-    ).toBe(false);
-    expect(
-      (
-        await inside
-          .makeApiClient(AppsV1Api)
-          .readNamespacedDeployment({ name: "shop", namespace: "shop-e2e" })
-      ).spec?.template.spec?.containers[0]?.image,
-    ).toBe("registry.invalid/shop:2222222");
-    expect((await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/deployed-sha"]).toBe(
-      SHA2,
-    );
+      // A kubeconfig for the virtual cluster: a TokenRequest token of prenv's developer account there.
+      // Issued by the endpoint's own identity (which reads the vcluster's Secret with a tenant token).
+      const users = accessRoutes(s);
+      const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
+      const res = await endpoint.get(`/api/kubeconfig/${s.owner}/${s.repo}/7`, users.tokens.bob);
+      await endpoint.close();
+      expect(res.status, res.body).toBe(200);
+      const issued = kubeconfigOf(res.body).getCurrentCluster()!;
+      expect(issued.server).toBe(`https://${apiHost}`);
+      // Production DNS sends the per-PR host to the ingress controller; here, to the SNI passthrough.
+      const developer = new KubeConfig();
+      developer.loadFromOptions({
+        clusters: [
+          { name: "v", server: `https://${node.address}`, tlsServerName: apiHost, caData: issued.caData },
+        ],
+        users: [{ name: "v", token: tokenOf(res.body) }],
+        contexts: [{ name: "v", cluster: "v", user: "v" }],
+        currentContext: "v",
+      });
+      const me = await developer.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
+      expect(me.status?.userInfo?.username).toBe("system:serviceaccount:kube-system:prenv-developer");
+      const crds = await developer.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
+      expect(crds.items.map((c) => c.metadata?.name)).toContain("widgets.e2e.acme.test");
+      // kubectl get nodes, kubectl get pods -A.
+      await developer.makeApiClient(CoreV1Api).listNode();
+      const allPods = await developer.makeApiClient(CoreV1Api).listPodForAllNamespaces();
+      expect(allPods.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toContain(
+        "shop-e2e/probe",
+      );
+      expect(`${everythingPosted(s)}${endpoint.logs.join("")}`).not.toContain(tokenOf(res.body));
+      // TLS is verified for the per-PR host, not for the address connected to: another name fails.
+      const elsewhere = endpointKubeConfig(
+        { apiHost: `${s.ns}.api.elsewhere.test`, address: node.podAddress(s.ns) },
+        { caData: issued.caData!, token: tokenOf(res.body) },
+      );
+      await expect(new RawKube(elsewhere).request("GET", "/readyz")).rejects.toMatchObject({
+        code: "ERR_TLS_CERT_ALTNAME_INVALID",
+      });
+      // Not through the host's API: the virtual cluster's token means nothing there.
+      const onHost = new KubeConfig();
+      onHost.loadFromOptions({
+        clusters: [
+          { name: "h", server: bot.getCurrentCluster()!.server, caData: bot.getCurrentCluster()!.caData },
+        ],
+        users: [{ name: "h", token: tokenOf(res.body) }],
+        contexts: [{ name: "h", cluster: "h", user: "h" }],
+        currentContext: "h",
+      });
+      await expectApiError(onHost.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: s.ns }), 401);
 
-    // Close: the host namespace goes, and with it the virtual cluster.
-    (s.pr.pr as { state: string }).state = "closed";
-    await s.rig.deliver("pull_request", { ...s.opened, action: "closed" });
-    await s.rig.settle();
-    expect(await namespaceExists(admin, s.ns)).toBe(false);
-    expect(s.comments.comments[0]!.body).toContain("deleted");
-    expect(everythingPosted(s)).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|client-key|eyJhbGci/);
-    s.standIn.verify();
-  });
+      // Push without the ClusterRole: pruned inside the virtual cluster, the rest kept.
+      await s.rig.deliver("pull_request", push(s, SHA2, platformManifests("e2e", { clusterRole: false })));
+      await s.rig.settle();
+      expect(
+        await exists(
+          inside.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: "widget-reader-e2e" }),
+        ),
+      ).toBe(false);
+      expect(
+        (
+          await inside
+            .makeApiClient(AppsV1Api)
+            .readNamespacedDeployment({ name: "shop", namespace: "shop-e2e" })
+        ).spec?.template.spec?.containers[0]?.image,
+      ).toBe("registry.invalid/shop:2222222");
+      expect(
+        (await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/deployed-sha"],
+      ).toBe(SHA2);
+
+      expectNoForbidden(s.ns);
+
+      // Close: the host namespace goes, and with it the virtual cluster: its pod, what it synced.
+      (s.pr.pr as { state: string }).state = "closed";
+      await s.rig.deliver("pull_request", { ...s.opened, action: "closed" });
+      await s.rig.settle();
+      expect(await namespaceExists(admin, s.ns)).toBe(false);
+      await eventually("the host namespace deleted with everything in it", 2 * MINUTE, () =>
+        core.readNamespace({ name: s.ns }).then(
+          () => false,
+          () => true,
+        ),
+      );
+      await eventually("the control plane's pod stopped", MINUTE, () => Promise.resolve(!node.running(s.ns)));
+      expect(s.comments.comments[0]!.body).toContain("deleted");
+      expect(everythingPosted(s)).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|client-key|eyJhbGci/);
+      s.standIn.verify();
+    },
+    8 * MINUTE,
+  );
 
   test("a virtual cluster without usable credentials is reported as failed, with the host namespace's diagnosis; a kubeconfig plugin planted in its Secret never runs", async ({
     bot,
@@ -410,19 +574,19 @@ describe("virtual-cluster preview environments", () => {
       contexts: [{ name: "x", context: { cluster: "x", user: "x" } }],
       "current-context": "x",
     });
-    const vcluster = publishWhenInstalled(admin, s.ns, virtual, {
-      data: { config: Buffer.from(hostile).toString("base64") },
-    });
+    // Its pod is never run here (as on a node that cannot pull its image); someone with write
+    // access to the namespace's Secrets plants this one.
+    const planting = plantWhenInstalled(admin, s.ns, { config: Buffer.from(hostile).toString("base64") });
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.settle();
-    vcluster.stop();
-    await vcluster.published;
+    planting.stop();
+    await planting.done;
     const body = s.comments.comments[0]!.body;
     expect(body).toContain("deployment failed");
     expect(body).toContain(
       "The virtual cluster did not start within 10 s: its Secret vc-vcluster lacks certificate-authority, client-certificate, client-key",
     );
-    // Its pod on the host, as the diagnosis lists it (no kubelet here: it stays Pending).
+    // Its pod on the host, as the diagnosis lists it (not run: it stays Pending).
     expect(body).toMatch(/Pod vcluster-[a-z0-9-]+: Pending/);
     expect(existsSync(planted)).toBe(false);
     const ns = await admin.makeApiClient(CoreV1Api).readNamespace({ name: s.ns });
@@ -431,116 +595,118 @@ describe("virtual-cluster preview environments", () => {
     s.standIn.verify();
   });
 
-  test("on the host, what a virtual cluster syncs is still held by the guards: only its own preview host, no snippets, Pod Security", async ({
-    bot,
-    admin,
-  }) => {
-    const { s } = await deployedVirtual(bot, admin, "guards");
-    // As the vcluster's syncer would copy Ingresses and pods its users create.
-    const syncer = asVclusterServiceAccount(admin, s.ns);
-    const net = syncer.makeApiClient(NetworkingV1Api);
-    const ingress = (name: string, host: string, annotations: Record<string, string> = {}) =>
-      ingressBody(name, host, "shop-x-shop-guards-x-vcluster", annotations);
-    await net.createNamespacedIngress({
-      namespace: s.ns,
-      body: ingress("shop-x-shop-guards-x-vcluster", `api.${s.ns}.preview.test`),
-    });
-    for (const [name, host] of [
-      ["steal-x-default-x-vcluster", "pr-1-someone-else-abcdef.preview.test"],
-      ["api-x-default-x-vcluster", `${s.ns}.api.preview.test`],
-      ["wide-x-default-x-vcluster", "*.preview.test"],
-    ] as const) {
-      const message = await expectApiError(
-        net.createNamespacedIngress({ namespace: s.ns, body: ingress(name, host) }),
+  test(
+    "on the host, what a virtual cluster syncs is still held by the guards: only its own preview host, no snippets, Pod Security",
+    async ({ bot, admin }) => {
+      const { s, inside } = await deployedVirtual(bot, admin, "guards");
+      // The real syncer copies an Ingress for another PR's host: the host's admission policy refuses it.
+      await inside.makeApiClient(NetworkingV1Api).createNamespacedIngress({
+        namespace: "default",
+        body: ingressBody("steal", "pr-1-someone-else-abcdef.preview.test", "shop"),
+      });
+      await eventually("the syncer refused by the Ingress policy", 60_000, () =>
+        Promise.resolve(node.log(s.ns).includes("prenv-preview-ingresses")),
+      );
+      const hostIngresses = await admin
+        .makeApiClient(NetworkingV1Api)
+        .listNamespacedIngress({ namespace: s.ns });
+      expect(hostIngresses.items.flatMap((i) => i.spec?.rules?.map((r) => r.host) ?? [])).not.toContain(
+        "pr-1-someone-else-abcdef.preview.test",
+      );
+      // As the vcluster's syncer, directly: what its role and the host's policies allow it.
+      const syncer = asVclusterServiceAccount(admin, s.ns);
+      const net = syncer.makeApiClient(NetworkingV1Api);
+      const ingress = (name: string, host: string, annotations: Record<string, string> = {}) =>
+        ingressBody(name, host, "shop-x-shop-guards-x-vcluster", annotations);
+      await net.createNamespacedIngress({
+        namespace: s.ns,
+        body: ingress("shop-x-shop-guards-x-vcluster", `api.${s.ns}.preview.test`),
+      });
+      for (const [name, host] of [
+        ["steal-x-default-x-vcluster", "pr-1-someone-else-abcdef.preview.test"],
+        ["api-x-default-x-vcluster", `${s.ns}.api.preview.test`],
+        ["wide-x-default-x-vcluster", "*.preview.test"],
+      ] as const) {
+        const message = await expectApiError(
+          net.createNamespacedIngress({ namespace: s.ns, body: ingress(name, host) }),
+          403,
+        );
+        expect(message).toContain("prenv-preview-ingresses");
+      }
+      const snippet = await expectApiError(
+        net.createNamespacedIngress({
+          namespace: s.ns,
+          body: ingress("snip-x-default-x-vcluster", `${s.ns}.preview.test`, {
+            "nginx.ingress.kubernetes.io/server-snippet": "location / { proxy_pass http://169.254.169.254; }",
+          }),
+        }),
         403,
       );
-      expect(message).toContain("prenv-preview-ingresses");
-    }
-    const snippet = await expectApiError(
-      net.createNamespacedIngress({
-        namespace: s.ns,
-        body: ingress("snip-x-default-x-vcluster", `${s.ns}.preview.test`, {
-          "nginx.ingress.kubernetes.io/server-snippet": "location / { proxy_pass http://169.254.169.254; }",
+      expect(snippet).toContain("may not carry ingress-controller annotations");
+      const privileged = await expectApiError(
+        syncer.makeApiClient(CoreV1Api).createNamespacedPod({
+          namespace: s.ns,
+          body: {
+            metadata: { name: "root-x-default-x-vcluster" },
+            spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] },
+          },
         }),
-      }),
-      403,
-    );
-    expect(snippet).toContain("may not carry ingress-controller annotations");
-    const privileged = await expectApiError(
-      syncer.makeApiClient(CoreV1Api).createNamespacedPod({
-        namespace: s.ns,
-        body: {
-          metadata: { name: "root-x-default-x-vcluster" },
-          spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] },
-        },
-      }),
-      403,
-    );
-    expect(privileged).toContain("violates PodSecurity");
-    // The syncer's role stops at its namespace.
-    await expectApiError(
-      syncer.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: "kube-system" }),
-      403,
-    );
-    await expectApiError(syncer.makeApiClient(CoreV1Api).listNode(), 403);
-    s.standIn.verify();
-  });
+        403,
+      );
+      expect(privileged).toContain("violates PodSecurity");
+      // The syncer's role stops at its namespace.
+      await expectApiError(
+        syncer.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: "kube-system" }),
+        403,
+      );
+      await expectApiError(syncer.makeApiClient(CoreV1Api).listNode(), 403);
+      s.standIn.verify();
+    },
+    8 * MINUTE,
+  );
 
-  test("/env sleep scales the control plane down and deletes the pods it synced; /env wake brings it back and deploys inside again", async ({
-    bot,
-    admin,
-  }) => {
-    const { s } = await deployedVirtual(bot, admin, "sleep", {}, commandRoutes);
-    // A pod the vcluster synced to the host (restricted-compliant, as the host admits it).
-    const syncer = asVclusterServiceAccount(admin, s.ns);
-    await syncer.makeApiClient(CoreV1Api).createNamespacedPod({
-      namespace: s.ns,
-      body: {
-        metadata: {
-          name: "shop-1-x-shop-sleep-x-vcluster",
-          labels: { "vcluster.loft.sh/managed-by": "vcluster" },
-        },
-        spec: {
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-          containers: [
-            {
-              name: "c",
-              image: "busybox",
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-            },
-          ],
-        },
-      },
-    });
-    // Someone deletes what ran inside (as a restarted, ephemeral virtual cluster would have lost it).
-    await virtual.admin
-      .makeApiClient(CoreV1Api)
-      .deleteNamespacedConfigMap({ name: "settings", namespace: "default" });
+  test(
+    "/env sleep scales the control plane down and deletes the pods it synced; /env wake brings it back and deploys inside again",
+    async ({ bot, admin }) => {
+      const { s } = await deployedVirtual(bot, admin, "sleep", {}, commandRoutes);
+      await syncedPod(admin, s.ns, "probe", "shop-sleep");
+      const apps = admin.makeApiClient(AppsV1Api);
+      const core = admin.makeApiClient(CoreV1Api);
+      const syncedPods = async () =>
+        (
+          await core.listNamespacedPod({
+            namespace: s.ns,
+            labelSelector: "vcluster.loft.sh/managed-by=vcluster",
+          })
+        ).items.filter((p) => !p.metadata?.deletionTimestamp);
 
-    const raw = new RawKube(admin);
-    const apps = admin.makeApiClient(AppsV1Api);
-    await command(s, "Codertocat", "/env sleep");
-    expect((await apps.readNamespacedDeployment({ name: "vcluster", namespace: s.ns })).spec?.replicas).toBe(
-      0,
-    );
-    await eventually(
-      "synced pod deleted",
-      10_000,
-      async () =>
-        await raw.request("GET", `/api/v1/namespaces/${s.ns}/pods/shop-1-x-shop-sleep-x-vcluster`).then(
-          (p) => Boolean((p as { metadata: { deletionTimestamp?: string } }).metadata.deletionTimestamp),
-          () => true,
-        ),
-    );
+      await command(s, "Codertocat", "/env sleep");
+      expect(
+        (await apps.readNamespacedDeployment({ name: "vcluster", namespace: s.ns })).spec?.replicas,
+      ).toBe(0);
+      await eventually("the control plane's pod stopped", MINUTE, () => Promise.resolve(!node.running(s.ns)));
+      // Nothing of the virtual cluster runs on the host while it sleeps.
+      await eventually("the synced pods deleted", 30_000, async () => (await syncedPods()).length === 0);
+      expect(await syncedPods()).toEqual([]);
 
-    await command(s, "Codertocat", "/env wake");
-    expect((await apps.readNamespacedDeployment({ name: "vcluster", namespace: s.ns })).spec?.replicas).toBe(
-      1,
-    );
-    const again = await virtual.admin
-      .makeApiClient(CoreV1Api)
-      .readNamespacedConfigMap({ name: "settings", namespace: "default" });
-    expect(again.data?.host).toBe(`${s.ns}.preview.test`);
-    s.standIn.verify();
-  });
+      await command(s, "Codertocat", "/env wake");
+      expect(
+        (await apps.readNamespacedDeployment({ name: "vcluster", namespace: s.ns })).spec?.replicas,
+      ).toBe(1);
+      expect(node.running(s.ns)).toBe(true);
+      // An ephemeral virtual cluster wakes empty: prenv deployed the PR into it again.
+      const inside = await insideAdmin(admin, s.ns);
+      const again = await inside
+        .makeApiClient(CoreV1Api)
+        .readNamespacedConfigMap({ name: "settings", namespace: "default" });
+      expect(again.data?.host).toBe(`${s.ns}.preview.test`);
+      await syncedPod(admin, s.ns, "probe", "shop-sleep");
+      expect((await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/state"]).toBe(
+        "ready",
+      );
+      expectNoForbidden(s.ns);
+      s.standIn.verify();
+    },
+    10 * MINUTE,
+  );
 });

@@ -191,15 +191,25 @@ export class KubernetesCluster implements ClusterPort {
   /**
    * A virtual cluster scaled to zero leaves the pods it synced to the host running: delete them
    * (as vcluster's own pause does); waking the virtual cluster recreates what it still knows.
+   * Only once its control plane has stopped: while the syncer runs (its pod's grace period), it
+   * recreates every host pod of a virtual pod that is deleted.
    */
   private async deleteSyncedPods(api: RawKube, namespace: string): Promise<void> {
-    const selector = encodeURIComponent(`${VCLUSTER_MANAGED_BY}=${VCLUSTER_NAME}`);
     const base = `/api/v1/namespaces/${namespace}/pods`;
+    const list = async (selector: string) =>
+      (
+        (await api.request("GET", `${base}?labelSelector=${encodeURIComponent(selector)}`)) as {
+          items: { metadata: { name: string } }[];
+        }
+      ).items;
     try {
-      const pods = (await api.request("GET", `${base}?labelSelector=${selector}`)) as {
-        items: { metadata: { name: string } }[];
-      };
-      for (const p of pods.items) {
+      const synced = `${VCLUSTER_MANAGED_BY}=${VCLUSTER_NAME}`;
+      if ((await list(synced)).length === 0) return;
+      const deadline = this.poll.now() + CONTROL_PLANE_STOP_MS;
+      while ((await list(`app=vcluster,release=${VCLUSTER_NAME}`)).length > 0 && this.poll.now() < deadline) {
+        await this.poll.sleep(this.poll.pollMs);
+      }
+      for (const p of await list(synced)) {
         await api
           .request("DELETE", `${base}/${encodeURIComponent(p.metadata.name)}`)
           .catch((err: unknown) => {
@@ -607,6 +617,9 @@ function schedulingProblem(p: V1Pod): PodProblem {
   }
   return { reason: p.status?.phase ?? "Unknown", message: "the pod is not ready", container: undefined };
 }
+
+/** How long sleep waits for a virtual cluster's control plane to stop (its grace period is 15 s). */
+const CONTROL_PLANE_STOP_MS = 60_000;
 
 /** Replicas to scale to, or null when there is nothing to do. */
 export function scaleTarget(

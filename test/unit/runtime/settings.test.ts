@@ -5,8 +5,8 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
   it("defaults: pinned images, API hosts under api.<base domain>, no persistence, 1h kubeconfigs, at most 8h", () => {
     const s = loadSettings({ PRENV_BASE_DOMAIN: "preview.example.com" }).environment;
     expect(s.vcluster).toEqual({
-      image: "ghcr.io/loft-sh/vcluster-oss:0.37.1",
-      kubernetesImage: "ghcr.io/loft-sh/kubernetes:v1.36.0",
+      image: "ghcr.io/loft-sh/vcluster-oss:0.36.1",
+      kubernetesImage: "ghcr.io/loft-sh/kubernetes:v1.34.4",
       apiDomain: "api.preview.example.com",
       apiAddress: null,
       persistence: null,

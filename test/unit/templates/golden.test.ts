@@ -124,7 +124,7 @@ describe("rendered templates", () => {
     );
   });
 
-  it("the virtual cluster's host objects: config, service, control plane without persistence, API ingress", async () => {
+  it("the virtual cluster's host objects: config, workload service account, service, control plane without persistence, API ingress", async () => {
     const vc = parseRepoConfig({ isolation: "vcluster" });
     if (!vc.ok) throw new Error("test config invalid");
     const objects = vclusterObjects(t.guards, {
@@ -136,6 +136,7 @@ describe("rendered templates", () => {
     });
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "Secret/vc-config-vcluster",
+      "ServiceAccount/vc-workload-vcluster",
       "Service/vcluster",
       "Deployment/vcluster",
       "Ingress/prenv-vcluster-api",
@@ -158,12 +159,13 @@ describe("rendered templates", () => {
     });
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "Secret/vc-config-vcluster",
+      "ServiceAccount/vc-workload-vcluster",
       "Service/vcluster",
       "Service/vcluster-headless",
       "StatefulSet/vcluster",
       "Ingress/prenv-vcluster-api",
     ]);
-    const sts = objects[3] as unknown as { spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } };
+    const sts = objects[4] as unknown as { spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } };
     expect(sts.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe("5Gi");
     const config = (objects[0] as unknown as { stringData: Record<string, string> }).stringData["config.yaml"]!;
     expect(config).toMatch(/volumeClaim:\n\s+enabled: true/);
@@ -173,7 +175,7 @@ describe("rendered templates", () => {
   it("the control plane runs under Pod Security restricted: non-root, no escalation, no capabilities, RuntimeDefault", () => {
     const vc = parseRepoConfig({ isolation: "vcluster" });
     if (!vc.ok) throw new Error("test config invalid");
-    const [, , deployment] = vclusterObjects(t.guards, {
+    const [, , , deployment] = vclusterObjects(t.guards, {
       namespace: ns,
       labels: {},
       apiHost: "h.api.preview.test",
