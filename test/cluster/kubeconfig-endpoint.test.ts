@@ -16,37 +16,16 @@ import { join } from "node:path";
 import { afterEach, describe, expect } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
 import { IDENTITY } from "../../src/environment/state.js";
-import {
-  accessRoutes,
-  kubeconfigOf,
-  startEndpoint,
-  tokenOf,
-  USER_TOKENS,
-  type Endpoint,
-} from "./harness/endpoint.js";
+import { closeEndpoints, deployed, kubeconfigOf, tokenOf, USER_TOKENS } from "./harness/endpoint.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { expectApiError, ingressBody } from "./harness/k8s-helpers.js";
 import { repoRoot } from "./harness/controlplane.js";
-import { cleanupRigs, everythingPosted, setup, type Setup } from "./harness/pr-rig.js";
+import { cleanupRigs, everythingPosted } from "./harness/pr-rig.js";
 
-const endpoints: Endpoint[] = [];
 afterEach(async () => {
-  for (const e of endpoints.splice(0)) await e.close();
+  await closeEndpoints();
   await cleanupRigs();
 });
-
-async function deployed(
-  bot: KubeConfig,
-  admin: KubeConfig,
-): Promise<{ s: Setup; endpoint: Endpoint; path: string }> {
-  const s = await setup(bot, admin, { settings: { PRENV_PUBLIC_URL: "https://prenv.example.test" } });
-  accessRoutes(s);
-  await s.rig.deliver("pull_request", s.opened);
-  await s.rig.settle();
-  const endpoint = await startEndpoint(s, bot, s.settings);
-  endpoints.push(endpoint);
-  return { s, endpoint, path: `/api/kubeconfig/${s.owner}/${s.repo}/${s.number}` };
-}
 
 async function expiresAt(admin: KubeConfig, ns: string): Promise<number> {
   const n = await admin.makeApiClient(CoreV1Api).readNamespace({ name: ns });
