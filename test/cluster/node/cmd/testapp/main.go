@@ -7,10 +7,14 @@
 //	testapp hog      allocates and touches memory until the kernel stops it
 //	testapp fetch URL [timeout]   one GET without keep-alive; prints "status N" and the body
 //	testapp lookup NAME           resolves NAME; prints the addresses
+//	testapp kube PATH             GET PATH from the API server as an in-cluster client does: the
+//	                              kubernetes Service, the pod's service-account token and CA
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,6 +46,8 @@ func main() {
 		os.Exit(fetch(os.Args[2:]))
 	case "lookup":
 		os.Exit(lookup(os.Args[2:]))
+	case "kube":
+		os.Exit(kube(os.Args[2:]))
 	default:
 		fmt.Fprintf(os.Stderr, "testapp: unknown mode %q\n", os.Args[1])
 		os.Exit(2)
@@ -170,5 +176,41 @@ func lookup(args []string) int {
 	}
 	sort.Strings(addrs)
 	fmt.Println(strings.Join(addrs, "\n"))
+	return 0
+}
+
+func kube(args []string) int {
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "usage: testapp kube PATH")
+		return 2
+	}
+	const sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+	token, err := os.ReadFile(sa + "/token")
+	if err != nil {
+		fmt.Printf("error %v\n", err)
+		return 1
+	}
+	ca, err := os.ReadFile(sa + "/ca.crt")
+	if err != nil {
+		fmt.Printf("error %v\n", err)
+		return 1
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true, Proxy: nil,
+	}}
+	host := env("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc")
+	port := env("KUBERNETES_SERVICE_PORT", "443")
+	req, _ := http.NewRequest(http.MethodGet, "https://"+net.JoinHostPort(host, port)+args[0], nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	res, err := client.Do(req)
+	if err != nil {
+		fmt.Printf("error %v\n", err)
+		return 1
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	fmt.Printf("status %d\n%s", res.StatusCode, body)
 	return 0
 }
