@@ -145,6 +145,21 @@ export function inNode(node: Pick<NodeInfo, "netns" | "mntns">, argv: string[]):
   });
 }
 
+type RuntimeRef = Pick<NodeInfo, "netns" | "mntns" | "ctr" | "containerd">;
+
+/** Runs containerd's `ctr` in the node, on Kubernetes' containerd namespace (k8s.io). */
+export function ctr(node: RuntimeRef, ...args: string[]): string {
+  return inNode(node, [node.ctr, "--address", node.containerd, "--namespace", "k8s.io", ...args]);
+}
+
+/**
+ * Imports an image tarball (from imgpack, or `docker save`) into the node's containerd, where
+ * kubelet finds it (pull policy IfNotPresent, or a tag other than latest).
+ */
+export function importImage(node: RuntimeRef, tarball: string): void {
+  ctr(node, "images", "import", "--local", tarball);
+}
+
 /** The /30 subnets of 198.18.0.0/15 that interfaces of this machine already use. */
 function usedLinks(): Set<number> {
   const used = new Set<number>();
@@ -472,15 +487,17 @@ export async function startNode(opts: StartNodeOptions): Promise<TestNode> {
       "--log-level",
       "warn",
     ]);
-    const ctr = (...args: string[]) =>
-      inNode(net, [join(bin, "ctr"), "--address", CONTAINERD_SOCKET, "--namespace", "k8s.io", ...args]);
+    const runtime = {
+      netns: net.netns,
+      mntns: net.mntns,
+      ctr: join(bin, "ctr"),
+      containerd: CONTAINERD_SOCKET,
+    };
     await waitFor("containerd", 30_000, () => {
-      ctr("version");
+      ctr(runtime, "version");
       return true;
     });
-    for (const name of Object.keys(images)) {
-      ctr("images", "import", "--local", join(build, "images", `${name}.tar`));
-    }
+    for (const name of Object.keys(images)) importImage(runtime, join(build, "images", `${name}.tar`));
     log(
       `containerd ${versions.containerd} up, ${Object.keys(images).length} images imported (${Date.now() - started} ms)`,
     );

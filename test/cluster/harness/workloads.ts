@@ -11,7 +11,7 @@ import {
 } from "@kubernetes/client-node";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { PassThrough, Writable } from "node:stream";
-import { inNode, type NodeInfo } from "./node.js";
+import { ctr, inNode, type NodeInfo } from "./node.js";
 
 const restrictedPod = "securityContext: { runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }";
 const restrictedContainer =
@@ -187,55 +187,23 @@ export async function portForward(
 
 /** Gives an imported image another name on the node (as a CI would push a tag per commit). */
 export function tagImage(node: NodeInfo, image: string, tag: string): void {
-  inNode(node, [
-    node.ctr,
-    "--address",
-    node.containerd,
-    "--namespace",
-    "k8s.io",
-    "images",
-    "tag",
-    "--force",
-    image,
-    tag,
-  ]);
+  ctr(node, "images", "tag", "--force", image, tag);
 }
 
 /** IDs of the containers (sandboxes included) containerd holds for pods of `namespace`. */
 export function nodeContainers(node: NodeInfo, namespace: string): string[] {
-  return inNode(node, [
-    node.ctr,
-    "--address",
-    node.containerd,
-    "--namespace",
-    "k8s.io",
-    "containers",
-    "list",
-    "--quiet",
-    `labels."io.kubernetes.pod.namespace"==${namespace}`,
-  ])
-    .split("\n")
-    .filter(Boolean);
+  return lines(
+    ctr(node, "containers", "list", "--quiet", `labels."io.kubernetes.pod.namespace"==${namespace}`),
+  );
 }
 
 /** The containers (sandboxes included) of pods of `namespace` that have a running process. */
 export function nodeTasks(node: NodeInfo, namespace: string): string[] {
-  const running = new Set(
-    inNode(node, [
-      node.ctr,
-      "--address",
-      node.containerd,
-      "--namespace",
-      "k8s.io",
-      "tasks",
-      "list",
-      "--quiet",
-    ])
-      .split("\n")
-      .filter(Boolean),
-  );
+  const running = new Set(lines(ctr(node, "tasks", "list", "--quiet")));
   return nodeContainers(node, namespace).filter((id) => running.has(id));
 }
+
+const lines = (text: string) => text.split("\n").filter(Boolean);
 
 /** The pods' network interfaces on the node (the host ends of their veth pairs). */
 export function podInterfaces(node: NodeInfo): string[] {
