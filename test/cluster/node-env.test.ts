@@ -139,10 +139,12 @@ describe("on the test node", () => {
           podNetworkNamespaces(node).every((n) => netnsBefore.has(n)),
       ),
     );
+    // The kubelet removes the stopped containers of deleted pods at its next garbage collection
+    // (once a minute).
     await eventually("containerd to hold no container of the PR", 120_000, () =>
       Promise.resolve(nodeContainers(node, s.ns).length === 0),
     );
-  });
+  }, 180_000);
 });
 
 describe("failures the comment explains with the kubelet's words and the last log lines", () => {
@@ -256,5 +258,5 @@ describe("sleep and wake on the node", () => {
     expect(await ready()).toEqual({ web: 2, worker: 1, all: 3 });
     expect(ours(s)).toContain("✅ Preview environment: ready");
     expect(ours(s)).not.toContain("asleep");
-  });
+  }, 120_000);
 });
