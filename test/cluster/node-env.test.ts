@@ -133,7 +133,7 @@ describe("on the test node", () => {
     );
     expect(await podsOf(admin, s.ns)).toEqual([]);
     // Everything made since the PR opened (its first pods, and those of the push) is gone.
-    await eventually("the PR's pod interfaces and network namespaces to go", 30_000, async () =>
+    await eventually("the PR's pod interfaces and network namespaces to go", 30_000, () =>
       Promise.resolve(
         podInterfaces(node).every((i) => interfacesBefore.has(i)) &&
           podNetworkNamespaces(node).every((n) => netnsBefore.has(n)),
