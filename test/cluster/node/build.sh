@@ -7,7 +7,7 @@
 # as OCI image tarballs. kubelet and kube-proxy are built by ../k8s/build.sh.
 #
 # Output goes to a cache outside the repository:
-#   ${PRENV_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-node}/<key>/{bin,images}
+#   ${PRENV_TESTNODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-testnode}/<key>/{bin,images}
 # where <key> hashes go.mod, go.sum, this script, the module's own sources and the Go version.
 # Prints that directory on stdout's last line.
 set -euo pipefail
@@ -26,7 +26,7 @@ fi
 
 version() { awk -v m="$1" '$1==m{print $2; exit}' go.mod; }
 key="$( (cat go.mod go.sum build.sh; find cmd imgpack -name '*.go' | LC_ALL=C sort | xargs cat; go version) | sha256sum | cut -c1-16)"
-cache_root="${PRENV_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-node}"
+cache_root="${PRENV_TESTNODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-testnode}"
 out="$cache_root/$key"
 if [[ -f "$out/complete" ]]; then
   echo "test node already built in $out" >&2
