@@ -18,38 +18,16 @@ import { join } from "node:path";
 import { afterEach, describe, expect } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
 import { IDENTITY } from "../../src/environment/state.js";
-import {
-  accessRoutes,
-  kubeconfigOf,
-  startEndpoint,
-  tokenOf,
-  type AccessRig,
-  type Endpoint,
-} from "./harness/endpoint.js";
+import { closeEndpoints, deployed, kubeconfigOf, tokenOf, type Endpoint } from "./harness/endpoint.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { expectApiError, ingressBody } from "./harness/k8s-helpers.js";
 import { repoRoot } from "./harness/controlplane.js";
-import { cleanupRigs, everythingPosted, setup, type Setup } from "./harness/pr-rig.js";
+import { cleanupRigs, everythingPosted, type Setup } from "./harness/pr-rig.js";
 
-const endpoints: Endpoint[] = [];
 afterEach(async () => {
-  for (const e of endpoints.splice(0)) await e.close();
+  await closeEndpoints();
   await cleanupRigs();
 });
-
-async function deployed(
-  bot: KubeConfig,
-  admin: KubeConfig,
-  access: KubeConfig,
-): Promise<{ s: Setup; endpoint: Endpoint; path: string; users: AccessRig }> {
-  const s = await setup(bot, admin, { settings: { PRENV_PUBLIC_URL: "https://prenv.example.test" } });
-  const users = accessRoutes(s);
-  await s.rig.deliver("pull_request", s.opened);
-  await s.rig.settle();
-  const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
-  endpoints.push(endpoint);
-  return { s, endpoint, path: `/api/kubeconfig/${s.owner}/${s.repo}/${s.number}`, users };
-}
 
 /** The GitHub calls made while `during` runs, as `host METHOD route` (repository names left out). */
 async function githubCalls(s: Setup, during: () => Promise<unknown>): Promise<string[]> {

@@ -35,7 +35,7 @@ function configMap(name: string, data: Record<string, string> = {}): KubeObject 
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, labels: { ...MANAGED_BY } }, data };
 }
 
-function deployment(name: string, replicas: number): KubeObject {
+function deployment(name: string, replicas: number, image = "registry.invalid/app:1"): KubeObject {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -50,7 +50,7 @@ function deployment(name: string, replicas: number): KubeObject {
           containers: [
             {
               name: "app",
-              image: "registry.invalid/app:1",
+              image,
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
             },
           ],
@@ -137,21 +137,27 @@ describe("KubernetesCluster as prenv-bot", () => {
     bot,
     admin,
     freshName,
+    node,
   }) => {
     const ns = freshName("rollout");
     const cluster = new KubernetesCluster(bot, { pollMs: 200 });
     await cluster.applyAsBot(guards(templates.guards, ns));
     await waitForDefaultServiceAccount(admin, ns);
-    await cluster.applyAsTenant(ns, [deployment("idle", 0), deployment("web", 1)], { dryRun: false });
+    await cluster.applyAsTenant(ns, [deployment("ready", 1, node.images.web), deployment("web", 1)], {
+      dryRun: false,
+    });
 
     expect(
-      await cluster.waitForRollout(ns, [{ apiVersion: "apps/v1", kind: "Deployment", name: "idle" }], 30_000),
+      await cluster.waitForRollout(
+        ns,
+        [{ apiVersion: "apps/v1", kind: "Deployment", name: "ready" }],
+        30_000,
+      ),
     ).toEqual({ ready: true });
-    // No kubelet runs here: the pod is created (quota and PSA admit it) but never scheduled.
-    await eventually("web's pod", 30_000, async () => {
-      const pods = await admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns });
-      return pods.items.length === 1;
-    });
+    // web's image is nowhere: the kubelet fails to pull it (no registry answers).
+    await eventually("the kubelet to give up pulling web's image", 30_000, async () =>
+      /^(ErrImagePull|ImagePullBackOff)$/.test((await cluster.diagnose(ns)).pods[0]?.reason ?? ""),
+    );
     const result = await cluster.waitForRollout(
       ns,
       [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }],
@@ -161,7 +167,8 @@ describe("KubernetesCluster as prenv-bot", () => {
     const report = await cluster.diagnose(ns);
     expect(report.pods).toHaveLength(1);
     expect(report.pods[0]?.name).toMatch(/^web-/);
-    expect(report.pods[0]?.reason).toBe("Pending");
+    expect(report.pods[0]?.reason).toMatch(/^(ErrImagePull|ImagePullBackOff)$/);
+    expect(report.pods[0]?.message).toContain("registry.invalid/app:1");
     const d = await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "web", namespace: ns });
     expect(d.status?.replicas).toBe(1);
   });

@@ -2,7 +2,7 @@
 // GitHub stand-in at the HTTP boundary (fails on unexpected or unused calls), prenv's queue and
 // worker, and the real API server with the bot's production RBAC.
 import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { afterEach, describe, expect } from "vitest";
+import { afterEach, describe, expect, inject } from "vitest";
 import { namespaceName } from "../../src/environment/naming.js";
 import { COMMENT_MARKER } from "../../src/report/comment.js";
 import { testSettings } from "../support/settings.js";
@@ -27,6 +27,7 @@ import {
   setup,
   web,
 } from "./harness/pr-rig.js";
+import { app, tagImage } from "./harness/workloads.js";
 
 afterEach(cleanupRigs);
 
@@ -110,8 +111,19 @@ describe("namespace preview environments", () => {
   test("open deploys; push redeploys at the new SHA and prunes; a duplicate delivery changes nothing; close removes everything", async ({
     bot,
     admin,
+    node,
   }) => {
-    const s = await setup(bot, admin);
+    // The PR's CI pushed an image per commit; its pods run on the node and pass their readiness probe.
+    for (const sha of [SHA1, SHA2]) tagImage(node, node.images.web!, `prenv.test/web:${sha.slice(0, 7)}`);
+    const webYaml = app({ image: "prenv.test/web:{{shortSha}}" });
+    const s = await setup(bot, admin, {
+      files: {
+        "deploy/preview/web.yaml": webYaml,
+        "deploy/preview/extra.yml": extraConfigMap,
+        "README.md": "# hi",
+      },
+      rolloutSeconds: 60,
+    });
 
     // open
     await s.rig.deliver("pull_request", s.opened, "open-1");
@@ -140,7 +152,8 @@ describe("namespace preview environments", () => {
     const deployment = await admin
       .makeApiClient(AppsV1Api)
       .readNamespacedDeployment({ name: "web", namespace: s.ns });
-    expect(deployment.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/web:1111111");
+    expect(deployment.spec?.template.spec?.containers[0]?.image).toBe("prenv.test/web:1111111");
+    expect(deployment.status?.readyReplicas).toBe(1);
     // Applied as the tenant, with prenv as the field manager.
     const appliers = deployment.metadata?.managedFields
       ?.filter((f) => f.operation === "Apply")
@@ -197,13 +210,14 @@ describe("namespace preview environments", () => {
     expect(s.comments.comments).toHaveLength(1);
 
     // push: extra.yml removed, web changed
-    await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": web() }));
+    await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": webYaml }));
     await s.rig.settle();
     expect(await configMaps(admin, s.ns)).toEqual([]);
     const redeployed = await admin
       .makeApiClient(AppsV1Api)
       .readNamespacedDeployment({ name: "web", namespace: s.ns });
-    expect(redeployed.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/web:2222222");
+    expect(redeployed.spec?.template.spec?.containers[0]?.image).toBe("prenv.test/web:2222222");
+    expect(redeployed.status?.readyReplicas).toBe(1);
     expect((await core.readNamespace({ name: s.ns })).metadata?.annotations?.["prenv.dev/deployed-sha"]).toBe(
       SHA2,
     );
@@ -362,7 +376,13 @@ describe("namespace preview environments", () => {
     await s.rig.settle();
     const body = s.comments.comments[0]!.body;
     expect(body).toContain("deployment failed");
-    expect(body).toMatch(/Pod web-[a-z0-9]+-[a-z0-9]+: Pending/);
+    // With a node the kubelet cannot pull the image (no registry answers); without one the pod is
+    // never scheduled.
+    expect(body).toMatch(
+      inject("node")
+        ? /Pod web-[a-z0-9]+-[a-z0-9]+: (ErrImagePull|ImagePullBackOff)/
+        : /Pod web-[a-z0-9]+-[a-z0-9]+: Pending/,
+    );
     expect(body).toContain("Deployment/web");
     expect(s.deployments.latestStatus(s.deployments.deployments[0]!.id)?.state).toBe("failure");
     expect(s.checks.checkRuns[0]).toMatchObject({ conclusion: "failure" });

@@ -7,6 +7,7 @@ import {
   CoreV1Api,
   type CoreV1Event,
   KubeConfig,
+  type V1ContainerStateTerminated,
   type V1ContainerStatus,
   type V1Deployment,
   type V1Namespace,
@@ -521,19 +522,28 @@ async function diagnoseNamespaces(kc: KubeConfig, namespaces: string[]): Promise
       core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" }),
     ]);
     const unhealthy = pods.items.filter((p) => !podReady(p)).slice(0, 5 - report.pods.length);
-    for (const p of unhealthy) report.pods.push(await diagnosePod(core, namespace, p));
+    for (const p of unhealthy) report.pods.push(await diagnosePod(core, namespace, p, events.items));
     report.events.push(...recentEvents(events.items));
   }
   report.events = report.events.slice(0, 10);
   return report;
 }
 
-async function diagnosePod(core: CoreV1Api, namespace: string, p: V1Pod): Promise<PodDiagnosis> {
+async function diagnosePod(
+  core: CoreV1Api,
+  namespace: string,
+  p: V1Pod,
+  warnings: CoreV1Event[],
+): Promise<PodDiagnosis> {
   const name = p.metadata?.name ?? "?";
   const problem = podProblem(p);
   const bad = problem.container;
+  // The logs of the run that failed: the current one when it ended or runs unready, else the
+  // previous one (a container waiting to be restarted).
+  const current = Boolean(bad?.state?.terminated) || problem.reason === NOT_READY;
+  const previous = !current && Boolean(bad?.lastState?.terminated);
   let logs: string | null = null;
-  if (bad && (bad.restartCount > 0 || bad.state?.terminated)) {
+  if (bad && (current || previous)) {
     logs = await core
       .readNamespacedPodLog({
         name,
@@ -541,11 +551,18 @@ async function diagnosePod(core: CoreV1Api, namespace: string, p: V1Pod): Promis
         container: bad.name,
         tailLines: 20,
         limitBytes: 4096,
-        previous: bad.restartCount > 0,
+        previous,
       })
+      .then((text) => text || null)
       .catch(() => null);
   }
-  return { name, reason: problem.reason, message: problem.message.slice(0, 500), logs };
+  let message = problem.message;
+  if (problem.reason === NOT_READY) {
+    // The kubelet says why in its probe events ("Readiness probe failed: HTTP probe failed ...").
+    const probe = newest(warnings.filter((e) => e.involvedObject.name === name && e.reason === "Unhealthy"));
+    if (probe?.message) message = `${message}: ${probe.message}`;
+  }
+  return { name, reason: problem.reason, message: message.slice(0, 500), logs };
 }
 
 export function deploymentReady(d: V1Deployment): boolean | "failed" {
@@ -583,23 +600,45 @@ export function podProblem(p: V1Pod): PodProblem {
   return containerProblem(statuses) ?? schedulingProblem(p);
 }
 
+/** The reason given to a pod whose containers run but fail their readiness probe. */
+export const NOT_READY = "NotReady";
+
 function containerProblem(statuses: V1ContainerStatus[]): PodProblem | null {
   for (const c of statuses) {
     const waiting = c.state?.waiting;
     if (waiting) {
+      const message = waiting.message ?? `container ${c.name} is waiting`;
+      // A container waiting to restart (CrashLoopBackOff) says why it last stopped: OOMKilled...
+      const last = c.lastState?.terminated;
       return {
         reason: waiting.reason ?? "Waiting",
-        message: waiting.message ?? `container ${c.name} is waiting`,
+        message: last ? `${exitedWith(c, last)}; ${message}` : message,
         container: c,
       };
     }
     const terminated = c.state?.terminated;
     if (terminated && terminated.exitCode !== 0) {
-      const message = `container ${c.name} exited with code ${terminated.exitCode}`;
-      return { reason: terminated.reason ?? "Error", message, container: c };
+      return { reason: terminated.reason ?? "Error", message: exitedWith(c, terminated), container: c };
     }
   }
+  const unready = statuses.find((c) => c.state?.running && !c.ready);
+  if (unready) {
+    const message = `container ${unready.name} is running but not ready`;
+    return { reason: NOT_READY, message, container: unready };
+  }
   return null;
+}
+
+function exitedWith(c: V1ContainerStatus, t: V1ContainerStateTerminated): string {
+  const why =
+    t.reason === "OOMKilled"
+      ? " (OOMKilled: it used more memory than its limit)"
+      : t.reason
+        ? ` (${t.reason})`
+        : "";
+  const restarts =
+    c.restartCount > 0 ? `, restarted ${c.restartCount} time${c.restartCount > 1 ? "s" : ""}` : "";
+  return `container ${c.name} exited with code ${t.exitCode}${why}${restarts}`;
 }
 
 function schedulingProblem(p: V1Pod): PodProblem {
@@ -657,11 +696,16 @@ function podReady(p: V1Pod): boolean {
   return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
+const eventTime = (e: CoreV1Event) =>
+  new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
+
+function newest(events: CoreV1Event[]): CoreV1Event | undefined {
+  return [...events].sort((a, b) => eventTime(b) - eventTime(a))[0];
+}
+
 function recentEvents(events: CoreV1Event[]): FailureReport["events"] {
-  const time = (e: CoreV1Event) =>
-    new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
   return [...events]
-    .sort((a, b) => time(b) - time(a))
+    .sort((a, b) => eventTime(b) - eventTime(a))
     .slice(0, 10)
     .map((e) => ({
       object: `${e.involvedObject.kind ?? "?"}/${e.involvedObject.name ?? "?"}`,

@@ -1,15 +1,27 @@
-// `npm run cluster:up` / `npm run cluster:down`: the test control plane as a long-running local
-// cluster, for trying prenv by hand (`npm start` with KUBECONFIG pointing at it).
+// `npm run cluster:up` / `npm run cluster:down`: the test control plane and its node as a
+// long-running local cluster, for trying prenv by hand (`npm start` with KUBECONFIG pointing at
+// it). `cluster:up -- --no-node` starts the control plane alone.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ACCESS_CONTEXT, BOT_CONTEXT, startControlPlane } from "./controlplane.js";
+import {
+  createNodeNetwork,
+  networkState,
+  nodeMemory,
+  startNode,
+  stopNode,
+  type NodeInfo,
+  type NodeState,
+} from "./node.js";
+import { decideNode } from "./tier.js";
 
 interface State {
   pids: number[];
   etcdDataDir: string;
   kubeconfig: string;
   server: string;
+  node?: { state: NodeState; info: NodeInfo };
 }
 
 const cacheRoot =
@@ -32,8 +44,16 @@ function readState(): State | undefined {
 }
 
 function usage(s: State): string {
+  const node = s.node
+    ? [
+        `  node ${s.node.info.name} (${s.node.info.nodeIP}): kubelet, containerd, kube-proxy, CoreDNS, network policy`,
+        `  images: ${Object.values(s.node.info.images).join(", ")}`,
+        `  memory now: ${JSON.stringify(nodeMemory(s.node.state))}`,
+      ]
+    : ["  no node (pods are not run)"];
   return [
     `control plane running at ${s.server}`,
+    ...node,
     `  export KUBECONFIG=${s.kubeconfig}`,
     `  contexts: admin (cluster-admin), ${BOT_CONTEXT} and ${ACCESS_CONTEXT} (exactly deploy/rbac.yaml's rights for each)`,
     `  run prenv against it: KUBECONFIG=${s.kubeconfig} KUBE_CONTEXT=${BOT_CONTEXT} PRENV_ACCESS_KUBE_CONTEXT=${ACCESS_CONTEXT} npm start`,
@@ -43,21 +63,36 @@ function usage(s: State): string {
 
 async function up(): Promise<void> {
   const existing = readState();
-  if (existing && existing.pids.every(alive)) {
+  if (existing && [...existing.pids, ...(existing.node?.state.pids ?? [])].every(alive)) {
     console.log(usage(existing));
     return;
   }
   if (existing) await down();
   mkdirSync(runDir, { recursive: true });
-  const plane = await startControlPlane({ runDir, detached: true, log: (l) => console.error(l) });
-  const state: State = {
-    pids: plane.pids,
-    etcdDataDir: plane.etcdDataDir,
-    kubeconfig: plane.kubeconfigPath,
-    server: plane.server,
-  };
-  writeFileSync(stateFile, JSON.stringify(state, null, 2));
-  console.log(usage(state));
+  const log = (l: string) => console.error(l);
+  const wantNode = process.argv.includes("--no-node")
+    ? { run: false as const, reason: "--no-node" }
+    : decideNode();
+  if (!wantNode.run) console.error(`starting without a node: ${wantNode.reason}`);
+  const net = wantNode.run ? createNodeNetwork(runDir) : undefined;
+  let plane: Awaited<ReturnType<typeof startControlPlane>> | undefined;
+  try {
+    plane = await startControlPlane({ runDir, detached: true, log, nodeAddress: net?.hostIP });
+    const node = net ? await startNode({ plane, net, detached: true, log }) : undefined;
+    const state: State = {
+      pids: plane.pids,
+      etcdDataDir: plane.etcdDataDir,
+      kubeconfig: plane.kubeconfigPath,
+      server: plane.server,
+      ...(node ? { node: { state: node.state, info: node.info } } : {}),
+    };
+    writeFileSync(stateFile, JSON.stringify(state, null, 2));
+    console.log(usage(state));
+  } catch (err) {
+    if (net) await stopNode(networkState(net));
+    await plane?.stop();
+    throw err;
+  }
 }
 
 async function down(): Promise<void> {
@@ -66,6 +101,7 @@ async function down(): Promise<void> {
     console.log("no control plane is running (nothing in " + runDir + ")");
     return;
   }
+  if (s.node) await stopNode(s.node.state);
   for (const pid of [...s.pids].reverse()) {
     if (!alive(pid)) continue;
     process.kill(pid, "SIGTERM");
@@ -75,7 +111,7 @@ async function down(): Promise<void> {
   }
   rmSync(s.etcdDataDir, { recursive: true, force: true });
   rmSync(stateFile, { force: true });
-  console.log(`control plane stopped (pids ${s.pids.join(", ")})`);
+  console.log(`control plane${s.node ? " and node" : ""} stopped (pids ${s.pids.join(", ")})`);
 }
 
 const cmd = process.argv[2];

@@ -1,6 +1,9 @@
 // A real Kubernetes control plane for tests: etcd (data on tmpfs), kube-apiserver on 127.0.0.1
-// with RBAC and the admission plugins prenv depends on, and kube-controller-manager running the
-// controllers whose behaviour prenv relies on. Built by test/cluster/k8s/build.sh.
+// with RBAC and the admission plugins prenv depends on, kube-controller-manager running the
+// controllers whose behaviour prenv relies on, and kube-scheduler. With `nodeAddress` it is ready
+// for a node (test/cluster/harness/node.ts): the API server also answers on that address (the
+// `kubernetes` Service's endpoint, so pods reach it), authorizes kubelets with the Node
+// authorizer, and reaches them with a client certificate. Built by test/cluster/k8s/build.sh.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -9,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { makePki, type ClientCert } from "./pki.js";
+import { makePki, type ClientCert, type Pki } from "./pki.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "../../..");
@@ -28,6 +31,10 @@ export interface ControlPlane {
   /** etcd's data directory (tmpfs); removed by stop(). */
   etcdDataDir: string;
   pids: number[];
+  /** The run's certificate authority, to issue the node's certificates. */
+  pki: Pki;
+  /** Where the Kubernetes binaries are (kubelet and kube-proxy too). */
+  bin: string;
   stop(): Promise<void>;
 }
 
@@ -42,6 +49,12 @@ export interface StartOptions {
   extraSANs?: string[];
   /** Leave the processes running when this Node process exits (for `npm run cluster:up`). */
   detached?: boolean;
+  /**
+   * The host's address on the link to a node (see node.ts): the API server listens on every
+   * address (still reached at 127.0.0.1 here) and advertises this one, which becomes the
+   * endpoint of the `kubernetes` Service.
+   */
+  nodeAddress?: string;
   log?: (line: string) => void;
 }
 
@@ -55,6 +68,13 @@ export const DEFAULT_CONTROLLERS = [
   "replicaset-controller",
   "statefulset-controller",
   "resourcequota-controller",
+  // For a node: Services get endpoints (kube-proxy reads EndpointSlices), the node loses its
+  // not-ready taint once Ready, every namespace gets kube-root-ca.crt, orphaned pods are removed.
+  "endpoints-controller",
+  "endpointslice-controller",
+  "node-lifecycle-controller",
+  "root-ca-certificate-publisher-controller",
+  "pod-garbage-collector-controller",
 ];
 
 /** Builds (or finds cached) control-plane binaries; returns their directory. */
@@ -112,10 +132,27 @@ function tail(file: string, lines = 25): string {
 }
 
 function httpsGet(url: string, ca: Buffer, client: ClientCert): Promise<{ status: number; body: string }> {
+  return httpsSend("GET", url, ca, client);
+}
+
+function httpsSend(
+  method: string,
+  url: string,
+  ca: Buffer,
+  client: ClientCert,
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {
     const req = request(
       url,
-      { ca, cert: readFileSync(client.cert), key: readFileSync(client.key), timeout: 2000 },
+      {
+        method,
+        ca,
+        cert: readFileSync(client.cert),
+        key: readFileSync(client.key),
+        timeout: 5000,
+        headers: body ? { "content-type": "application/json" } : {},
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -125,7 +162,7 @@ function httpsGet(url: string, ca: Buffer, client: ClientCert): Promise<{ status
     );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -206,11 +243,15 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   mkdirSync(join(runDir, "logs"), { recursive: true });
   mkdirSync(join(runDir, "pki"), { recursive: true });
   const pkiDir = join(runDir, "pki");
-  const pki = makePki(pkiDir, opts.extraSANs);
+  const pki = makePki(pkiDir, opts.extraSANs, opts.nodeAddress ? [opts.nodeAddress] : []);
   const admin = pki.client("admin", "prenv-test-admin", ["system:masters"]);
   const bot = pki.client("prenv-bot", "prenv-bot", ["prenv-bot"]);
   const access = pki.client("prenv-kubeconfig", "prenv-kubeconfig", ["prenv-kubeconfig"]);
   const kcm = pki.client("kcm", "system:kube-controller-manager", ["system:masters"]);
+  const scheduler = pki.client("scheduler", "system:kube-scheduler", []);
+  // The API server's identity towards kubelets (logs, exec, port-forward), bound below to
+  // system:kubelet-api-admin; kubelets authorize it by webhook, never anonymously.
+  const kubeletClient = pki.client("apiserver-kubelet-client", KUBELET_CLIENT_USER, []);
 
   const etcdData = tmpfsDir("prenv-etcd-");
   const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
@@ -245,15 +286,18 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         "kube-apiserver",
         [
           `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-          "--bind-address=127.0.0.1",
-          "--advertise-address=127.0.0.1",
+          ...apiServerAddressFlags(opts.nodeAddress),
           `--secure-port=${apiPort}`,
           `--tls-cert-file=${pki.serving.cert}`,
           `--tls-private-key-file=${pki.serving.key}`,
           `--client-ca-file=${pki.caCert}`,
-          "--authorization-mode=RBAC",
+          "--authorization-mode=Node,RBAC",
           "--anonymous-auth=false",
-          "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,PodSecurity",
+          "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,PodSecurity,NodeRestriction",
+          `--kubelet-client-certificate=${kubeletClient.cert}`,
+          `--kubelet-client-key=${kubeletClient.key}`,
+          `--kubelet-certificate-authority=${pki.caCert}`,
+          "--kubelet-preferred-address-types=InternalIP",
           // Privileged pods are allowed by the API server so that Pod Security admission, not this
           // flag, is what rejects them in a restricted namespace.
           "--allow-privileged=true",
@@ -261,7 +305,6 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
           `--service-account-key-file=${pki.saPub}`,
           `--service-account-signing-key-file=${pki.saKey}`,
           "--service-cluster-ip-range=10.96.0.0/16",
-          "--endpoint-reconciler-type=none",
           "--profiling=false",
           "--v=1",
         ],
@@ -300,6 +343,26 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       ),
     );
 
+    const schedulerKubeconfig = join(runDir, "scheduler.kubeconfig");
+    writeKubeconfig(schedulerKubeconfig, server, pki.caCert, { scheduler }, "scheduler");
+    procs.push(
+      launch(
+        bin,
+        "kube-scheduler",
+        [
+          `--kubeconfig=${schedulerKubeconfig}`,
+          `--authentication-kubeconfig=${schedulerKubeconfig}`,
+          `--authorization-kubeconfig=${schedulerKubeconfig}`,
+          "--leader-elect=false",
+          "--bind-address=127.0.0.1",
+          "--secure-port=0",
+          "--v=1",
+        ],
+        runDir,
+        detached,
+      ),
+    );
+
     const kubeconfigPath = join(runDir, "kubeconfig");
     writeKubeconfig(
       kubeconfigPath,
@@ -318,6 +381,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, ca, admin)).status ===
         200,
     );
+    await bindKubeletClient(server, ca, admin);
     if (opts.applyRbac ?? true) {
       const { applyManifestFile } = await import("./apply.js");
       await applyManifestFile(kubeconfigPath, ADMIN_CONTEXT, join(repoRoot, "deploy/rbac.yaml"));
@@ -332,6 +396,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       runDir,
       etcdDataDir: etcdData,
       pids: procs.map((p) => p.child.pid ?? -1),
+      pki,
+      bin,
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -344,4 +410,38 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     cleanupData();
     throw err;
   }
+}
+
+/** The user the API server presents to kubelets. */
+export const KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client";
+
+/**
+ * Without a node the API server binds only loopback and keeps no endpoints for the `kubernetes`
+ * Service (127.0.0.1 is not a valid endpoint). With a node it listens on every address and
+ * advertises the host's end of the node's link, so the Service's endpoint is reachable from pods.
+ */
+function apiServerAddressFlags(nodeAddress: string | undefined): string[] {
+  if (!nodeAddress)
+    return ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none"];
+  return ["--bind-address=0.0.0.0", `--advertise-address=${nodeAddress}`, "--endpoint-reconciler-type=lease"];
+}
+
+/** Lets the API server's kubelet client use the kubelet API (logs, exec, port-forward, stats). */
+async function bindKubeletClient(server: string, ca: Buffer, admin: ClientCert): Promise<void> {
+  const body = JSON.stringify({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "prenv-test:kube-apiserver-kubelet-client" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:kubelet-api-admin" },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: KUBELET_CLIENT_USER }],
+  });
+  const res = await httpsSend(
+    "POST",
+    `${server}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`,
+    ca,
+    admin,
+    body,
+  );
+  if (res.status !== 201 && res.status !== 409)
+    throw new Error(`binding the kubelet client failed: HTTP ${res.status} ${res.body.slice(0, 300)}`);
 }

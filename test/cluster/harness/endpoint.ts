@@ -12,7 +12,7 @@ import { accessDeps, loginInfo } from "../../../src/runtime/access.js";
 import { createKubeconfigHandler, nodeKubeconfigHandler } from "../../../src/runtime/kubeconfig-handler.js";
 import type { Settings } from "../../../src/runtime/settings.js";
 import type { OAuthAppModel, RepositoryModel } from "../../support/github-standin.js";
-import type { Setup } from "./pr-rig.js";
+import { setup, type Setup } from "./pr-rig.js";
 
 /** prenv's App as an OAuth client on the stand-in, and its users' tokens. */
 export interface AccessRig {
@@ -116,4 +116,33 @@ export function kubeconfigOf(text: string): KubeConfig {
 export function tokenOf(text: string): string {
   const doc = parse(text) as { users: { user: { token: string } }[] };
   return doc.users[0]!.user.token;
+}
+
+const open: Endpoint[] = [];
+
+/** Closes the endpoints deployed() started; call afterEach. */
+export async function closeEndpoints(): Promise<void> {
+  for (const e of open.splice(0)) await e.close();
+}
+
+/**
+ * A PR deployed by the real app (with `files`, or the rig's default manifests) and prenv's
+ * kubeconfig endpoint serving it as its own identity `access`; `path` is the PR's kubeconfig path.
+ */
+export async function deployed(
+  bot: KubeConfig,
+  admin: KubeConfig,
+  access: KubeConfig,
+  opts: { files?: Record<string, string>; rolloutSeconds?: number } = {},
+): Promise<{ s: Setup; endpoint: Endpoint; path: string; users: AccessRig }> {
+  const s = await setup(bot, admin, {
+    ...opts,
+    settings: { PRENV_PUBLIC_URL: "https://prenv.example.test" },
+  });
+  const users = accessRoutes(s);
+  await s.rig.deliver("pull_request", s.opened);
+  await s.rig.settle();
+  const endpoint = await startEndpoint(s, access, s.settings, users.oauth);
+  open.push(endpoint);
+  return { s, endpoint, path: `/api/kubeconfig/${s.owner}/${s.repo}/${s.number}`, users };
 }

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { inject, test as base } from "vitest";
 import { ImpersonatingKubeConfig, loadKubeConfig } from "../../../src/adapters/kubernetes/kubeconfig.js";
 import { ACCESS_CONTEXT, ADMIN_CONTEXT, BOT_CONTEXT } from "./controlplane.js";
+import type { NodeInfo } from "./node.js";
 
 export const TEST_LABEL = "prenv.test/run";
 
@@ -48,6 +49,8 @@ interface Fixtures {
   freshName: (prefix?: string) => string;
   /** A namespace created for this test by the admin, deleted afterwards. */
   ns: string;
+  /** The test node; a test using it is skipped, saying why, where there is none. */
+  node: NodeInfo;
 }
 
 export const clusterTest = base.extend<Fixtures>({
@@ -70,6 +73,11 @@ export const clusterTest = base.extend<Fixtures>({
     });
     const core = admin.makeApiClient(CoreV1Api);
     await Promise.all(names.map((name) => core.deleteNamespace({ name }).catch(() => undefined)));
+  },
+  node: async ({ skip }, use) => {
+    const node = inject("node");
+    if (!node) return skip(`no test node: ${inject("nodeSkipReason")}`);
+    await use(node);
   },
   ns: async ({ admin, freshName }, use) => {
     const name = freshName();

@@ -1,21 +1,36 @@
-// Starts one control plane for the whole cluster tier, or points the tier at
-// PRENV_TEST_KUBECONFIG. Test files read the kubeconfig through `inject("kubeconfig")`.
+// Starts one control plane and one node for the whole cluster tier, or points the tier at
+// PRENV_TEST_KUBECONFIG. Test files read the kubeconfig through `inject("kubeconfig")` and the
+// node through `inject("node")` (null when there is none: `inject("nodeSkipReason")` says why).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { applyManifestFile } from "./apply.js";
 import { repoRoot, startControlPlane, type ControlPlane } from "./controlplane.js";
-import { decideClusterTier } from "./tier.js";
+import {
+  createNodeNetwork,
+  networkState,
+  nodeMemory,
+  startNode,
+  stopNode,
+  type NodeInfo,
+  type NodeNetwork,
+  type TestNode,
+} from "./node.js";
+import { decideClusterTier, decideNode } from "./tier.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     kubeconfig: string;
     clusterMode: "local" | "external";
+    node: NodeInfo | null;
+    nodeSkipReason: string;
   }
 }
 
 let plane: ControlPlane | undefined;
+let node: TestNode | undefined;
+let net: NodeNetwork | undefined;
 let runDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
@@ -27,15 +42,41 @@ export async function setup(project: TestProject): Promise<void> {
     await applyManifestFile(tier.kubeconfig, undefined, join(repoRoot, "deploy/policy.yaml"));
     project.provide("kubeconfig", tier.kubeconfig);
     project.provide("clusterMode", "external");
+    project.provide("node", null);
+    project.provide(
+      "nodeSkipReason",
+      "PRENV_TEST_KUBECONFIG is set: the node scenarios need the local test node and its images",
+    );
+    console.warn("[cluster] node scenarios SKIPPED: PRENV_TEST_KUBECONFIG is set");
     return;
   }
+  const log = (l: string) => console.log(`[cluster] ${l}`);
   runDir = mkdtempSync(join(tmpdir(), "prenv-cluster-test-"));
-  plane = await startControlPlane({ runDir, log: (l) => console.log(`[cluster] ${l}`) });
+  const wantNode = decideNode();
+  net = wantNode.run ? createNodeNetwork(runDir) : undefined;
+  try {
+    plane = await startControlPlane({ runDir, log, nodeAddress: net?.hostIP });
+    if (net) node = await startNode({ plane, net, log });
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
   project.provide("kubeconfig", plane.kubeconfigPath);
   project.provide("clusterMode", "local");
+  project.provide("node", node?.info ?? null);
+  project.provide("nodeSkipReason", wantNode.run ? "" : wantNode.reason);
+  if (!wantNode.run) console.warn(`[cluster] node scenarios SKIPPED: ${wantNode.reason}`);
 }
 
 export async function teardown(): Promise<void> {
+  if (node) {
+    const m = nodeMemory(node.state);
+    console.log(
+      `[cluster] node memory at teardown: daemons ${m.daemonsRssMiB} MiB RSS, cgroup ${m.cgroupMiB} MiB`,
+    );
+  }
+  if (node) await node.stop();
+  else if (net) await stopNode(networkState(net));
   await plane?.stop();
   if (runDir) rmSync(runDir, { recursive: true, force: true });
 }

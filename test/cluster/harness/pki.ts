@@ -58,10 +58,18 @@ export interface Pki {
   saKey: string;
   saPub: string;
   client(name: string, user: string, groups: string[]): ClientCert;
+  /** A serving certificate for `ips` (a kubelet's, for its node address). */
+  server(name: string, commonName: string, ips: string[]): ClientCert;
 }
 
-/** `extraSANs`: more DNS names for the API server's serving certificate (wildcards allowed). */
-export function makePki(dir: string, extraSANs: string[] = []): Pki {
+/** The `kubernetes` Service's ClusterIP: the first address of the service range (10.96.0.0/16). */
+export const KUBERNETES_SERVICE_IP = "10.96.0.1";
+
+/**
+ * `extraSANs`: more DNS names for the API server's serving certificate (wildcards allowed);
+ * `extraIPs`: more addresses it is reached at (the address pods reach it at).
+ */
+export function makePki(dir: string, extraSANs: string[] = [], extraIPs: string[] = []): Pki {
   openssl(
     [
       "req",
@@ -86,7 +94,7 @@ export function makePki(dir: string, extraSANs: string[] = []): Pki {
       "basicConstraints=CA:FALSE",
       "keyUsage=digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc${extraSANs.map((n) => `,DNS:${n}`).join("")}`,
+      `subjectAltName=IP:127.0.0.1,IP:${KUBERNETES_SERVICE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local${extraIPs.map((ip) => `,IP:${ip}`).join("")}${extraSANs.map((n) => `,DNS:${n}`).join("")}`,
       "",
     ].join("\n"),
   );
@@ -104,6 +112,20 @@ export function makePki(dir: string, extraSANs: string[] = []): Pki {
         name,
         subject,
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+      );
+    },
+    server(name, commonName, ips) {
+      return issue(
+        dir,
+        name,
+        `/CN=${commonName}`,
+        [
+          "basicConstraints=CA:FALSE",
+          "keyUsage=digitalSignature,keyEncipherment",
+          "extendedKeyUsage=serverAuth",
+          `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(",")}`,
+          "",
+        ].join("\n"),
       );
     },
   };

@@ -2,6 +2,7 @@
 // webhook payloads, the GitHub stand-in (fails on unexpected or unused calls), prenv's queue and
 // worker, and the real API server with the bot's production RBAC. Call cleanupRigs() afterEach.
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
 import { namespaceName } from "../../../src/environment/naming.js";
 import { startE2E, type E2E } from "../../support/e2e.js";
 import type { RepositoryRole } from "../../support/github-standin.js";
@@ -97,7 +98,9 @@ export async function setup(
   } = {},
 ) {
   const owner = "acme";
-  const repo = `web-${process.pid}-${++counter}`;
+  // Unique across test files too (each file counts from 0 again): a namespace of an earlier
+  // file may still be terminating while its pods stop.
+  const repo = `web-${process.pid}-${randomBytes(2).toString("hex")}-${++counter}`;
   const number = 7;
   const settings = testSettings({
     PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20),

@@ -3,6 +3,7 @@
 // saying how to enable it, except where it is required (CI, or PRENV_REQUIRE_CLUSTER=1), where a
 // missing cluster tier is an error: it must never be skipped silently there.
 import { spawnSync } from "node:child_process";
+import { nodeUnsupported } from "./node.js";
 
 export type ClusterTier =
   { mode: "external"; kubeconfig: string } | { mode: "local" } | { mode: "skip"; reason: string };
@@ -43,4 +44,21 @@ export function decideAwsTier(env: NodeJS.ProcessEnv = process.env): AwsTier {
   if (isRequired(env))
     throw new Error(`AWS test tier is required here (CI) but cannot start: ${reason}; ${AWS_ENABLE_HINT}`);
   return { mode: "skip", reason };
+}
+
+export type NodeDecision = { run: true } | { run: false; reason: string };
+
+export const NODE_HINT =
+  "the node needs Linux, root, cgroup v1 and iproute2, iptables, ipset, nftables (see README, Development)";
+
+/**
+ * Whether the local test world gets a node (kubelet, containerd, CNI, DNS, network policy). Where
+ * the cluster tier is required (CI), a node that cannot run is an error, never a silent skip.
+ */
+export function decideNode(env: NodeJS.ProcessEnv = process.env): NodeDecision {
+  if (env.PRENV_SKIP_NODE === "1" && !isRequired(env)) return { run: false, reason: "PRENV_SKIP_NODE=1" };
+  const reason = nodeUnsupported();
+  if (!reason) return { run: true };
+  if (isRequired(env)) throw new Error(`the test node is required here (CI) but cannot start: ${reason}`);
+  return { run: false, reason: `${reason}; ${NODE_HINT}` };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the control-plane binaries the cluster test tier runs against (kube-apiserver,
-# kube-controller-manager, kube-scheduler, etcd) from the Go module proxy, at the versions
-# pinned in go.mod next to this script.
+# Builds the Kubernetes binaries the cluster test tier runs against (kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd, and the node's kubelet and kube-proxy) from the
+# Go module proxy, at the versions pinned in go.mod next to this script.
 #
 # Output goes to a cache outside the repository:
 #   ${PRENV_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-cluster}/<key>/bin
@@ -22,12 +22,12 @@ etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' go.mod)"
 key="$( (cat go.mod go.sum; go version) | sha256sum | cut -c1-16)"
 cache_root="${PRENV_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-cluster}"
 bin="$cache_root/$key/bin"
-binaries=(kube-apiserver kube-controller-manager kube-scheduler etcd)
+binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd)
 
 have_all=1
 for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || have_all=0; done
 if [[ $have_all == 1 ]]; then
-  echo "control plane $k8s_version / etcd $etcd_version already built in $bin" >&2
+  echo "Kubernetes $k8s_version / etcd $etcd_version already built in $bin" >&2
   echo "$bin"
   exit 0
 fi
@@ -42,17 +42,20 @@ for p in $pkgs; do
 done
 
 start=$(date +%s)
-echo "building control plane $k8s_version, etcd $etcd_version into $bin (first build takes several minutes)" >&2
+echo "building Kubernetes $k8s_version, etcd $etcd_version into $bin (first build takes several minutes)" >&2
 export CGO_ENABLED=0
 # Two cores: let go parallelise packages, but build the binaries one at a time so peak
 # memory stays bounded (the apiserver link alone needs ~2 GiB).
-for b in kube-apiserver kube-controller-manager kube-scheduler; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+  [[ -x "$bin/$b" ]] && continue
   go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b"
   mv "$bin/$b.tmp" "$bin/$b"
   echo "  built $b" >&2
 done
-go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3
-mv "$bin/etcd.tmp" "$bin/etcd"
-echo "  built etcd" >&2
-echo "control plane built in $(( $(date +%s) - start ))s" >&2
+if [[ ! -x "$bin/etcd" ]]; then
+  go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3
+  mv "$bin/etcd.tmp" "$bin/etcd"
+  echo "  built etcd" >&2
+fi
+echo "Kubernetes binaries built in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

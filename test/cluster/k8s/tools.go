@@ -1,6 +1,6 @@
 //go:build tools
 
-// Blank imports keep every package the control-plane binaries need in go.sum,
+// Blank imports keep every package the control-plane and node binaries need in go.sum,
 // so `go build k8s.io/kubernetes/cmd/...` works from this module.
 package tools
 
@@ -9,4 +9,6 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	_ "k8s.io/kubernetes/cmd/kubelet/app"
+	_ "k8s.io/kubernetes/cmd/kube-proxy/app"
 )
