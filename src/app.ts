@@ -3,7 +3,7 @@
 // nothing of GitHub but the event, so they run on a Probot (`npm start`, tests) as on
 // @octokit/webhooks alone (the webhook Lambda, which holds no GitHub credentials).
 import type { Webhooks } from "@octokit/webhooks";
-import type { JobQueue, ReconcileJob } from "./runtime/jobs.js";
+import type { JobQueue, ReconcileJob } from "./jobs/job.js";
 
 /** What the handlers are registered on: a Probot, or @octokit/webhooks' `Webhooks`. */
 export type EventSource = Pick<Webhooks, "on">;

@@ -20,7 +20,7 @@ import {
   type KubeconfigArgs,
   type TokenArgs,
 } from "./access/cli-args.js";
-import { kubeconfigPath } from "./access/instructions.js";
+import { kubeconfigPath } from "./report/instructions.js";
 import { loadSettings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
 import { forgetToken, signIn } from "./runtime/sign-in.js";

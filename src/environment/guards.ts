@@ -6,7 +6,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import { parseQuantity } from "./cost.js";
 import { egressBlocks, type IpBlock } from "./egress.js";
-import type { KubeObject } from "./ports.js";
+import type { KubeObject } from "../manifests/objects.js";
 import type { EnvironmentSettings, VclusterSettings } from "./settings.js";
 
 export const TENANT_SERVICE_ACCOUNT = "prenv-tenant";

@@ -5,7 +5,7 @@
 // repository or PR is never touched, whatever its name (docs/adr/0005).
 import { legacyNamespaceName, namespaceName } from "./naming.js";
 import type { ClusterPort, EnvironmentRecord, Logger } from "./ports.js";
-import { ownedBy, ownerOf, type Owner } from "./state.js";
+import { ownedBy, ownerOf, type Owner } from "./record.js";
 
 export interface Located {
   /** The namespace this PR's environment lives in, or would be created in. */

@@ -3,6 +3,7 @@
 // the real adapters against a GitHub stand-in and a real Kubernetes API server.
 import type { ConfigProblem } from "../config/parse.js";
 import type { RepoConfig } from "../config/schema.js";
+import type { KubeObject, ObjectRef } from "../manifests/objects.js";
 
 /** Which pull request a job is about. */
 export interface PrRef {
@@ -70,6 +71,9 @@ export interface DeploymentView {
 
 export type RepoRole = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
+/** The roles that may command prenv, approve a commit and get a kubeconfig. */
+export const WRITE_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
+
 export interface IssueCommentView {
   id: number;
   body: string;
@@ -109,27 +113,13 @@ export interface GitHubPort {
   updateCheckRun(id: number, report: CheckRunReport): Promise<void>;
 }
 
-/** A Kubernetes object as prenv handles it. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
-
-/** Reference to an applied object, as stored for pruning. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  /** Only inside a virtual cluster, where objects may live in several namespaces (or none). */
-  namespace?: string;
+/**
+ * Annotations to apply on a namespace with one server-side-apply field manager: the ones that
+ * manager wrote before and leaves out are removed. Built by record.ts only.
+ */
+export interface AnnotationWrite {
+  manager: string;
+  annotations: Record<string, string>;
 }
 
 export interface EnvironmentRecord {
@@ -162,16 +152,14 @@ export interface ClusterPort {
   listEnvironments(): Promise<EnvironmentRecord[]>;
   /** Server-side apply of prenv's own objects, as the bot (field manager `prenv`). */
   applyAsBot(objects: KubeObject[]): Promise<void>;
-  /** Replaces the state annotations prenv keeps on the namespace (field manager `prenv-state`). */
-  writeState(namespace: string, annotations: Record<string, string>): Promise<void>;
   /** Server-side apply as the tenant; with dryRun nothing is persisted. Refusals throw MANIFEST_INVALID. */
   applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void>;
   deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void>;
   waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
   diagnose(namespace: string): Promise<FailureReport>;
   deleteNamespace(namespace: string): Promise<void>;
-  /** Rewrites the annotations prenv keeps under `manager` on the namespace (one manager per concern). */
-  annotate(namespace: string, manager: string, annotations: Record<string, string>): Promise<void>;
+  /** Rewrites the annotations prenv keeps on the namespace under one field manager (see record.ts). */
+  annotate(namespace: string, write: AnnotationWrite): Promise<void>;
   /** Scales Deployments and StatefulSets as the tenant: `sleep` to 0 (remembering replicas), `wake` back. */
   scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult>;
   /**

@@ -17,7 +17,7 @@ import {
   type Tags,
 } from "yaml";
 import { CONFIG_FILE } from "../config/schema.js";
-import type { KubeObject } from "../environment/ports.js";
+import type { KubeObject } from "./objects.js";
 import { describe, excerpt, formatBytes, ManifestError, type ManifestErrorCode } from "./errors.js";
 import {
   DEFAULT_MAX_BLOCK_DEPTH,
@@ -27,8 +27,6 @@ import {
   resolveTemplateVars,
   type TemplateVars,
 } from "./template.js";
-
-export type { KubeObject } from "../environment/ports.js";
 
 export interface ManifestLimits {
   /** Largest file, before and after templating. */

@@ -1,5 +1,5 @@
 // The PR comment: what it says in each state. Rendered from templates/comment.md.hbs.
-import type { AccessInstructions } from "../access/instructions.js";
+import type { AccessInstructions } from "./instructions.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import type { FailureReport } from "../environment/ports.js";
 

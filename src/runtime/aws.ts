@@ -30,7 +30,7 @@ import { loadSettings, type Settings } from "./settings.js";
 import { loadTemplates } from "./templates.js";
 import { processJob } from "./worker.js";
 import { appIdentity } from "../adapters/github/app-identity.js";
-import type { ReconcileJob } from "./jobs.js";
+import type { ReconcileJob } from "../jobs/job.js";
 import { createWebhookHandler } from "./webhook-handler.js";
 
 const awsEnvSchema = z.object({

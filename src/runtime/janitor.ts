@@ -6,7 +6,7 @@ import type { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import type { Prices } from "../environment/cost.js";
 import { sweep, type JanitorReport } from "../environment/janitor.js";
 import type { EnvironmentRecord, Logger } from "../environment/ports.js";
-import type { ReconcileJob } from "./jobs.js";
+import type { ReconcileJob } from "../jobs/job.js";
 
 export interface JanitorRun {
   probot: Pick<Probot, "auth">;

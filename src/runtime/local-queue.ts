@@ -2,8 +2,8 @@
 // order, different pull requests in parallel (up to `concurrency`). A job that is still waiting
 // when another arrives for the same PR is not queued twice: reconcile is level-triggered, so
 // one pending run covers both. A repeated delivery id is dropped.
-import type { JobQueue, ReconcileJob } from "./jobs.js";
-import { jobKey } from "./jobs.js";
+import type { JobQueue, ReconcileJob } from "../jobs/job.js";
+import { jobKey } from "../jobs/job.js";
 
 export interface LocalQueueOptions {
   run: (job: ReconcileJob) => Promise<void>;

@@ -2,8 +2,8 @@
 // partial batch failure so only that message is retried. Later messages of the same message
 // group in the batch are returned unprocessed too, keeping the PR's jobs in order. A job that
 // fails on its last allowed receive tells the PR before SQS moves it to the dead-letter queue.
-import type { ReconcileJob } from "./jobs.js";
-import { parseJob } from "./job-schema.js";
+import type { ReconcileJob } from "../jobs/job.js";
+import { parseJob } from "../jobs/schema.js";
 
 export interface BatchRecord {
   messageId: string;

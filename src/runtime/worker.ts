@@ -6,11 +6,12 @@ import type { Probot } from "probot";
 import { appIdentity } from "../adapters/github/app-identity.js";
 import { GitHubPullRequest } from "../adapters/github/pull-request.js";
 import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
-import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
+import type { Outcome, ReconcileDeps } from "../environment/context.js";
+import { reconcile } from "../environment/reconcile.js";
 import { isPrenvError, policyFor } from "../errors.js";
 import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
 import { withHostSettings } from "./host-settings.js";
-import type { ReconcileJob } from "./jobs.js";
+import type { ReconcileJob } from "../jobs/job.js";
 import type { Settings } from "./settings.js";
 
 export interface WorkerDeps {

@@ -15,20 +15,20 @@ import {
 } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { TENANT_SERVICE_ACCOUNT, VCLUSTER_MANAGED_BY, VCLUSTER_NAME } from "../../environment/guards.js";
+import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import type {
+  AnnotationWrite,
   ClusterPort,
   EnvironmentRecord,
   FailureReport,
   AccessVia,
   IssuedAccess,
-  KubeObject,
-  ObjectRef,
   PodDiagnosis,
   RolloutResult,
   ScaleResult,
   VirtualClusterState,
 } from "../../environment/ports.js";
-import { MANAGED_BY } from "../../environment/state.js";
+import { isManaged, managedSelector, MANAGER, REPLICAS_BEFORE_SLEEP } from "../../environment/record.js";
 import { PrenvError } from "../../errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
 import { applyEach, RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
@@ -42,9 +42,8 @@ import {
 
 export { statusMessage } from "./raw.js";
 
-export const FIELD_MANAGER = "prenv";
-export const STATE_FIELD_MANAGER = "prenv-state";
-export const REPLICAS_BEFORE_SLEEP = "prenv.dev/replicas-before-sleep";
+/** Field manager of everything prenv applies (its namespaces with their guards, and the tenant's objects). */
+export const FIELD_MANAGER = MANAGER.identity;
 /** Inside a virtual cluster: the service account developers' kubeconfigs act as (cluster-admin there). */
 export const DEVELOPER_SERVICE_ACCOUNT = { namespace: "kube-system", name: "prenv-developer" } as const;
 
@@ -96,14 +95,13 @@ export class KubernetesCluster implements ClusterPort {
 
   /** Every namespace prenv manages, read page by page. */
   async listEnvironments(): Promise<EnvironmentRecord[]> {
-    const [key, value] = Object.entries(MANAGED_BY)[0]!;
     const out: EnvironmentRecord[] = [];
     let cont: string | undefined;
     do {
       let page;
       try {
         page = await this.core.listNamespace({
-          labelSelector: `${key}=${value}`,
+          labelSelector: managedSelector(),
           limit: 100,
           _continue: cont,
         });
@@ -126,19 +124,14 @@ export class KubernetesCluster implements ClusterPort {
     }
   }
 
-  async writeState(namespace: string, annotations: Record<string, string>): Promise<void> {
-    const body = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, annotations } };
+  async annotate(namespace: string, write: AnnotationWrite): Promise<void> {
+    const body = {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace, annotations: write.annotations },
+    };
     try {
-      await this.raw.apply(body, { fieldManager: STATE_FIELD_MANAGER, force: true });
-    } catch (err) {
-      throw this.translate(err, `record state on namespace ${namespace}`);
-    }
-  }
-
-  async annotate(namespace: string, manager: string, annotations: Record<string, string>): Promise<void> {
-    const body = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, annotations } };
-    try {
-      await this.raw.apply(body, { fieldManager: manager, force: true });
+      await this.raw.apply(body, { fieldManager: write.manager, force: true });
     } catch (err) {
       throw this.translate(err, `annotate namespace ${namespace}`);
     }
@@ -146,7 +139,7 @@ export class KubernetesCluster implements ClusterPort {
 
   /**
    * Sleep: every Deployment and StatefulSet to 0 replicas, the count before kept in the
-   * workload's `prenv.dev/replicas-before-sleep` annotation. Wake: back to that count. Done as
+   * workload's REPLICAS_BEFORE_SLEEP annotation. Wake: back to that count. Done as
    * the tenant, through the scale subresource plus an annotation patch.
    */
   async scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult> {
@@ -407,8 +400,7 @@ export class KubernetesCluster implements ClusterPort {
   async deleteNamespace(namespace: string): Promise<void> {
     const env = await this.readEnvironment(namespace);
     if (!env) return;
-    const [key, value] = Object.entries(MANAGED_BY)[0]!;
-    if (env.labels[key] !== value) {
+    if (!isManaged(env.labels)) {
       throw new PrenvError(
         "CLUSTER_ERROR",
         `refusing to delete namespace ${namespace}: it is not managed by prenv`,

@@ -3,7 +3,7 @@
 // through its typed models, which silently drops fields it does not know (LimitRange `default`
 // for one, and every field newer than the library).
 import { ApiException, type KubeConfig } from "@kubernetes/client-node";
-import type { KubeObject } from "../../environment/ports.js";
+import type { KubeObject } from "../../manifests/objects.js";
 import { PrenvError } from "../../errors.js";
 import type { OutgoingHttpHeaders } from "node:http";
 import { request, type RequestOptions } from "node:https";

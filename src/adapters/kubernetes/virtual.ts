@@ -4,13 +4,8 @@
 // The Secret lives in a namespace a PR's workloads share, so nothing else in it is trusted: no
 // server URL (the per-PR host is ours), no exec or auth-provider plugins (they would run commands).
 import { ApiException, KubeConfig } from "@kubernetes/client-node";
-import type {
-  FailureReport,
-  KubeObject,
-  ObjectRef,
-  RolloutResult,
-  WorkloadCluster,
-} from "../../environment/ports.js";
+import type { FailureReport, RolloutResult, WorkloadCluster } from "../../environment/ports.js";
+import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/guards.js";
 import { PrenvError } from "../../errors.js";
 import { applyEach, RawKube, type DiscoveryCache } from "./raw.js";

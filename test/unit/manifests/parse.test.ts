@@ -7,10 +7,10 @@ import {
   objectKey,
   parseTenantManifests,
   PRENV_MANAGED_KINDS,
-  type KubeObject,
   type ParseOptions,
   type TenantObject,
 } from "../../../src/manifests/parse.js";
+import type { KubeObject } from "../../../src/manifests/objects.js";
 import type { TemplateVars } from "../../../src/manifests/template.js";
 
 const NS = "pr-42-acme-web-1a2b3c";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { capacity } from "../../../src/environment/capacity.js";
+import { capacity } from "../../../src/environment/admission.js";
 import type { EnvironmentRecord } from "../../../src/environment/ports.js";
 
 function env(
