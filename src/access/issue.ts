@@ -133,7 +133,7 @@ export async function issueKubeconfig(req: AccessRequest, deps: AccessDeps): Pro
         "GitHub did not confirm this as a token of prenv's GitHub App (other GitHub tokens are not accepted); sign in again with npx prenv kubeconfig or npx prenv token.",
       );
     }
-    const granted = await grant(target, user, token, wantedMs, deps);
+    const granted = await grant({ target, user, token, wantedMs }, deps);
     deps.log.info(
       {
         user,
@@ -203,13 +203,19 @@ function requestedLifetime(ttl: string | null, settings: AccessSettings): number
   return Math.min(ms, settings.maxTtlMs);
 }
 
+/** Who asks for what: the pull request, the GitHub user and their token, and the lifetime asked. */
+interface Ask {
+  target: Target;
+  user: string;
+  token: string;
+  wantedMs: number;
+}
+
 async function grant(
-  target: Target,
-  user: string,
-  token: string,
-  wantedMs: number,
+  ask: Ask,
   deps: AccessDeps,
 ): Promise<{ namespace: string; isolation: Isolation; access: IssuedAccess }> {
+  const { target, user, token, wantedMs } = ask;
   const repository = `${target.owner}/${target.repo}`;
   // The same answer, after the same GitHub calls, for "not installed" and "no access at all", so
   // that nobody learns from it that a private repository exists or uses prenv.

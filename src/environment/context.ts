@@ -82,7 +82,8 @@ export async function readSnapshot(
   meta?: CommentMeta,
 ): Promise<JobSnapshot> {
   const pr = await deps.github.getPull();
-  const located = await locateForJob(deps.cluster, ref, pr, deps.settings.namespacePrefix, deps.log);
+  const where = { cluster: deps.cluster, log: deps.log, prefix: deps.settings.namespacePrefix };
+  const located = await locateForJob(where, ref, pr);
   let config: Promise<ConfigLookup> | undefined;
   return {
     pr,

@@ -3,6 +3,7 @@
 // the real adapters against a GitHub stand-in and a real Kubernetes API server.
 import type { ConfigProblem } from "../config/parse.js";
 import type { RepoConfig } from "../config/schema.js";
+import type { RepoFiles } from "../manifests/files.js";
 import type { KubeObject, ObjectRef } from "../manifests/objects.js";
 
 /** Which pull request a job is about. */
@@ -38,11 +39,6 @@ export type ConfigLookup =
   { kind: "missing" } | { kind: "invalid"; problems: ConfigProblem[] } | { kind: "ok"; config: RepoConfig };
 
 export type CheckState = "success" | "pending" | "failure" | "missing";
-
-export interface ManifestFile {
-  path: string;
-  content: string;
-}
 
 export interface CheckRunView {
   id: number;
@@ -83,14 +79,12 @@ export interface IssueCommentView {
   createdAt: string;
 }
 
-/** GitHub, for one pull request of one installation. */
-export interface GitHubPort {
+/** GitHub, for one pull request of one installation (and the repository's files at any commit). */
+export interface GitHubPort extends RepoFiles {
   getPull(): Promise<PullRequest | null>;
   getConfig(): Promise<ConfigLookup>;
   listChangedFiles(): Promise<string[]>;
   checkStates(sha: string, names: readonly string[]): Promise<Map<string, CheckState>>;
-  /** Every .yaml/.yml file under `dir` at `sha`; throws PrenvError MANIFEST_INVALID when missing. */
-  readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]>;
   findComment(marker: string): Promise<{ id: number; body: string } | null>;
   /** prenv's newest comment that starts with `marker` (replies that carry one), or null. */
   latestComment(marker: string): Promise<{ id: number; body: string; createdAt: string } | null>;

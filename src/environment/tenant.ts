@@ -1,13 +1,12 @@
 // The PR's own objects: its manifests read at the head commit, rendered and checked as untrusted
 // input (manifests/), plus prenv's preview Ingress; every Ingress may serve only the preview's host.
-import { PrenvError } from "../errors.js";
 import type { KubeObject } from "../manifests/objects.js";
+import { readManifestFiles } from "../manifests/files.js";
 import { parseTenantManifests } from "../manifests/parse.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { OpenCtx } from "./context.js";
 import { ingressObject } from "./guards.js";
 import { branchSlug, shortSha } from "./naming.js";
-import type { ManifestFile } from "./ports.js";
 import { appliedLabels } from "./record.js";
 
 export type TenantObjects = { ok: true; objects: KubeObject[] } | { ok: false; problems: string[] };
@@ -16,15 +15,9 @@ export type TenantObjects = { ok: true; objects: KubeObject[] } | { ok: false; p
 export async function tenantObjects(ctx: OpenCtx): Promise<TenantObjects> {
   const { deps, namespace, pr, config, host } = ctx;
   const labels = appliedLabels();
-  let files: ManifestFile[];
-  try {
-    files = await deps.github.readManifestFiles(pr.headSha, config.deploy.path);
-  } catch (err) {
-    if (err instanceof PrenvError && err.code === "MANIFEST_INVALID")
-      return { ok: false, problems: [err.message] };
-    throw err;
-  }
-  const parsed = parseTenantManifests(files, {
+  const read = await readManifestFiles(deps.github, pr.headSha, config.deploy.path);
+  if (!read.ok) return { ok: false, problems: [read.problem] };
+  const parsed = parseTenantManifests(read.files, {
     namespace,
     labels,
     isolation: config.isolation,

@@ -149,8 +149,7 @@ export class VirtualWorkloads implements WorkloadCluster {
     const raw = this.raw();
     return applyEach(
       objects,
-      opts.dryRun,
-      "The virtual cluster",
+      { dryRun: opts.dryRun, who: "The virtual cluster", where: " in the virtual cluster" },
       async (o): Promise<ObjectRef> => {
         const info = await raw.resource(o.apiVersion, o.kind);
         const namespace = info.namespaced ? o.metadata.namespace || "default" : undefined;
@@ -164,7 +163,6 @@ export class VirtualWorkloads implements WorkloadCluster {
         return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: namespace ?? "" };
       },
       this.opts.translate,
-      " in the virtual cluster",
     );
   }
 

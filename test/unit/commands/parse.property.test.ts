@@ -6,10 +6,10 @@ import { describe, expect, it } from "vitest";
 import {
   MAX_COMMANDS,
   parseCommands,
-  renderCommand,
   type Command,
   type ParseCommandsResult,
 } from "../../../src/commands/parse.js";
+import { renderCommand } from "../../support/commands.js";
 
 const MINUTE = 60_000;
 const UNIT_MS = { w: 7 * 24 * 60 * MINUTE, d: 24 * 60 * MINUTE, h: 60 * MINUTE, m: MINUTE } as const;
