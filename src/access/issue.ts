@@ -22,9 +22,8 @@ import { isoSeconds } from "../report/time.js";
 import type { AccessSettings } from "../environment/settings.js";
 import { readRecord, type EnvironmentView } from "../environment/record.js";
 import { isPrenvError } from "../errors.js";
+import { MIN_TOKEN_MS } from "./limits.js";
 
-/** Kubernetes refuses TokenRequests for less than 10 minutes. */
-export const MIN_TOKEN_MS = 10 * 60_000;
 /** GitHub owner and repository names. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 

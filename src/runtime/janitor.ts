@@ -1,5 +1,6 @@
-// One janitor pass with the real adapters: shared by the Lambda (src/runtime/aws.ts), the CLI
-// (`prenv janitor`) and the tests. What to do with each reconcile job is the caller's.
+// One janitor pass with the real adapters: shared by the janitor Lambda and the CLI's
+// `prenv janitor` (through src/runtime/root/bot.ts) and the tests. What to do with each reconcile
+// job is the caller's.
 import type { Probot } from "probot";
 import { openPullNumbers } from "../adapters/github/repository.js";
 import type { KubernetesCluster } from "../adapters/kubernetes/cluster.js";

@@ -7,7 +7,12 @@ import { jobKey } from "../jobs/job.js";
 
 export interface LocalQueueOptions {
   run: (job: ReconcileJob) => Promise<void>;
-  onError: (job: ReconcileJob, err: unknown, attempt: number) => { retryInMs: number | null };
+  /** What the error policy says after a failed attempt: retry after this long, or (null) stop. */
+  onError: (
+    job: ReconcileJob,
+    err: unknown,
+    attempt: number,
+  ) => { retryInMs: number | null } | Promise<{ retryInMs: number | null }>;
   concurrency?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -76,7 +81,7 @@ export class LocalQueue implements JobQueue {
         await this.opts.run(job);
         return;
       } catch (err) {
-        const { retryInMs } = this.opts.onError(job, err, attempt);
+        const { retryInMs } = await this.opts.onError(job, err, attempt);
         if (retryInMs === null) return;
         await this.sleep(retryInMs);
         // A newer job for the same PR supersedes this retry.

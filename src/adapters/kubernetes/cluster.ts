@@ -10,7 +10,7 @@ import {
   type V1Namespace,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
-import { TENANT_SERVICE_ACCOUNT } from "../../environment/guards.js";
+import { TENANT_SERVICE_ACCOUNT } from "../../environment/accounts.js";
 import type {
   AccessVia,
   AnnotationWrite,

@@ -3,7 +3,7 @@
 // virtual cluster (vcluster mode). Tokens are credentials: they are returned, never logged.
 import { KubeConfig } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
-import { TENANT_SERVICE_ACCOUNT } from "../../environment/guards.js";
+import { TENANT_SERVICE_ACCOUNT } from "../../environment/accounts.js";
 import type { IssuedAccess } from "../../environment/ports.js";
 import { MANAGER } from "../../environment/record.js";
 import { PrenvError } from "../../errors.js";

@@ -6,7 +6,7 @@
 import { ApiException, KubeConfig } from "@kubernetes/client-node";
 import type { FailureReport, RolloutResult, WorkloadCluster } from "../../environment/ports.js";
 import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
-import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/guards.js";
+import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/accounts.js";
 import { PrenvError } from "../../errors.js";
 import { applyEach, RawKube, type DiscoveryCache } from "./raw.js";
 

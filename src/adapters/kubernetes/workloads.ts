@@ -11,7 +11,7 @@ import {
   type V1Pod,
   type V1StatefulSet,
 } from "@kubernetes/client-node";
-import { VCLUSTER_MANAGED_BY, VCLUSTER_NAME } from "../../environment/guards.js";
+import { VCLUSTER_MANAGED_BY, VCLUSTER_NAME } from "../../environment/accounts.js";
 import type { FailureReport, PodDiagnosis, ScaleResult } from "../../environment/ports.js";
 import { REPLICAS_BEFORE_SLEEP } from "../../environment/record.js";
 import type { PrenvError } from "../../errors.js";
