@@ -3,29 +3,61 @@
 // commit; a later push needs a new one.
 import { APPROVAL_SHA_CHARS, approvalCommand, type CommentMeta } from "../report/comment.js";
 import { blankReport, say, type OpenCtx, type Outcome } from "./context.js";
-import { WRITE_ROLES, type EnvironmentRecord } from "./ports.js";
+import { WRITE_ROLES, type EnvironmentRecord, type RepoRole } from "./ports.js";
 import { teardown } from "./teardown.js";
+
+/** Whether a pull request may deploy its head commit without someone's approval. */
+export type Trust =
+  | { kind: "trusted" }
+  /** `forks: never`: not deployed at all. */
+  | { kind: "refused"; why: string }
+  /** Waits for `/env deploy <head>` from someone with write access. */
+  | { kind: "awaiting"; why: string };
+
+/**
+ * Pure. `sameRepo`: the head branch is in the base repository; `authorRole`: the author's role
+ * there (null when not asked: a fork is never trusted on its author's role).
+ */
+export function trustOf(pr: {
+  sameRepo: boolean;
+  authorRole: RepoRole | null;
+  forks: "approve" | "never";
+  headSha: string;
+  approvedSha: string | undefined;
+}): Trust {
+  if (pr.sameRepo && pr.authorRole !== null && WRITE_ROLES.has(pr.authorRole)) return { kind: "trusted" };
+  const why = pr.sameRepo ? "was opened by an author without write access" : "comes from a fork";
+  if (pr.forks === "never") return { kind: "refused", why };
+  if (pr.approvedSha === pr.headSha) return { kind: "trusted" };
+  return { kind: "awaiting", why };
+}
 
 /** Fork PRs and PRs of authors without write access run only a commit someone trusted approved. */
 export async function trustGate(ctx: OpenCtx, env: EnvironmentRecord | null): Promise<Outcome | null> {
   const { pr, config } = ctx;
   const sameRepo = pr.headRepoFullName?.toLowerCase() === `${ctx.ref.owner}/${ctx.ref.repo}`.toLowerCase();
-  if (sameRepo && WRITE_ROLES.has(await ctx.deps.github.permissionOf(pr.author))) return null;
-  const why = sameRepo ? "was opened by an author without write access" : "comes from a fork";
-  if (config.forks === "never") {
-    const reason = `This pull request ${why}, and this repository does not deploy those (forks: never).`;
+  const authorRole = sameRepo ? await ctx.deps.github.permissionOf(pr.author) : null;
+  const trust = trustOf({
+    sameRepo,
+    authorRole,
+    forks: config.forks,
+    headSha: pr.headSha,
+    approvedSha: ctx.meta.approvedSha,
+  });
+  if (trust.kind === "trusted") return null;
+  if (trust.kind === "refused") {
+    const reason = `This pull request ${trust.why}, and this repository does not deploy those (forks: never).`;
     if (env) return teardown(ctx, env, reason);
     await say(ctx, { ...blankReport(null), kind: "skipped", detail: reason });
     return "skipped";
   }
-  if (ctx.meta.approvedSha === pr.headSha) return null;
   const running = env ? " The environment keeps running the commit approved before." : "";
   // Remembered so that an approval can only ever name the commit prenv showed here.
   ctx.meta = { ...ctx.meta, awaitingSha: pr.headSha };
   await say(ctx, {
     ...blankReport(pr.headSha),
     kind: "awaiting-approval",
-    detail: `This pull request ${why}, so prenv does not deploy it on its own. A user with write access who has reviewed commit ${pr.headSha.slice(0, 7)} can deploy it by commenting the line below; a later push needs a new approval.${running}`,
+    detail: `This pull request ${trust.why}, so prenv does not deploy it on its own. A user with write access who has reviewed commit ${pr.headSha.slice(0, 7)} can deploy it by commenting the line below; a later push needs a new approval.${running}`,
     detailMarkdown: "```\n" + approvalCommand(pr.headSha) + "\n```",
   });
   return "awaiting-approval";

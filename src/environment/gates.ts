@@ -18,7 +18,7 @@ import { ceilingProblems } from "./ceilings.js";
 import { blankReport, say, type Ctx, type OpenCtx, type Outcome } from "./context.js";
 import { eligibility } from "./filters.js";
 import { outlived } from "./lifetime.js";
-import type { ConfigLookup, EnvironmentRecord, PullRequest } from "./ports.js";
+import type { CheckState, ConfigLookup, EnvironmentRecord, PullRequest } from "./ports.js";
 import { isQueued, readRecord } from "./record.js";
 import { teardown } from "./teardown.js";
 
@@ -66,27 +66,39 @@ export async function gates(ctx: OpenCtx, env: EnvironmentRecord | null): Promis
   return !env || isQueued(env) ? admission(ctx, env) : null;
 }
 
+export type ChecksVerdict =
+  { kind: "passed" } | { kind: "failed"; failed: string[] } | { kind: "waiting"; pending: string[] };
+
+/** Pure: `deploy.waitForChecks` against the check runs' states on the head commit (a failure wins). */
+export function checksVerdict(
+  names: readonly string[],
+  states: ReadonlyMap<string, CheckState>,
+): ChecksVerdict {
+  const failed = names.filter((n) => states.get(n) === "failure");
+  if (failed.length > 0) return { kind: "failed", failed };
+  const pending = names.filter((n) => states.get(n) !== "success");
+  return pending.length > 0 ? { kind: "waiting", pending } : { kind: "passed" };
+}
+
 /** `deploy.waitForChecks`: every named check run must have succeeded on the head commit. */
 async function requiredChecks(ctx: OpenCtx): Promise<Outcome | null> {
   const { pr } = ctx;
   const names = ctx.config.deploy.waitForChecks;
   if (names.length === 0) return null;
-  const states = await ctx.deps.github.checkStates(pr.headSha, names);
-  const failed = names.filter((n) => states.get(n) === "failure");
-  if (failed.length > 0) {
+  const verdict = checksVerdict(names, await ctx.deps.github.checkStates(pr.headSha, names));
+  if (verdict.kind === "failed") {
     await say(ctx, {
       ...blankReport(pr.headSha),
       kind: "checks-failed",
-      detail: `Failed: ${failed.join(", ")}. Push a fix to try again.`,
+      detail: `Failed: ${verdict.failed.join(", ")}. Push a fix to try again.`,
     });
     return "checks-failed";
   }
-  const pending = names.filter((n) => states.get(n) !== "success");
-  if (pending.length > 0) {
+  if (verdict.kind === "waiting") {
     await say(ctx, {
       ...blankReport(pr.headSha),
       kind: "waiting-checks",
-      detail: `Waiting for: ${pending.join(", ")}.`,
+      detail: `Waiting for: ${verdict.pending.join(", ")}.`,
     });
     return "waiting-checks";
   }

@@ -93,6 +93,17 @@ export async function extend(
   return afterWrite(env, write);
 }
 
+/** Pure: whether to warn now: expiry within `warnBeforeExpiry`, and no warning yet for this expiry. */
+export function warningDue(
+  expiresAt: Date,
+  warnedFor: string | null,
+  config: Pick<RepoConfig, "warnBeforeExpiry">,
+  now: Date,
+): boolean {
+  const left = expiresAt.getTime() - now.getTime();
+  return left <= parseDuration(config.warnBeforeExpiry) && warnedFor !== expiresAt.toISOString();
+}
+
 /** Once per expiry: a comment mentioning the author when expiry is within `warnBeforeExpiry`. */
 export async function warnIfExpiring(
   ctx: OpenCtx,
@@ -100,9 +111,8 @@ export async function warnIfExpiring(
   expiresAt: Date,
 ): Promise<void> {
   const { deps, pr, config } = ctx;
-  const left = expiresAt.getTime() - deps.clock.now().getTime();
-  const warned = env ? readRecord(env).warnedFor : null;
-  if (left > parseDuration(config.warnBeforeExpiry) || warned === expiresAt.toISOString()) return;
+  const warnedFor = env ? readRecord(env).warnedFor : null;
+  if (!warningDue(expiresAt, warnedFor, config, deps.clock.now())) return;
   await deps.github.createComment(
     `@${pr.author} the preview environment of this pull request expires at ${isoSeconds(expiresAt)}. ` +
       "Comment `/env extend` to keep it longer; after expiry, a new push brings it back.",
