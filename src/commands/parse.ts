@@ -113,6 +113,14 @@ export const COMMAND_HELP: string = [
     "per comment, and a command written twice runs once.",
 ].join("\n");
 
+/**
+ * Whether `body` has a line that starts like an `/env` command: the webhook's filter (no job for
+ * other comments). parseCommands reads nothing from a body for which this is false.
+ */
+export function mentionsCommand(body: string): boolean {
+  return COMMAND_LINE_ANYWHERE.test(body);
+}
+
 /** Reads the `/env` commands in a comment body. Never throws. */
 export function parseCommands(body: string): ParseCommandsResult {
   if (typeof body !== "string") return { kind: "none" };
