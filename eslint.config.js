@@ -109,13 +109,37 @@ export default tseslint.config(
     },
   },
   {
+    // The composition roots (src/runtime/root/{bot,webhook,kubeconfig}.ts, one per function)
+    // assemble everything, the event wiring (app.ts) included; the rest of runtime/ are parts and
+    // builders they assemble, and import neither.
     files: ["src/runtime/**/*.ts"],
+    ignores: ["src/runtime/root/**"],
     rules: {
       "no-restricted-imports": [
         "error",
         {
-          patterns: [{ group: entries, message: "The wiring does not import the entry points." }],
+          patterns: [
+            {
+              group: [
+                ...entries,
+                "**/app.js",
+                "**/root/bot.js",
+                "**/root/webhook.js",
+                "**/root/kubeconfig.js",
+              ],
+              message: "Only the composition roots (src/runtime/root/) and the entries assemble the wiring.",
+            },
+          ],
         },
+      ],
+    },
+  },
+  {
+    files: ["src/runtime/root/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: entries, message: "The composition roots do not import the entry points." }] },
       ],
     },
   },

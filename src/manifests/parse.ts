@@ -60,52 +60,6 @@ export type ParseResult =
       omitted: number;
     };
 
-/**
- * Kinds that are not namespaced in Kubernetes (core and common built-in API groups). In
- * `isolation: namespace` a manifest cannot create any of these; in `vcluster` they go to the
- * virtual cluster. Custom cluster-scoped kinds not listed here are stopped by the tenant's RBAC.
- */
-export const CLUSTER_SCOPED_KINDS: readonly string[] = Object.freeze([
-  "APIService",
-  "CertificateSigningRequest",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "ClusterTrustBundle",
-  "ComponentStatus",
-  "CSIDriver",
-  "CSINode",
-  "CustomResourceDefinition",
-  "DeviceClass",
-  "FlowSchema",
-  "IngressClass",
-  "IPAddress",
-  "MutatingAdmissionPolicy",
-  "MutatingAdmissionPolicyBinding",
-  "MutatingWebhookConfiguration",
-  "Namespace",
-  "Node",
-  "PersistentVolume",
-  "PodSecurityPolicy",
-  "PriorityClass",
-  "PriorityLevelConfiguration",
-  "ResourceSlice",
-  "RuntimeClass",
-  "SelfSubjectAccessReview",
-  "SelfSubjectReview",
-  "SelfSubjectRulesReview",
-  "ServiceCIDR",
-  "StorageClass",
-  "StorageVersion",
-  "StorageVersionMigration",
-  "SubjectAccessReview",
-  "TokenReview",
-  "ValidatingAdmissionPolicy",
-  "ValidatingAdmissionPolicyBinding",
-  "ValidatingWebhookConfiguration",
-  "VolumeAttachment",
-  "VolumeAttributesClass",
-]);
-
 /** Written by the API server; meaningless (or refused by server-side apply) in a manifest. */
 const SERVER_METADATA = [
   "managedFields",
