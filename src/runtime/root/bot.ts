@@ -12,7 +12,7 @@ import { loadTemplates } from "../templates.js";
 import { processJob, type WorkerDeps } from "../worker.js";
 import { hostCluster } from "./cluster.js";
 import { appProbot } from "./github.js";
-import { clusterKubeConfig } from "./kube.js";
+import { clusterKubeConfig } from "./eks.js";
 import { rootLogger } from "./logger.js";
 import { once } from "./once.js";
 import { sqsQueue } from "./queue.js";

@@ -4,7 +4,7 @@ import type { AccessDeps } from "../../access/issue.js";
 import type { LoginInfo } from "../../access/device-flow.js";
 import { accessDeps, loginInfo } from "../access.js";
 import { loadSettings } from "../settings.js";
-import { clusterKubeConfig } from "./kube.js";
+import { clusterKubeConfig } from "./eks.js";
 import { rootLogger } from "./logger.js";
 import { once } from "./once.js";
 import { clientCredentials } from "./secrets.js";
