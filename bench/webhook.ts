@@ -5,7 +5,7 @@
 import { performance } from "node:perf_hooks";
 import { Webhooks } from "@octokit/webhooks";
 import { prenvApp } from "../src/app.js";
-import type { JobQueue, ReconcileJob } from "../src/runtime/jobs.js";
+import type { JobQueue, ReconcileJob } from "../src/jobs/job.js";
 import { createWebhookHandler } from "../src/runtime/webhook-handler.js";
 import { APP_ID, WEBHOOK_SECRET, sign } from "../test/support/app-key.js";
 import { examplePayload } from "../test/support/payloads.js";

@@ -3,7 +3,8 @@
 // nothing of GitHub but the event, so they run on a Probot (`npm start`, tests) as on
 // @octokit/webhooks alone (the webhook Lambda, which holds no GitHub credentials).
 import type { Webhooks } from "@octokit/webhooks";
-import type { JobQueue, ReconcileJob } from "./runtime/jobs.js";
+import { mentionsCommand } from "./commands/parse.js";
+import type { JobQueue, ReconcileJob } from "./jobs/job.js";
 
 /** What the handlers are registered on: a Probot, or @octokit/webhooks' `Webhooks`. */
 export type EventSource = Pick<Webhooks, "on">;
@@ -69,7 +70,7 @@ export function prenvApp(deps: AppDeps) {
     app.on("issue_comment.created", async (context) => {
       const { issue, comment } = context.payload;
       if (!issue.pull_request || comment.user?.type === "Bot") return;
-      if (!/^[ \t]{0,3}\/env\b/im.test(comment.body ?? "")) return;
+      if (!mentionsCommand(comment.body ?? "")) return;
       const j = job(context.payload, issue.number, "issue_comment.created", context.id);
       if (j) await deps.queue.enqueue({ ...j, commentId: comment.id });
     });

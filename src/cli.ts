@@ -6,25 +6,22 @@
 // Developers sign in with GitHub's device flow for prenv's GitHub App; the endpoint accepts no
 // other GitHub token. Nothing is kept on disk unless --token-cache asks for it.
 // The janitor uses the same settings as `npm start` (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
-// KUBECONFIG, KUBE_CONTEXT, PRENV_*) and reconciles what it finds inline, one PR at a time.
-import { readFileSync, writeFileSync } from "node:fs";
-import { Probot } from "probot";
-import { pino } from "pino";
-import { KubernetesCluster } from "./adapters/kubernetes/cluster.js";
-import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
+// KUBECONFIG, KUBE_CONTEXT, PRENV_*), parsed once and built by the same composition root as the
+// Lambda functions (src/runtime/root/), and reconciles what it finds inline, one PR at a time.
+import { writeFileSync } from "node:fs";
 import type { JanitorReport } from "./environment/janitor.js";
-import { runSweep } from "./runtime/janitor.js";
+import { readPrivateKey } from "./runtime/local-start.js";
+import { buildBotRoot, runJanitor, runJob } from "./runtime/root/bot.js";
+import { rootLogger } from "./runtime/root/logger.js";
 import {
   parseKubeconfigArgs,
   parseTokenArgs,
   type KubeconfigArgs,
   type TokenArgs,
 } from "./access/cli-args.js";
-import { kubeconfigPath } from "./access/instructions.js";
+import { kubeconfigPath } from "./report/instructions.js";
 import { loadSettings } from "./runtime/settings.js";
-import { loadTemplates } from "./runtime/templates.js";
 import { forgetToken, signIn } from "./runtime/sign-in.js";
-import { processJob } from "./runtime/worker.js";
 
 const USAGE = [
   "usage: prenv kubeconfig <owner>/<repo>#<number> [--url <prenv URL>] [--ttl <duration>] [-o <file>]",
@@ -59,29 +56,18 @@ export function formatReport(r: JanitorReport, dryRun: boolean): string {
 }
 
 async function janitor(dryRun: boolean): Promise<void> {
-  const settings = loadSettings();
-  const appId = process.env.APP_ID;
-  const privateKey =
-    process.env.PRIVATE_KEY ??
-    (process.env.PRIVATE_KEY_PATH ? readFileSync(process.env.PRIVATE_KEY_PATH, "utf8") : undefined);
-  if (!appId || !privateKey)
+  const settings = loadSettings(process.env);
+  const { credentials } = settings;
+  if (settings.appId === undefined || !(credentials.privateKey || credentials.privateKeyPath))
     fail("set APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) to the GitHub App's credentials");
-  const log = pino({ level: process.env.LOG_LEVEL ?? "warn" });
-  const probot = new Probot({
-    appId,
-    privateKey,
-    log,
-    ...(process.env.GHE_HOST ? { baseUrl: `https://${process.env.GHE_HOST}/api/v3` } : {}),
-  });
-  const kubeConfig = loadKubeConfig(settings.kubeconfigPath, settings.kubeContext);
-  const cluster = new KubernetesCluster(kubeConfig);
-  const templates = loadTemplates();
-  const report = await runSweep({
-    probot,
-    cluster,
-    enqueue: (job) => processJob(job, { settings, kubeConfig, templates, log, probot }).then(() => undefined),
-    prices: settings.environment.prices,
-    log: { info: () => undefined, warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
+  const privateKey = readPrivateKey(credentials, process.cwd());
+  const root = await buildBotRoot(
+    { ...settings, credentials: { ...credentials, privateKey } },
+    rootLogger(settings, "warn"),
+  );
+  const report = await runJanitor(root, {
+    // Inline, one PR at a time: the CLI has no queue.
+    enqueue: (job) => runJob(root, job),
     dryRun,
   });
   console.log(formatReport(report, dryRun));

@@ -2,14 +2,8 @@
 // error, a stack) stays internal and goes to the logs only.
 
 export type ErrorCode =
-  /** `.github/prenv.yml` is not valid. */
-  | "CONFIG_INVALID"
   /** The PR's manifests were refused by prenv's checks or by a server-side dry run. */
   | "MANIFEST_INVALID"
-  /** Deployments/StatefulSets did not become ready in time. */
-  | "ROLLOUT_FAILED"
-  /** A check named in `deploy.waitForChecks` failed. */
-  | "CHECKS_FAILED"
   /** The host cluster could not be reached. */
   | "CLUSTER_UNREACHABLE"
   /** The bot's own identity lacks a permission it needs (an operator problem). */
@@ -31,29 +25,29 @@ export class PrenvError extends Error {
   }
 }
 
-/** What to do with a failed reconcile, per code: one place decides. */
-export interface ErrorPolicy {
-  /** Tell the PR (comment, check run, deployment status). */
-  report: boolean;
-  /** Retry the job later (transient). */
-  retry: boolean;
-}
+/**
+ * What happens to a job that failed, by the code of its error: the one table every path follows
+ * (the local queue of `npm start` and the SQS batch of the worker Lambda; see
+ * src/runtime/failures.ts).
+ * - `retry`: transient. The job runs again later; when its attempts run out, the PR is told that
+ *   prenv gave up (on AWS the job then goes to the dead-letter queue).
+ * - `report`: retrying cannot help (an operator or the PR's author must act). The PR is told at
+ *   once, with the error's message, and the job is dropped.
+ */
+export type FailureAction = "retry" | "report";
 
-export function policyFor(code: ErrorCode): ErrorPolicy {
-  switch (code) {
-    case "CONFIG_INVALID":
-    case "MANIFEST_INVALID":
-    case "ROLLOUT_FAILED":
-    case "CHECKS_FAILED":
-      return { report: true, retry: false };
-    case "CLUSTER_FORBIDDEN":
-      return { report: true, retry: false };
-    case "CLUSTER_UNREACHABLE":
-    case "CLUSTER_ERROR":
-    case "GITHUB_ERROR":
-    case "VCLUSTER_NOT_READY":
-      return { report: false, retry: true };
-  }
+export const ERROR_POLICY: Readonly<Record<ErrorCode, FailureAction>> = {
+  MANIFEST_INVALID: "report",
+  CLUSTER_FORBIDDEN: "report",
+  CLUSTER_UNREACHABLE: "retry",
+  CLUSTER_ERROR: "retry",
+  GITHUB_ERROR: "retry",
+  VCLUSTER_NOT_READY: "retry",
+};
+
+/** Errors that are not PrenvErrors (a bug, an untranslated vendor error) count as transient. */
+export function failureAction(err: unknown): FailureAction {
+  return isPrenvError(err) ? ERROR_POLICY[err.code] : "retry";
 }
 
 export function isPrenvError(err: unknown): err is PrenvError {

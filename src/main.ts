@@ -1,58 +1,61 @@
 // `npm start`: prenv as one local process: Probot's server, an in-process queue that serialises
-// work per PR, and the current kubeconfig context. It fails closed (src/runtime/local-start.ts):
-// without the GitHub App's credentials and webhook secret it does not start, unless
-// PRENV_DEVELOPMENT=1 opts into Probot's setup page or an empty webhook secret.
+// work per PR, and the current kubeconfig context. The settings are parsed once (with .env), and
+// every dependency is built from them by the same builders the Lambda functions use
+// (src/runtime/root/). It fails closed (src/runtime/local-start.ts): without the GitHub App's
+// credentials and webhook secret it does not start, unless PRENV_DEVELOPMENT=1 opts into Probot's
+// setup page or an empty webhook secret.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { run, type Probot } from "probot";
-import { pino } from "pino";
+import { Probot, Server, run } from "probot";
 import { prenvApp } from "./app.js";
-import { accessDeps, loginInfo, type AppClientCredentials } from "./runtime/access.js";
+import { accessDeps, loginInfo } from "./runtime/access.js";
+import { localFailurePolicy, tellPullRequest } from "./runtime/failures.js";
 import { createKubeconfigHandler, nodeKubeconfigHandler } from "./runtime/kubeconfig-handler.js";
-import { loadKubeConfig } from "./adapters/kubernetes/kubeconfig.js";
 import { LocalQueue } from "./runtime/local-queue.js";
 import { checkLocalStart, StartError, withDotEnv, type LocalStart } from "./runtime/local-start.js";
 import { ACCESS_PERMISSIONS, preflight } from "./runtime/preflight.js";
-import { loadSettings } from "./runtime/settings.js";
+import { probotOptions } from "./runtime/root/github.js";
+import { localKubeConfig } from "./runtime/root/kube.js";
+import { rootLogger } from "./runtime/root/logger.js";
+import type { AppClientCredentials } from "./runtime/root/secrets.js";
+import { loadSettings, type Settings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
-import { processJob, retryPolicy } from "./runtime/worker.js";
+import { processJob } from "./runtime/worker.js";
 
 function fail(message: string): never {
   console.error(`prenv: ${message}`);
   process.exit(1);
 }
 
+let settings: Settings;
 let start: LocalStart;
-let env: NodeJS.ProcessEnv;
 try {
-  env = withDotEnv(process.env, process.cwd());
-  start = checkLocalStart(env, process.cwd());
+  settings = loadSettings(withDotEnv(process.env, process.cwd()));
+  start = checkLocalStart(settings, process.cwd());
 } catch (err) {
-  fail(err instanceof StartError ? err.message : `cannot start: ${(err as Error).message}`);
+  fail(err instanceof StartError || err instanceof Error ? err.message : `cannot start: ${String(err)}`);
 }
-if (start.kind === "app") env = start.env;
-const log = pino({ level: env.LOG_LEVEL ?? "info" });
+const log = rootLogger(settings);
 for (const warning of start.warnings) log.warn(warning);
-let settings;
-try {
-  settings = loadSettings(env);
-} catch (err) {
-  fail((err as Error).message);
+
+if (start.kind === "setup") {
+  // No App yet: Probot's setup page registers one and writes its credentials to .env.
+  await run(() => undefined);
+} else {
+  await serve(settings, start);
 }
 
-// The kubeconfig endpoint: the App's OAuth client (to check callers' tokens) and its own identity.
-const client: AppClientCredentials | null =
-  env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET
-    ? { clientId: env.GITHUB_CLIENT_ID, clientSecret: env.GITHUB_CLIENT_SECRET }
-    : null;
-let kubeConfig: KubeConfig | undefined;
-let accessKubeConfig: KubeConfig | undefined;
-if (start.kind === "app") {
+async function serve(settings: Settings, app: Extract<LocalStart, { kind: "app" }>): Promise<void> {
+  // The kubeconfig endpoint: the App's OAuth client (to check callers' tokens) and its own identity.
+  const { clientId, clientSecret } = settings.credentials;
+  const client: AppClientCredentials | null = clientId && clientSecret ? { clientId, clientSecret } : null;
+  let kubeConfig: KubeConfig;
+  let accessKubeConfig: KubeConfig;
   try {
-    kubeConfig = loadKubeConfig(settings.kubeconfigPath, settings.kubeContext);
+    kubeConfig = localKubeConfig(settings);
     accessKubeConfig =
       settings.accessKubeContext === settings.kubeContext
         ? kubeConfig
-        : loadKubeConfig(settings.kubeconfigPath, settings.accessKubeContext);
+        : localKubeConfig(settings, settings.accessKubeContext);
   } catch (err) {
     fail(`cannot load kubeconfig: ${(err as Error).message}`);
   }
@@ -65,39 +68,38 @@ if (start.kind === "app") {
   await preflight(accessKubeConfig, ACCESS_PERMISSIONS, "prenv-kubeconfig").catch((err: unknown) =>
     log.warn(`the kubeconfig endpoint cannot issue kubeconfigs: ${(err as Error).message}`),
   );
-}
 
-const templates = loadTemplates();
-let probot: Probot | undefined;
-const queue = new LocalQueue({
-  run: async (job) => {
-    if (!probot || !kubeConfig) throw new Error("prenv is not configured");
-    const app = probot;
-    await processJob(job, {
-      settings,
-      kubeConfig,
-      templates,
-      log,
-      probot: app,
-    });
-  },
-  onError: retryPolicy(log),
-});
-
-const appFn = prenvApp({ queue, appId: settings.appId });
-// GET /api/kubeconfig/<owner>/<repo>/<number>: self-service kubeconfigs (see README, "kubectl access").
-const kubeconfigs = createKubeconfigHandler(
-  () => {
-    if (!client || !accessKubeConfig) return Promise.reject(new Error("prenv is not configured"));
-    return Promise.resolve(accessDeps({ client, kubeConfig: accessKubeConfig, settings, log }));
-  },
-  () => (client ? Promise.resolve(loginInfo(client, settings)) : Promise.reject(new Error("no client id"))),
-);
-await run(
-  (app: Probot, { addHandler }) => {
-    probot = app;
-    appFn(app);
+  const templates = loadTemplates();
+  const options = probotOptions(settings, app, log);
+  const probot = new Probot(options);
+  const queue = new LocalQueue({
+    run: async (job) => {
+      await processJob(job, { settings, kubeConfig, templates, log, probot });
+    },
+    onError: localFailurePolicy(log, tellPullRequest({ probot, settings, templates })),
+  });
+  // GET /api/kubeconfig/<owner>/<repo>/<number>: self-service kubeconfigs (see README, "kubectl access").
+  const kubeconfigs = createKubeconfigHandler(
+    () =>
+      client
+        ? Promise.resolve(accessDeps({ client, kubeConfig: accessKubeConfig, settings, log }))
+        : Promise.reject(new Error("prenv is not configured")),
+    () => (client ? Promise.resolve(loginInfo(client, settings)) : Promise.reject(new Error("no client id"))),
+  );
+  const server = new Server({
+    ...settings.server,
+    log,
+    Probot: Probot.defaults(options),
+  });
+  await server.load((events, { addHandler }) => {
+    prenvApp({ queue, appId: app.appId })(events);
     addHandler(nodeKubeconfigHandler(kubeconfigs));
-  },
-  start.kind === "app" ? { env } : undefined,
-);
+  });
+  await server.start();
+  process.on("SIGINT", () => {
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

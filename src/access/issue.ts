@@ -6,26 +6,24 @@
 // until when.
 import { stringify } from "yaml";
 import { DurationError, parseDuration } from "../config/duration.js";
-import { isQueued } from "../environment/capacity.js";
 import { locateEnvironment } from "../environment/locate.js";
 import type {
   AccessVia,
   Clock,
   ClusterPort,
-  EnvironmentRecord,
   IssuedAccess,
   Isolation,
   Logger,
   PullRequest,
   RepoRole,
 } from "../environment/ports.js";
+import { WRITE_ROLES } from "../environment/ports.js";
+import { isoSeconds } from "../report/time.js";
 import type { AccessSettings } from "../environment/settings.js";
-import { IDENTITY } from "../environment/state.js";
+import { readRecord, type EnvironmentView } from "../environment/record.js";
 import { isPrenvError } from "../errors.js";
+import { MIN_TOKEN_MS } from "./limits.js";
 
-/** Kubernetes refuses TokenRequests for less than 10 minutes. */
-export const MIN_TOKEN_MS = 10 * 60_000;
-const WRITE_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
 /** GitHub owner and repository names. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -134,7 +132,7 @@ export async function issueKubeconfig(req: AccessRequest, deps: AccessDeps): Pro
         "GitHub did not confirm this as a token of prenv's GitHub App (other GitHub tokens are not accepted); sign in again with npx prenv kubeconfig or npx prenv token.",
       );
     }
-    const granted = await grant(target, user, token, wantedMs, deps);
+    const granted = await grant({ target, user, token, wantedMs }, deps);
     deps.log.info(
       {
         user,
@@ -204,13 +202,19 @@ function requestedLifetime(ttl: string | null, settings: AccessSettings): number
   return Math.min(ms, settings.maxTtlMs);
 }
 
+/** Who asks for what: the pull request, the GitHub user and their token, and the lifetime asked. */
+interface Ask {
+  target: Target;
+  user: string;
+  token: string;
+  wantedMs: number;
+}
+
 async function grant(
-  target: Target,
-  user: string,
-  token: string,
-  wantedMs: number,
+  ask: Ask,
   deps: AccessDeps,
 ): Promise<{ namespace: string; isolation: Isolation; access: IssuedAccess }> {
+  const { target, user, token, wantedMs } = ask;
   const repository = `${target.owner}/${target.repo}`;
   // The same answer, after the same GitHub calls, for "not installed" and "no access at all", so
   // that nobody learns from it that a private repository exists or uses prenv.
@@ -241,34 +245,32 @@ async function grant(
     deps.settings.namespacePrefix,
     deps.log,
   );
-  const lifetimeMs = usableLifetime(env, `${repository}#${target.number}`, wantedMs, deps.clock);
-  const via = accessVia(env?.annotations ?? {}, `${repository}#${target.number}`);
+  const view = env && env.phase === "Active" ? readRecord(env) : null;
+  const lifetimeMs = usableLifetime(view, `${repository}#${target.number}`, wantedMs, deps.clock);
+  const via = accessVia(view, `${repository}#${target.number}`);
   const access = await deps.cluster.issueAccess(namespace, via, Math.floor(lifetimeMs / 1000));
   return { namespace, isolation: via.isolation, access };
 }
 
 /** What the environment was built as, from its namespace (the source of truth). */
-function accessVia(annotations: Record<string, string>, pr: string): AccessVia {
-  if (annotations[IDENTITY.isolation] !== "vcluster") return { isolation: "namespace" };
-  const apiHost = annotations[IDENTITY.apiHost];
-  if (!apiHost)
+function accessVia(view: EnvironmentView | null, pr: string): AccessVia {
+  if (view?.builtAs !== "vcluster") return { isolation: "namespace" };
+  if (!view.apiHost)
     refuse(
       "NOT_READY",
       `The virtual cluster of ${pr} has not been set up yet; ask again once it is deployed.`,
     );
-  return { isolation: "vcluster", apiHost };
+  return { isolation: "vcluster", apiHost: view.apiHost };
 }
 
 /** How long a token may live: what was asked, but never past the environment's expiry. */
-function usableLifetime(env: EnvironmentRecord | null, pr: string, wantedMs: number, clock: Clock): number {
-  if (!env || env.phase === "Terminating") {
+function usableLifetime(view: EnvironmentView | null, pr: string, wantedMs: number, clock: Clock): number {
+  if (!view) {
     refuse("NO_ENVIRONMENT", `${pr} has no environment right now; a push or /env redeploy creates one.`);
   }
-  if (isQueued(env))
-    refuse("NOT_READY", `${pr} is queued for an environment; ask again once it is deployed.`);
-  const expires = Date.parse(env.annotations[IDENTITY.expiresAt] ?? "");
-  const left = expires - clock.now().getTime();
-  if (Number.isNaN(expires) || left <= 0) {
+  if (view.queued) refuse("NOT_READY", `${pr} is queued for an environment; ask again once it is deployed.`);
+  const left = (view.expiresAt?.getTime() ?? NaN) - clock.now().getTime();
+  if (Number.isNaN(left) || left <= 0) {
     refuse("EXPIRED", `The environment of ${pr} has expired; a new push brings it back.`);
   }
   if (left < MIN_TOKEN_MS) {
@@ -286,7 +288,7 @@ export function renderKubeconfig(access: IssuedAccess, name: string): string {
   const cluster: Record<string, string> = { server: access.server };
   if (access.certificateAuthorityData)
     cluster["certificate-authority-data"] = access.certificateAuthorityData;
-  const expires = access.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const expires = isoSeconds(access.expiresAt);
   return [
     `# prenv kubeconfig for ${name}: ${access.subject}, valid until ${expires}.`,
     "# Ask again for a new one; the environment's deletion revokes it.",

@@ -56,7 +56,7 @@ export function matchesGlob(pattern: string, value: string): boolean {
     const row = new Uint8Array(width);
     const token = tokens[t]!;
     for (let v = value.length; v >= 0; v -= 1) {
-      row[v] = matchesAt(token, value[v], v, row, after1) ? 1 : 0;
+      row[v] = matchesAt(token, value[v], v, { row, after1 }) ? 1 : 0;
     }
     if (token.kind === "globstar" && token.segments) {
       // Zero segments: skip the `**` and its `/`, but only where the `**` starts (so after the loop
@@ -69,13 +69,15 @@ export function matchesGlob(pattern: string, value: string): boolean {
   return after1[0] === 1;
 }
 
-/** One cell of row t: does `token` and everything after it match from value position `v` (character `char`)? */
+/**
+ * One cell of row t: does `token` and everything after it match from value position `v` (character
+ * `char`)? `row` is row t so far, `after1` row t + 1.
+ */
 function matchesAt(
   token: Token,
   char: string | undefined,
   v: number,
-  row: Uint8Array,
-  after1: Uint8Array,
+  { row, after1 }: { row: Uint8Array; after1: Uint8Array },
 ): boolean {
   const inSegment = char !== undefined && char !== "/";
   switch (token.kind) {

@@ -5,7 +5,8 @@
 // (duplicate keys, aliases, nesting and size are limited and reported with their line).
 import { isMap, isScalar, parseDocument, type YAMLError } from "yaml";
 import { parseRepoConfig, type ConfigProblem } from "./parse.js";
-import { CONFIG_FILE, echo, type RepoConfig } from "./schema.js";
+import { echo } from "./fields.js";
+import { CONFIG_FILE, type RepoConfig } from "./schema.js";
 
 /** Reads one file from a repository's default branch; null when the repository or file is absent. */
 export interface ConfigSource {

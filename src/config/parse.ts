@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { CONFIG_FILE, echo, fixHints, repoConfigSchema, type RepoConfig } from "./schema.js";
+import { echo, fixHints } from "./fields.js";
+import { CONFIG_FILE, repoConfigSchema, type RepoConfig } from "./schema.js";
 
 /** One thing wrong with a repo config file, ready to show to the repository's owner. */
 export interface ConfigProblem {

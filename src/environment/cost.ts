@@ -1,7 +1,7 @@
 // What an environment asks of the shared host, and what that costs per day at the operator's
 // prices: the sum of the CPU and memory requests of its workloads (containers without requests
 // get the namespace's LimitRange default), times replicas.
-import type { KubeObject } from "./ports.js";
+import type { KubeObject } from "../manifests/objects.js";
 
 export interface Prices {
   /** Price of one CPU core requested for an hour. */

@@ -6,20 +6,23 @@ import type { RepoConfig } from "../config/schema.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import { parseQuantity } from "./cost.js";
 import { egressBlocks, type IpBlock } from "./egress.js";
-import type { KubeObject } from "./ports.js";
+import type { KubeObject } from "../manifests/objects.js";
 import type { EnvironmentSettings, VclusterSettings } from "./settings.js";
 
-export const TENANT_SERVICE_ACCOUNT = "prenv-tenant";
-/** The virtual cluster's name in its host namespace (vcluster names its objects after it). */
-export const VCLUSTER_NAME = "vcluster";
-/** Its service account on the host, bound to the prenv-vcluster ClusterRole. */
-export const VCLUSTER_SERVICE_ACCOUNT = `vc-${VCLUSTER_NAME}`;
-/** The host service account of every pod the vcluster copies to the host (vcluster's default name). */
-export const VCLUSTER_WORKLOAD_SERVICE_ACCOUNT = `vc-workload-${VCLUSTER_NAME}`;
-/** The Secret in which the vcluster publishes its admin kubeconfig (and its parts). */
-export const VCLUSTER_KUBECONFIG_SECRET = `vc-${VCLUSTER_NAME}`;
-/** Synced pods carry this label with the vcluster's name. */
-export const VCLUSTER_MANAGED_BY = "vcluster.loft.sh/managed-by";
+export {
+  TENANT_SERVICE_ACCOUNT,
+  VCLUSTER_KUBECONFIG_SECRET,
+  VCLUSTER_MANAGED_BY,
+  VCLUSTER_NAME,
+  VCLUSTER_SERVICE_ACCOUNT,
+  VCLUSTER_WORKLOAD_SERVICE_ACCOUNT,
+} from "./accounts.js";
+import {
+  TENANT_SERVICE_ACCOUNT,
+  VCLUSTER_NAME,
+  VCLUSTER_SERVICE_ACCOUNT,
+  VCLUSTER_WORKLOAD_SERVICE_ACCOUNT,
+} from "./accounts.js";
 
 export interface NamespaceVars {
   namespace: string;

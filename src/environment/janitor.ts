@@ -3,22 +3,13 @@
 // repository for its open pull requests, not once per environment. Environments whose PR is closed
 // or whose lifetime is over get a reconcile job (which tears them down and updates the PR);
 // environments whose repository is gone or no longer has the App are deleted directly.
-import type { ReconcileJob } from "../runtime/jobs.js";
-import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
-import { isQueued } from "./capacity.js";
+import type { ReconcileJob } from "../jobs/job.js";
 import { costPerDay, decodeRequests, type Prices } from "./cost.js";
-import { decodePolicy, sleepDecision, type SleepReason } from "./sleep.js";
-import {
-  CHECKED_AT,
-  IDENTITY,
-  ownerOf,
-  LAST_ACTIVITY,
-  REPAIR_EVERY_MS,
-  SLEEP,
-  STATE,
-  WARN_AT,
-  WARNED,
-} from "./state.js";
+import { expired } from "./lifetime.js";
+import type { Clock, EnvironmentRecord, Logger } from "./ports.js";
+import { identityProblem, readRecord, type EnvironmentView } from "./record.js";
+import { repairDue } from "./repair.js";
+import { sleepDue } from "./sleep.js";
 
 export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
@@ -53,41 +44,30 @@ export interface JanitorReport {
 
 interface Parsed {
   env: EnvironmentRecord;
+  view: EnvironmentView;
   owner: string;
   repo: string;
   /** The repository id recorded on the namespace. */
   repoId: number;
   pr: number;
   installationId: number;
-  expiresAt: number;
-  /** When an expiry warning is due, unless one was posted for this expiry already. */
-  warnAt: number;
 }
 
 function parse(env: EnvironmentRecord): Parsed | string {
-  const a = env.annotations;
-  const [owner, repo, ...rest] = (a[IDENTITY.repository] ?? "").split("/");
-  const pr = Number(a[IDENTITY.pr]);
-  const installationId = Number(a[IDENTITY.installation]);
-  const recorded = ownerOf(env);
-  if (!owner || !repo || rest.length > 0 || !Number.isInteger(pr) || !Number.isInteger(installationId)) {
-    return "annotations prenv.dev/repository, prenv.dev/pr or prenv.dev/installation are missing or malformed";
+  const view = readRecord(env);
+  const problem = identityProblem(view);
+  if (problem || !view.repository || !view.owner || view.installationId === null) {
+    return problem ?? "the namespace's identity is incomplete";
   }
-  if (!recorded || recorded.pr !== pr) {
-    return "labels prenv.dev/repo-id or prenv.dev/pr are missing or do not match the annotations";
-  }
-  const expiresAt = Date.parse(a[IDENTITY.expiresAt] ?? "");
-  const warned = a[WARNED] !== undefined && a[WARNED] === a[IDENTITY.expiresAt];
-  const warnAt = warned ? Infinity : Date.parse(a[WARN_AT] ?? "");
+  const { owner, repo } = view.repository;
   return {
     env,
+    view,
     owner,
     repo,
-    repoId: recorded.repoId,
-    pr,
-    installationId,
-    expiresAt: Number.isNaN(expiresAt) ? Infinity : expiresAt,
-    warnAt: Number.isNaN(warnAt) ? Infinity : warnAt,
+    repoId: view.owner.repoId,
+    pr: view.owner.pr,
+    installationId: view.installationId,
   };
 }
 
@@ -103,51 +83,34 @@ function terminatingReason(env: EnvironmentRecord, now: number): string {
 }
 
 /** Why this environment needs a reconcile now, most urgent first; null when it does not. */
-function reasonFor(p: Parsed, open: Set<number>, now: number): string | null {
+function reasonFor(p: Parsed, open: Set<number>, now: Date): string | null {
+  const { view } = p;
   if (!open.has(p.pr)) return "pull request closed";
-  if (p.expiresAt <= now) return "expired";
-  if (isQueued(p.env)) return "queued: checking capacity";
-  if (p.warnAt <= now) return "expiry warning due";
-  return sleepDue(p.env, new Date(now)) ?? repairDue(p.env, now);
+  if (expired(view, now)) return "expired";
+  if (view.queued) return "queued: checking capacity";
+  if (view.warnAt && view.warnAt.getTime() <= now.getTime()) return "expiry warning due";
+  const sleep = view.sleep.policy ? sleepDue(view, view.sleep.policy, now) : null;
+  if (sleep) return `${sleep.action} due`;
+  return repairDue(view, now) ? "repair due" : null;
 }
 
-function repairDue(env: EnvironmentRecord, now: number): string | null {
-  const checked = Date.parse(env.annotations[CHECKED_AT] ?? "");
-  return Number.isNaN(checked) || now - checked >= REPAIR_EVERY_MS ? "repair due" : null;
+function addCost(report: JanitorReport, p: Parsed, prices: Prices): void {
+  const repoCost = (report.cost[`${p.owner}/${p.repo}`] ??= { environments: 0, perDay: 0 });
+  const requests = decodeRequests(p.view.state?.requests);
+  repoCost.environments++;
+  repoCost.perDay = Math.round((repoCost.perDay + (requests ? costPerDay(requests, prices) : 0)) * 100) / 100;
 }
 
-function addSaved(
-  report: JanitorReport,
-  env: EnvironmentRecord,
-  requests: { cpu: number; memoryGiB: number } | null,
-  now: number,
-): void {
-  if (env.annotations[SLEEP.sleeping] !== "true") return;
+function addSaved(report: JanitorReport, view: EnvironmentView, now: number): void {
+  if (!view.sleep.sleeping) return;
   report.saved.asleep++;
-  const since = Date.parse(env.annotations[SLEEP.since] ?? "");
+  const requests = decodeRequests(view.state?.requests);
+  const since = Date.parse(view.sleep.since ?? "");
   if (!requests || Number.isNaN(since)) return;
   const hours = Math.max(0, now - since) / 3_600_000;
   report.saved.cpuHours = Math.round((report.saved.cpuHours + hours * requests.cpu) * 100) / 100;
   report.saved.memoryGiBHours =
     Math.round((report.saved.memoryGiBHours + hours * requests.memoryGiB) * 100) / 100;
-}
-
-/** "sleep due" / "wake due" from the sleep settings recorded on the namespace. */
-function sleepDue(env: EnvironmentRecord, now: Date): string | null {
-  const policy = decodePolicy(env.annotations[SLEEP.policy]);
-  if (!policy) return null;
-  const a = env.annotations;
-  const last = Date.parse(a[LAST_ACTIVITY] ?? a[IDENTITY.createdAt] ?? "");
-  const decision = sleepDecision(
-    policy,
-    {
-      sleeping: a[SLEEP.sleeping] === "true",
-      reason: (a[SLEEP.reason] as SleepReason | undefined) ?? null,
-      lastActivity: Number.isNaN(last) ? null : last,
-    },
-    now,
-  );
-  return decision ? `${decision.action} due` : null;
 }
 
 export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
@@ -177,17 +140,13 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
       continue;
     }
     const key = `${p.installationId}:${p.owner}/${p.repo}`.toLowerCase();
-    const repoCost = (report.cost[`${p.owner}/${p.repo}`] ??= { environments: 0, perDay: 0 });
-    const requests = decodeRequests(env.annotations[STATE.requests]);
-    repoCost.environments++;
-    addSaved(report, env, requests, deps.clock.now().getTime());
-    repoCost.perDay =
-      Math.round((repoCost.perDay + (requests ? costPerDay(requests, deps.prices) : 0)) * 100) / 100;
+    addCost(report, p, deps.prices);
+    addSaved(report, p.view, deps.clock.now().getTime());
     byRepo.set(key, [...(byRepo.get(key) ?? []), p]);
   }
   report.repositories = byRepo.size;
-  const now = deps.clock.now().getTime();
-  const minute = Math.floor(now / 60_000);
+  const now = deps.clock.now();
+  const minute = Math.floor(now.getTime() / 60_000);
   for (const envs of byRepo.values()) {
     const first = envs[0]!;
     const pulls = await deps.openPulls(first.installationId, first.owner, first.repo);

@@ -5,7 +5,7 @@
 // repository or PR is never touched, whatever its name (docs/adr/0005).
 import { legacyNamespaceName, namespaceName } from "./naming.js";
 import type { ClusterPort, EnvironmentRecord, Logger } from "./ports.js";
-import { ownedBy, ownerOf, type Owner } from "./state.js";
+import { ownedBy, ownerOf, type Owner } from "./record.js";
 
 export interface Located {
   /** The namespace this PR's environment lives in, or would be created in. */
@@ -70,17 +70,15 @@ export async function locateEnvironment(
  * request cannot be read.
  */
 export function locateForJob(
-  cluster: Pick<ClusterPort, "readEnvironment">,
+  deps: { cluster: Pick<ClusterPort, "readEnvironment">; log: Pick<Logger, "warn">; prefix: string },
   ref: { owner: string; repo: string; number: number; repoId?: number },
   pr: { repoId: number } | null,
-  prefix: string,
-  log: Pick<Logger, "warn">,
 ): Promise<Located> {
   const repoId = pr ? pr.repoId : (ref.repoId ?? null);
   return locateEnvironment(
-    cluster,
+    deps.cluster,
     { owner: ref.owner, repo: ref.repo, number: ref.number, repoId },
-    prefix,
-    log,
+    deps.prefix,
+    deps.log,
   );
 }

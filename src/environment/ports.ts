@@ -3,6 +3,8 @@
 // the real adapters against a GitHub stand-in and a real Kubernetes API server.
 import type { ConfigProblem } from "../config/parse.js";
 import type { RepoConfig } from "../config/schema.js";
+import type { RepoFiles } from "../manifests/files.js";
+import type { KubeObject, ObjectRef } from "../manifests/objects.js";
 
 /** Which pull request a job is about. */
 export interface PrRef {
@@ -38,11 +40,6 @@ export type ConfigLookup =
 
 export type CheckState = "success" | "pending" | "failure" | "missing";
 
-export interface ManifestFile {
-  path: string;
-  content: string;
-}
-
 export interface CheckRunView {
   id: number;
   status: "queued" | "in_progress" | "completed";
@@ -70,6 +67,9 @@ export interface DeploymentView {
 
 export type RepoRole = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
+/** The roles that may command prenv, approve a commit and get a kubeconfig. */
+export const WRITE_ROLES: ReadonlySet<RepoRole> = new Set(["admin", "maintain", "write"]);
+
 export interface IssueCommentView {
   id: number;
   body: string;
@@ -79,14 +79,12 @@ export interface IssueCommentView {
   createdAt: string;
 }
 
-/** GitHub, for one pull request of one installation. */
-export interface GitHubPort {
+/** GitHub, for one pull request of one installation (and the repository's files at any commit). */
+export interface GitHubPort extends RepoFiles {
   getPull(): Promise<PullRequest | null>;
   getConfig(): Promise<ConfigLookup>;
   listChangedFiles(): Promise<string[]>;
   checkStates(sha: string, names: readonly string[]): Promise<Map<string, CheckState>>;
-  /** Every .yaml/.yml file under `dir` at `sha`; throws PrenvError MANIFEST_INVALID when missing. */
-  readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]>;
   findComment(marker: string): Promise<{ id: number; body: string } | null>;
   /** prenv's newest comment that starts with `marker` (replies that carry one), or null. */
   latestComment(marker: string): Promise<{ id: number; body: string; createdAt: string } | null>;
@@ -109,27 +107,13 @@ export interface GitHubPort {
   updateCheckRun(id: number, report: CheckRunReport): Promise<void>;
 }
 
-/** A Kubernetes object as prenv handles it. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
-
-/** Reference to an applied object, as stored for pruning. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  /** Only inside a virtual cluster, where objects may live in several namespaces (or none). */
-  namespace?: string;
+/**
+ * Annotations to apply on a namespace with one server-side-apply field manager: the ones that
+ * manager wrote before and leaves out are removed. Built by record.ts only.
+ */
+export interface AnnotationWrite {
+  manager: string;
+  annotations: Record<string, string>;
 }
 
 export interface EnvironmentRecord {
@@ -162,16 +146,14 @@ export interface ClusterPort {
   listEnvironments(): Promise<EnvironmentRecord[]>;
   /** Server-side apply of prenv's own objects, as the bot (field manager `prenv`). */
   applyAsBot(objects: KubeObject[]): Promise<void>;
-  /** Replaces the state annotations prenv keeps on the namespace (field manager `prenv-state`). */
-  writeState(namespace: string, annotations: Record<string, string>): Promise<void>;
   /** Server-side apply as the tenant; with dryRun nothing is persisted. Refusals throw MANIFEST_INVALID. */
   applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void>;
   deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void>;
   waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
   diagnose(namespace: string): Promise<FailureReport>;
   deleteNamespace(namespace: string): Promise<void>;
-  /** Rewrites the annotations prenv keeps under `manager` on the namespace (one manager per concern). */
-  annotate(namespace: string, manager: string, annotations: Record<string, string>): Promise<void>;
+  /** Rewrites the annotations prenv keeps on the namespace under one field manager (see record.ts). */
+  annotate(namespace: string, write: AnnotationWrite): Promise<void>;
   /** Scales Deployments and StatefulSets as the tenant: `sleep` to 0 (remembering replicas), `wake` back. */
   scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult>;
   /**

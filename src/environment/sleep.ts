@@ -1,117 +1,89 @@
-// When an environment should sleep or wake, from the repo's `sleep` settings: after idle time
-// (no push or command), and/or outside awake hours in a time zone. Pure: the clock is an argument.
-import { parseDuration } from "../config/duration.js";
-import type { RepoConfig } from "../config/schema.js";
+// Sleep: scaling an environment's workloads to zero and back, by the repo's sleep settings (the
+// decision is sleep-policy.ts), by `/env sleep` and `/env wake`, and awake again after a deploy.
+// Activity (a push or a command) is recorded here too: idle time counts from it.
+import { isoSeconds } from "../report/time.js";
+import type { OpenCtx } from "./context.js";
+import type { ClusterPort, Clock, EnvironmentRecord, ScaleResult } from "./ports.js";
+import {
+  activityWrite,
+  afterWrite,
+  awakeWrite,
+  readRecord,
+  sleepWrite,
+  type EnvironmentView,
+} from "./record.js";
+import { policyOf, sleepDecision, type SleepPolicy } from "./sleep-policy.js";
 
-export interface Schedule {
-  timezone: string;
-  days: string[];
-  from: string;
-  to: string;
+interface SleepDeps {
+  cluster: Pick<ClusterPort, "scaleWorkloads" | "annotate">;
+  clock: Clock;
 }
 
-export interface SleepPolicy {
-  afterMs: number | null;
-  schedule: Schedule | null;
-}
-
-export type SleepReason = "idle" | "schedule" | "command";
-
-export interface SleepStatus {
-  sleeping: boolean;
-  reason: SleepReason | null;
-  lastActivity: number | null;
-}
-
-export function policyOf(config: RepoConfig): SleepPolicy {
-  const { after, schedule } = config.sleep;
-  return { afterMs: after ? parseDuration(after) : null, schedule: schedule ?? null };
-}
-
-export function encodePolicy(p: SleepPolicy): string {
-  return JSON.stringify(p);
-}
-
-export function decodePolicy(text: string | undefined): SleepPolicy | null {
-  if (!text) return null;
-  try {
-    const raw = JSON.parse(text) as Partial<SleepPolicy>;
-    const afterMs = typeof raw.afterMs === "number" && raw.afterMs > 0 ? raw.afterMs : null;
-    const s = raw.schedule;
-    const schedule =
-      s &&
-      typeof s.timezone === "string" &&
-      Array.isArray(s.days) &&
-      typeof s.from === "string" &&
-      typeof s.to === "string"
-        ? {
-            timezone: s.timezone,
-            days: s.days.filter((d): d is string => typeof d === "string"),
-            from: s.from,
-            to: s.to,
-          }
-        : null;
-    return { afterMs, schedule };
-  } catch {
-    return null;
-  }
-}
-
-const WEEKDAYS: Record<string, string> = {
-  Mon: "mon",
-  Tue: "tue",
-  Wed: "wed",
-  Thu: "thu",
-  Fri: "fri",
-  Sat: "sat",
-  Sun: "sun",
-};
-
-/** Whether `now` falls in the schedule's awake hours, in its time zone. */
-export function inAwakeHours(s: Schedule, now: Date): boolean {
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat("en-US", {
-      timeZone: s.timezone,
-      weekday: "short",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    }).formatToParts(now);
-  } catch {
-    return true; // an unknown zone never puts anything to sleep
-  }
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
-  const day = WEEKDAYS[get("weekday")] ?? "";
-  const minutes = Number(get("hour")) * 60 + Number(get("minute"));
-  const [fh, fm] = s.from.split(":").map(Number);
-  const [th, tm] = s.to.split(":").map(Number);
-  const from = (fh ?? 0) * 60 + (fm ?? 0);
-  const to = (th ?? 0) * 60 + (tm ?? 0);
-  const inWindow = from <= to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
-  return s.days.includes(day) && inWindow;
-}
-
-/**
- * What to do now: sleep (with the reason), wake, or nothing. A sleep by command or for idleness
- * lasts until a push or `/env wake`; a scheduled sleep also ends when the awake hours begin.
- */
-export function sleepDecision(
+/** What the policy says to do now with this environment: sleep (and why), wake, or nothing. */
+export function sleepDue(
+  view: EnvironmentView,
   policy: SleepPolicy,
-  status: SleepStatus,
   now: Date,
-): { action: "sleep"; reason: SleepReason } | { action: "wake" } | null {
-  const awake = policy.schedule ? inAwakeHours(policy.schedule, now) : true;
-  if (status.sleeping) {
-    return status.reason === "schedule" && awake ? { action: "wake" } : null;
-  }
-  if (!awake) return { action: "sleep", reason: "schedule" };
-  if (
-    policy.afterMs !== null &&
-    status.lastActivity !== null &&
-    now.getTime() - status.lastActivity >= policy.afterMs
-  ) {
-    return { action: "sleep", reason: "idle" };
-  }
-  return null;
+): ReturnType<typeof sleepDecision> {
+  const { sleeping, reason } = view.sleep;
+  return sleepDecision(policy, { sleeping, reason, lastActivity: view.lastActivity?.getTime() ?? null }, now);
+}
+
+/** Sleeps or wakes a converged environment as the repo's sleep settings say. */
+export async function applySleepPolicy(
+  ctx: OpenCtx,
+  env: EnvironmentRecord,
+): Promise<{ outcome: "slept" | "woke"; env: EnvironmentRecord } | null> {
+  const { clock, log } = ctx.deps;
+  const decision = sleepDue(readRecord(env), policyOf(ctx.config), clock.now());
+  if (!decision) return null;
+  const now =
+    decision.action === "sleep"
+      ? await scale(ctx.deps, env, { to: "sleep", reason: decision.reason })
+      : await scale(ctx.deps, env, { to: "wake" });
+  log.info({ namespace: ctx.namespace, ...decision }, "sleep policy applied");
+  return { outcome: decision.action === "sleep" ? "slept" : "woke", env: now.env };
+}
+
+/** `/env sleep` and `/env wake`: scales now, whatever the policy says. */
+export function sleepOrWake(
+  deps: SleepDeps,
+  env: EnvironmentRecord,
+  to: "sleep" | "wake",
+): Promise<{ result: ScaleResult; env: EnvironmentRecord }> {
+  return scale(deps, env, to === "sleep" ? { to, reason: "command" } : { to });
+}
+
+async function scale(
+  deps: SleepDeps,
+  env: EnvironmentRecord,
+  how: { to: "sleep"; reason: "idle" | "schedule" | "command" } | { to: "wake" },
+): Promise<{ result: ScaleResult; env: EnvironmentRecord }> {
+  const result = await deps.cluster.scaleWorkloads(env.name, how.to);
+  const write = how.to === "sleep" ? sleepWrite(deps.clock.now(), how.reason) : awakeWrite();
+  await deps.cluster.annotate(env.name, write);
+  return { result, env: afterWrite(env, write) };
+}
+
+/** After a deploy: the new workloads run, so an environment that slept is awake. */
+export async function markAwake(deps: SleepDeps, env: EnvironmentRecord | null): Promise<void> {
+  if (env && readRecord(env).sleep.sleeping) await deps.cluster.annotate(env.name, awakeWrite());
+}
+
+/** A push or an `/env` command: idle time starts again. Returns the record as it now is. */
+export async function recordActivity(
+  deps: { cluster: Pick<ClusterPort, "annotate">; clock: Clock },
+  namespace: string,
+  env: EnvironmentRecord | null,
+): Promise<EnvironmentRecord | null> {
+  const write = activityWrite(deps.clock.now());
+  await deps.cluster.annotate(namespace, write);
+  return env && afterWrite(env, write);
+}
+
+/** The state row's note for a sleeping environment. */
+export function sleepNote(env: EnvironmentRecord | null): string | null {
+  const sleep = env ? readRecord(env).sleep : null;
+  if (!sleep?.sleeping) return null;
+  return sleep.since ? `asleep since ${isoSeconds(sleep.since)}; /env wake or a push wakes it` : "asleep";
 }

@@ -1,5 +1,5 @@
 // EventBridge schedule → one janitor pass. See src/environment/janitor.ts.
-import { botRuntime, runJanitor } from "../runtime/aws.js";
+import { botRoot, runJanitor } from "../runtime/root/bot.js";
 
 export async function handler(): Promise<{
   environments: number;
@@ -7,7 +7,7 @@ export async function handler(): Promise<{
   reconciled: number;
   deleted: number;
 }> {
-  const report = await runJanitor(await botRuntime());
+  const report = await runJanitor(await botRoot());
   return {
     environments: report.environments,
     repositories: report.repositories,

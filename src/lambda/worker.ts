@@ -1,14 +1,14 @@
 // SQS FIFO → reconcile each job; partial batch failures. See src/runtime/sqs-batch.ts.
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { botRuntime, reportGiveUp, runJob } from "../runtime/aws.js";
+import { botRoot, runJob } from "../runtime/root/bot.js";
 import { processBatch } from "../runtime/sqs-batch.js";
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const rt = await botRuntime();
+  const root = await botRoot();
   return processBatch(event.Records, {
-    run: (job) => runJob(rt, job),
-    maxReceiveCount: rt.env.PRENV_MAX_RECEIVE_COUNT,
-    giveUp: (job, err) => reportGiveUp(rt, job, err),
-    log: rt.log,
+    run: (job) => runJob(root, job),
+    maxReceiveCount: root.settings.aws.maxReceiveCount,
+    giveUp: root.tell,
+    log: root.log,
   });
 }

@@ -121,3 +121,24 @@ export function formatBytes(bytes: number): string {
 function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
+
+export function limitError(file: string, problem: string, fix: string, line?: number): ManifestError {
+  return new ManifestError({ code: "LIMIT", file, ...(line !== undefined ? { line } : {}), problem, fix });
+}
+
+export function asManifestError(file: string, err: unknown): ManifestError {
+  return err instanceof ManifestError ? err : internalError(file, err);
+}
+
+/** The cause is kept for the logs only; the message says nothing about it. */
+export function internalError(file: string, cause: unknown): ManifestError {
+  return new ManifestError(
+    {
+      code: "INTERNAL",
+      file,
+      problem: "prenv could not check this file because of an internal error.",
+      fix: "Try /env redeploy; if it persists, tell the prenv operators.",
+    },
+    { cause },
+  );
+}

@@ -1,6 +1,7 @@
 // The PR comment: what it says in each state. Rendered from templates/comment.md.hbs.
-import type { AccessInstructions } from "../access/instructions.js";
+import type { AccessInstructions } from "./instructions.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
+import { isoSeconds } from "./time.js";
 import type { FailureReport } from "../environment/ports.js";
 
 /** How many characters of a commit SHA the exact `/env deploy` command names (48 bits). */
@@ -166,7 +167,7 @@ function liveFields(r: Report) {
   }
   return {
     namespace: r.namespace,
-    expiresAt: r.expiresAt ? r.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z") : null,
+    expiresAt: r.expiresAt ? isoSeconds(r.expiresAt) : null,
     access: r.access ?? null,
     accessNote: r.access ? null : ACCESS_TEXT,
     virtualApi: r.virtualApi ?? null,

@@ -7,13 +7,9 @@ import type { LoginInfo } from "../access/device-flow.js";
 import type { AccessDeps } from "../access/issue.js";
 import { GitHubAccess } from "../adapters/github/access.js";
 import type { Settings } from "./settings.js";
-import { hostCluster } from "./worker.js";
-
-/** The GitHub App as an OAuth client: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET. */
-export interface AppClientCredentials {
-  clientId: string;
-  clientSecret: string;
-}
+import { domainLogger } from "./root/logger.js";
+import type { AppClientCredentials } from "./root/secrets.js";
+import { hostCluster } from "./root/cluster.js";
 
 export function accessDeps(o: {
   client: AppClientCredentials;
@@ -27,7 +23,7 @@ export function accessDeps(o: {
     github: new GitHubAccess({ baseUrl: o.settings.github.apiUrl, ...o.client }, { appId: o.settings.appId }),
     cluster: hostCluster(o.kubeConfig, o.settings),
     clock: { now: o.now ?? (() => new Date()) },
-    log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
+    log: domainLogger(log),
     settings: {
       namespacePrefix: o.settings.environment.namespacePrefix,
       access: o.settings.environment.access,

@@ -1,12 +1,13 @@
-// One janitor pass with the real adapters: shared by the Lambda (src/runtime/aws.ts), the CLI
-// (`prenv janitor`) and the tests. What to do with each reconcile job is the caller's.
+// One janitor pass with the real adapters: shared by the janitor Lambda and the CLI's
+// `prenv janitor` (through src/runtime/root/bot.ts) and the tests. What to do with each reconcile
+// job is the caller's.
 import type { Probot } from "probot";
 import { openPullNumbers } from "../adapters/github/repository.js";
 import type { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
 import type { Prices } from "../environment/cost.js";
 import { sweep, type JanitorReport } from "../environment/janitor.js";
 import type { EnvironmentRecord, Logger } from "../environment/ports.js";
-import type { ReconcileJob } from "./jobs.js";
+import type { ReconcileJob } from "../jobs/job.js";
 
 export interface JanitorRun {
   probot: Pick<Probot, "auth">;

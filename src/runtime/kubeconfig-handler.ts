@@ -6,7 +6,7 @@
 // and GitHub's web host.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LoginInfo } from "../access/device-flow.js";
-import { KUBECONFIG_ROUTE, LOGIN_PATH } from "../access/instructions.js";
+import { KUBECONFIG_ROUTE, LOGIN_PATH } from "../report/instructions.js";
 import { issueKubeconfig, type AccessDeps } from "../access/issue.js";
 
 export interface HttpRequest {

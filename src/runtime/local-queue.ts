@@ -2,12 +2,17 @@
 // order, different pull requests in parallel (up to `concurrency`). A job that is still waiting
 // when another arrives for the same PR is not queued twice: reconcile is level-triggered, so
 // one pending run covers both. A repeated delivery id is dropped.
-import type { JobQueue, ReconcileJob } from "./jobs.js";
-import { jobKey } from "./jobs.js";
+import type { JobQueue, ReconcileJob } from "../jobs/job.js";
+import { jobKey } from "../jobs/job.js";
 
 export interface LocalQueueOptions {
   run: (job: ReconcileJob) => Promise<void>;
-  onError: (job: ReconcileJob, err: unknown, attempt: number) => { retryInMs: number | null };
+  /** What the error policy says after a failed attempt: retry after this long, or (null) stop. */
+  onError: (
+    job: ReconcileJob,
+    err: unknown,
+    attempt: number,
+  ) => { retryInMs: number | null } | Promise<{ retryInMs: number | null }>;
   concurrency?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -76,7 +81,7 @@ export class LocalQueue implements JobQueue {
         await this.opts.run(job);
         return;
       } catch (err) {
-        const { retryInMs } = this.opts.onError(job, err, attempt);
+        const { retryInMs } = await this.opts.onError(job, err, attempt);
         if (retryInMs === null) return;
         await this.sleep(retryInMs);
         // A newer job for the same PR supersedes this retry.

@@ -8,13 +8,14 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
+import type { Settings } from "./settings.js";
 
 /** The opt-in that allows an empty WEBHOOK_SECRET and Probot's setup page. */
 export const DEVELOPMENT_MODE = "PRENV_DEVELOPMENT";
 
 export type LocalStart =
-  /** Run prenv with this environment (the private key read, checked and inlined as PRIVATE_KEY). */
-  | { kind: "app"; env: NodeJS.ProcessEnv; warnings: string[] }
+  /** Run prenv as this App (the private key read and checked). */
+  | { kind: "app"; appId: number; privateKey: string; webhookSecret: string | undefined; warnings: string[] }
   /** Development mode without an App: Probot's setup page registers one. */
   | { kind: "setup"; warnings: string[] };
 
@@ -38,12 +39,13 @@ export function withDotEnv(env: NodeJS.ProcessEnv, cwd: string): NodeJS.ProcessE
   return { ...env, ...parseEnv(text) };
 }
 
-export function checkLocalStart(env: NodeJS.ProcessEnv, cwd: string): LocalStart {
-  const development = env[DEVELOPMENT_MODE] === "1" || env[DEVELOPMENT_MODE] === "true";
+type StartSettings = Pick<Settings, "appId" | "credentials" | "development">;
+
+export function checkLocalStart(settings: StartSettings, cwd: string): LocalStart {
+  const { appId, credentials, development } = settings;
   const warnings: string[] = [];
-  const appId = env.APP_ID?.trim() ?? "";
-  const hasKey = Boolean(env.PRIVATE_KEY?.trim() || env.PRIVATE_KEY_PATH?.trim());
-  if (!appId && !hasKey) {
+  const hasKey = Boolean(credentials.privateKey?.trim() || credentials.privateKeyPath?.trim());
+  if (appId === undefined && !hasKey) {
     if (!development) {
       throw new StartError(
         `no GitHub App configured: set ${CREDENTIALS}, or run once with ${DEVELOPMENT_MODE}=1 to create an App on Probot's setup page`,
@@ -54,15 +56,9 @@ export function checkLocalStart(env: NodeJS.ProcessEnv, cwd: string): LocalStart
     );
     return { kind: "setup", warnings };
   }
-  if (!/^[1-9][0-9]{0,11}$/.test(appId)) {
-    throw new StartError(
-      appId
-        ? "APP_ID must be the GitHub App's numeric id"
-        : `set APP_ID along with the private key (${CREDENTIALS})`,
-    );
-  }
-  const privateKey = readPrivateKey(env, cwd);
-  if (!env.WEBHOOK_SECRET) {
+  if (appId === undefined) throw new StartError(`set APP_ID along with the private key (${CREDENTIALS})`);
+  const privateKey = readPrivateKey(credentials, cwd);
+  if (!credentials.webhookSecret) {
     if (!development) {
       throw new StartError(
         `WEBHOOK_SECRET is empty: set it to the GitHub App's webhook secret (or ${DEVELOPMENT_MODE}=1 to accept webhooks signed with "development" on a development machine)`,
@@ -72,22 +68,25 @@ export function checkLocalStart(env: NodeJS.ProcessEnv, cwd: string): LocalStart
       `${DEVELOPMENT_MODE}=1 and WEBHOOK_SECRET is empty: accepting webhooks signed with "development"; never expose this server`,
     );
   }
-  return { kind: "app", env: { ...env, PRIVATE_KEY: privateKey, PRIVATE_KEY_PATH: undefined }, warnings };
+  return { kind: "app", appId, privateKey, webhookSecret: credentials.webhookSecret, warnings };
 }
 
-/** The App's private key from PRIVATE_KEY (PEM, `\n`-escaped PEM or base64 PEM) or PRIVATE_KEY_PATH. */
-function readPrivateKey(env: NodeJS.ProcessEnv, cwd: string): string {
+/**
+ * The App's private key from PRIVATE_KEY (PEM, `\n`-escaped PEM or base64 PEM) or PRIVATE_KEY_PATH
+ * (relative to `cwd`), checked to be an RSA key. Also used by the CLI.
+ */
+export function readPrivateKey(credentials: Settings["credentials"], cwd: string): string {
   let pem: string;
   let source: string;
-  if (env.PRIVATE_KEY?.trim()) {
+  if (credentials.privateKey?.trim()) {
     source = "PRIVATE_KEY";
-    pem = env.PRIVATE_KEY.trim();
+    pem = credentials.privateKey.trim();
     if (!pem.includes("-----BEGIN") && /^[A-Za-z0-9+/=\s]+$/.test(pem)) {
       pem = Buffer.from(pem, "base64").toString("utf8");
     }
     pem = pem.replace(/\\n/g, "\n");
   } else {
-    const path = resolve(cwd, env.PRIVATE_KEY_PATH!.trim());
+    const path = resolve(cwd, credentials.privateKeyPath?.trim() ?? "");
     source = `PRIVATE_KEY_PATH (${path})`;
     try {
       pem = readFileSync(path, "utf8");

@@ -1,186 +1,15 @@
 // Every environment variable prenv reads is parsed here, once, into one object that is passed
-// down. Errors name the variable and say how to fix it.
-import { z } from "zod";
-import { MIN_TOKEN_MS } from "../access/issue.js";
-import { DurationError, parseDuration } from "../config/duration.js";
+// down: by `npm start` (src/main.ts), the CLI (src/cli.ts) and each Lambda function (through
+// src/runtime/root/). One name per setting everywhere. Errors name the variable and say how to fix it.
+import { MIN_TOKEN_MS } from "../access/limits.js";
 import type { EnvironmentSettings } from "../environment/settings.js";
+import { APP_ID_MESSAGE, APP_ID_RE, DEFAULT_EGRESS_DENY, envSchema, type Env } from "./env-schema.js";
 
-const duration = (name: string, fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      try {
-        return parseDuration(v);
-      } catch (err) {
-        ctx.addIssue({
-          code: "custom",
-          message: err instanceof DurationError ? err.message : `${name} is not a duration`,
-        });
-        return z.NEVER;
-      }
-    });
-
-/**
- * vcluster OSS and the Kubernetes distro it runs, as the cluster tier builds and runs them together
- * (test/cluster/vcluster/go.mod, test/cluster/k8s/go.mod; see README, "Virtual clusters").
- */
-export const VCLUSTER_IMAGE = "ghcr.io/loft-sh/vcluster-oss:0.36.1";
-export const VCLUSTER_KUBERNETES_IMAGE = "ghcr.io/loft-sh/kubernetes:v1.34.4";
-
-const QUANTITY = /^(?:[0-9]+(?:\.[0-9]+)?)(?:m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const CIDR = /^(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}|[0-9a-f:]+\/[0-9]{1,3})$/i;
-
-/**
- * Address ranges previews may never reach (the rest of the internet they may): RFC 1918, carrier-grade
- * NAT, loopback and link-local (cloud instance metadata at 169.254.169.254 and fd00:ec2::254 included),
- * IPv6 unique-local and link-local.
- */
-export const DEFAULT_EGRESS_DENY = [
-  "10.0.0.0/8",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
-  "100.64.0.0/10",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "fc00::/7",
-  "fe80::/10",
-];
-const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-const envSchema = z.object({
-  PRENV_BASE_DOMAIN: z
-    .string()
-    .regex(DNS_NAME, "must be a DNS name such as preview.example.com")
-    .default("preview.localhost"),
-  PRENV_URL_SCHEME: z.enum(["http", "https"]).default("https"),
-  PRENV_INGRESS_CLASS: z.string().regex(DNS_LABEL, "must be an IngressClass name").default("nginx"),
-  PRENV_INGRESS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("ingress-nginx"),
-  PRENV_NAMESPACE_PREFIX: z
-    .string()
-    .regex(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter")
-    .default("pr"),
-  PRENV_MAX_TTL: duration("PRENV_MAX_TTL", "14d"),
-  PRENV_ROLLOUT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(840).default(300),
-  PRENV_CHECK_NAME: z.string().min(1).max(100).default("prenv"),
-  PRENV_DEFAULT_CPU_LIMIT: z.string().default("500m"),
-  PRENV_DEFAULT_MEMORY_LIMIT: z.string().default("512Mi"),
-  PRENV_DEFAULT_CPU_REQUEST: z.string().default("50m"),
-  PRENV_DEFAULT_MEMORY_REQUEST: z.string().default("64Mi"),
-  PRENV_MAX_ENVIRONMENTS: z.coerce.number().int().min(0).default(0),
-  PRENV_PRICE_CPU_HOUR: z.coerce.number().nonnegative().default(0.04048),
-  PRENV_PRICE_GIB_HOUR: z.coerce.number().nonnegative().default(0.004445),
-  PRENV_CURRENCY: z.string().min(1).max(8).default("USD"),
-  PRENV_VCLUSTER_IMAGE: z
-    .string()
-    .max(512)
-    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/vcluster-oss:0.36.1")
-    .default(VCLUSTER_IMAGE),
-  PRENV_VCLUSTER_KUBERNETES_IMAGE: z
-    .string()
-    .max(512)
-    .regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/kubernetes:v1.34.4")
-    .default(VCLUSTER_KUBERNETES_IMAGE),
-  PRENV_VCLUSTER_API_DOMAIN: z
-    .string()
-    .regex(DNS_NAME, "must be a DNS name such as api.preview.example.com")
-    .optional(),
-  PRENV_VCLUSTER_API_ADDRESS: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/i, "must be host:port, e.g. ingress.internal:443")
-    .optional(),
-  PRENV_VCLUSTER_PERSISTENCE: z
-    .string()
-    .regex(/^(off|[0-9]+(Mi|Gi|Ti))$/, "must be off or a volume size such as 5Gi")
-    .default("off"),
-  PRENV_VCLUSTER_CPU: z.string().regex(QUANTITY, "must be a CPU quantity such as 1 or 500m").default("1"),
-  PRENV_VCLUSTER_MEMORY: z
-    .string()
-    .regex(QUANTITY, "must be a memory quantity such as 1Gi or 768Mi")
-    .default("1Gi"),
-  PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(600).default(240),
-  PRENV_PUBLIC_URL: z
-    .string()
-    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, "must be an http(s) URL such as https://prenv.example.com")
-    .transform((u) => u.replace(/\/+$/, ""))
-    .optional(),
-  PRENV_KUBECONFIG_TTL: duration("PRENV_KUBECONFIG_TTL", "1h"),
-  PRENV_KUBECONFIG_MAX_TTL: duration("PRENV_KUBECONFIG_MAX_TTL", "8h"),
-  PRENV_KUBECONFIG_SERVER: z
-    .string()
-    .regex(/^https:\/\/[^\s/?#]+$/, "must be the API server's https URL, e.g. https://k8s.example.com")
-    .optional(),
-  PRENV_MAX_CPU: z.string().regex(QUANTITY, "must be a CPU quantity such as 8 or 4500m").default("8"),
-  PRENV_MAX_MEMORY: z.string().regex(QUANTITY, "must be a memory quantity such as 16Gi").default("16Gi"),
-  PRENV_MAX_STORAGE: z.string().regex(QUANTITY, "must be a storage quantity such as 50Gi").default("50Gi"),
-  PRENV_MAX_PODS: z.coerce.number().int().min(1).max(1000).default(50),
-  PRENV_QUOTA_CONFIGMAPS: z.coerce.number().int().min(1).max(10_000).default(100),
-  PRENV_QUOTA_SECRETS: z.coerce.number().int().min(1).max(10_000).default(100),
-  PRENV_QUOTA_SERVICES: z.coerce.number().int().min(1).max(10_000).default(30),
-  PRENV_QUOTA_PVCS: z.coerce.number().int().min(0).max(10_000).default(10),
-  PRENV_EGRESS_DENY_CIDRS: z
-    .string()
-    .transform((v) =>
-      v
-        .split(",")
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/8")))
-    .optional(),
-  PRENV_HOST_API_CIDRS: z
-    .string()
-    .transform((v) =>
-      v
-        .split(",")
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(z.string().regex(CIDR, "must be a comma-separated list of CIDRs such as 10.0.0.0/16")).min(1),
-    )
-    .optional(),
-  PRENV_DNS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("kube-system"),
-  PRENV_DNS_POD_LABELS: z
-    .string()
-    .regex(
-      /^[a-z0-9./-]+=[A-Za-z0-9._-]+(,[a-z0-9./-]+=[A-Za-z0-9._-]+)*$/,
-      "must be key=value[,key=value], e.g. k8s-app=kube-dns",
-    )
-    .default("k8s-app=kube-dns"),
-  PRENV_POD_SECURITY_VERSION: z
-    .string()
-    .regex(/^v1\.[0-9]{1,3}$/, "must be a Kubernetes minor version such as v1.34")
-    .optional(),
-  PRENV_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(900).optional(),
-  PRENV_RENDER_TOOLS: z.string().max(1024).optional(),
-  PRENV_RENDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(120).default(10),
-  PRENV_RENDER_MAX_OUTPUT_MIB: z.coerce.number().int().min(1).max(64).default(4),
-  PRENV_RENDER_MEMORY_MIB: z.coerce.number().int().min(64).max(8192).default(512),
-  KUBECONFIG: z.string().optional(),
-  KUBE_CONTEXT: z.string().optional(),
-  /** The kubeconfig context of the kubeconfig endpoint's own identity (group prenv-kubeconfig), `npm start` only. */
-  PRENV_ACCESS_KUBE_CONTEXT: z.string().optional(),
-  PRENV_GITHUB_API_URL: z
-    .string()
-    .regex(/^https?:\/\/[^\s?#]+$/, "must be GitHub's API URL, e.g. https://ghe.example.com/api/v3")
-    .transform((u) => u.replace(/\/+$/, ""))
-    .optional(),
-  PRENV_GITHUB_WEB_URL: z
-    .string()
-    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, "must be GitHub's web URL, e.g. https://ghe.example.com")
-    .transform((u) => u.replace(/\/+$/, ""))
-    .optional(),
-  /** Probot's GitHub Enterprise Server variables. */
-  GHE_HOST: z
-    .string()
-    .regex(/^[a-z0-9.-]+(:[0-9]+)?$/i, "must be a host name")
-    .optional(),
-  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
-  APP_ID: z.coerce.number().int().positive().optional(),
-});
+/** The GitHub App's id, as APP_ID or a secret's APP_ID gives it: one rule for both. */
+export function parseAppId(text: string, where = "APP_ID"): number {
+  if (!APP_ID_RE.test(text.trim())) throw new SettingsError([`${where}: ${APP_ID_MESSAGE}`]);
+  return Number(text.trim());
+}
 
 export interface Settings {
   environment: EnvironmentSettings;
@@ -190,26 +19,47 @@ export interface Settings {
   kubeContext: string | undefined;
   /** The kubeconfig endpoint's context in `npm start` (its own identity); default: kubeContext. */
   accessKubeContext: string | undefined;
+  /** The GitHub App's id (APP_ID); on Lambda it comes from the function's secret instead. */
   appId: number | undefined;
   /** GitHub's REST API and web host (device flow): github.com, or GitHub Enterprise Server. */
   github: { apiUrl: string; webUrl: string };
-}
-
-export interface RenderSettings {
-  /** Directory of the pinned helm and kustomize binaries (/opt/bin on Lambda), or null. */
-  toolsDir: string | null;
-  timeoutMs: number;
-  maxOutputBytes: number;
-  memoryBytes: number;
-}
-
-function renderSettings(e: z.output<typeof envSchema>): RenderSettings {
-  return {
-    toolsDir: e.PRENV_RENDER_TOOLS ?? null,
-    timeoutMs: e.PRENV_RENDER_TIMEOUT_SECONDS * 1000,
-    maxOutputBytes: e.PRENV_RENDER_MAX_OUTPUT_MIB * 1024 * 1024,
-    memoryBytes: e.PRENV_RENDER_MEMORY_MIB * 1024 * 1024,
+  /** The App's other credentials when set in the environment (`npm start`, the CLI, offline). */
+  credentials: Credentials;
+  /** PRENV_DEVELOPMENT=1: `npm start` may fall into Probot's setup page or accept "development". */
+  development: boolean;
+  /** LOG_LEVEL; unset: each entry's default (info; the CLI's janitor: warn). */
+  logLevel: string | undefined;
+  /** Probot's HTTP server (`npm start`). */
+  server: {
+    port: number;
+    host: string | undefined;
+    webhookPath: string | undefined;
+    webhookProxy: string | undefined;
   };
+  aws: AwsSettings;
+}
+
+/** Credentials are never logged; the composition root hands each function only its own. */
+export interface Credentials {
+  privateKey: string | undefined;
+  privateKeyPath: string | undefined;
+  webhookSecret: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+}
+
+export interface AwsSettings {
+  region: string;
+  /** The jobs queue (SQS FIFO). */
+  queueUrl: string | undefined;
+  /** Another SQS endpoint (ElasticMQ for `npm run offline` and the tests). */
+  sqsEndpoint: string | undefined;
+  /** Each function's own secret in Secrets Manager. */
+  secretIds: { app: string | undefined; webhook: string | undefined; kubeconfig: string | undefined };
+  /** Reach the cluster through EKS (the function's role, STS-presigned tokens) instead of KUBECONFIG. */
+  eksCluster: string | undefined;
+  /** The queue's redrive maxReceiveCount: the attempts a job gets before the dead-letter queue. */
+  maxReceiveCount: number;
 }
 
 export class SettingsError extends Error {
@@ -218,8 +68,6 @@ export class SettingsError extends Error {
     this.name = "SettingsError";
   }
 }
-
-type Env = z.output<typeof envSchema>;
 
 /** What no single variable shows: settings that must fit together. */
 function crossChecks(e: Env): string[] {
@@ -325,10 +173,53 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...kubeContexts(e),
     appId: e.APP_ID,
     github: githubUrls(e),
+    credentials: {
+      privateKey: e.PRIVATE_KEY,
+      privateKeyPath: e.PRIVATE_KEY_PATH,
+      webhookSecret: e.WEBHOOK_SECRET,
+      clientId: e.GITHUB_CLIENT_ID,
+      clientSecret: e.GITHUB_CLIENT_SECRET,
+    },
+    development: e.PRENV_DEVELOPMENT === "1" || e.PRENV_DEVELOPMENT === "true",
+    logLevel: e.LOG_LEVEL,
+    server: { port: e.PORT, host: e.HOST, webhookPath: e.WEBHOOK_PATH, webhookProxy: e.WEBHOOK_PROXY_URL },
+    aws: awsSettings(e),
   };
 }
 
-function kubeContexts(e: z.infer<typeof envSchema>) {
+export interface RenderSettings {
+  /** Directory of the pinned helm and kustomize binaries (/opt/bin on Lambda), or null. */
+  toolsDir: string | null;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  memoryBytes: number;
+}
+
+function renderSettings(e: Env): RenderSettings {
+  return {
+    toolsDir: e.PRENV_RENDER_TOOLS ?? null,
+    timeoutMs: e.PRENV_RENDER_TIMEOUT_SECONDS * 1000,
+    maxOutputBytes: e.PRENV_RENDER_MAX_OUTPUT_MIB * 1024 * 1024,
+    memoryBytes: e.PRENV_RENDER_MEMORY_MIB * 1024 * 1024,
+  };
+}
+
+function awsSettings(e: Env): AwsSettings {
+  return {
+    region: e.AWS_REGION,
+    queueUrl: e.PRENV_QUEUE_URL,
+    sqsEndpoint: e.PRENV_SQS_ENDPOINT,
+    secretIds: {
+      app: e.PRENV_SECRET_ID,
+      webhook: e.PRENV_WEBHOOK_SECRET_ID,
+      kubeconfig: e.PRENV_KUBECONFIG_SECRET_ID,
+    },
+    eksCluster: e.PRENV_EKS_CLUSTER,
+    maxReceiveCount: e.PRENV_MAX_RECEIVE_COUNT,
+  };
+}
+
+function kubeContexts(e: Env) {
   return {
     kubeconfigPath: e.KUBECONFIG,
     kubeContext: e.KUBE_CONTEXT,
@@ -337,7 +228,7 @@ function kubeContexts(e: z.infer<typeof envSchema>) {
 }
 
 /** GitHub's API and web URLs: PRENV_GITHUB_API_URL, else Probot's GHE_HOST, else github.com. */
-function githubUrls(e: z.infer<typeof envSchema>): { apiUrl: string; webUrl: string } {
+function githubUrls(e: Env): { apiUrl: string; webUrl: string } {
   const apiUrl =
     e.PRENV_GITHUB_API_URL ??
     (e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : "https://api.github.com");

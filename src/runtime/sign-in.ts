@@ -4,7 +4,7 @@
 // its expiry only (never a refresh token: refreshing needs the App's client secret).
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { deviceFlowToken, type LoginInfo, type UserToken } from "../access/device-flow.js";
-import { LOGIN_PATH } from "../access/instructions.js";
+import { LOGIN_PATH } from "../report/instructions.js";
 
 export interface SignInOptions {
   /** prenv's URL, e.g. https://prenv.example.com. */

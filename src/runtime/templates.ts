@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileGuardTemplates, type TemplateSources } from "../environment/guards.js";
 import { compileComment } from "../report/comment.js";
-import type { ReconcileDeps } from "../environment/reconcile.js";
+import type { ReconcileDeps } from "../environment/context.js";
 
 export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../templates");
 

@@ -5,13 +5,14 @@ import type { Logger as Pino } from "pino";
 import type { Probot } from "probot";
 import { appIdentity } from "../adapters/github/app-identity.js";
 import { GitHubPullRequest } from "../adapters/github/pull-request.js";
-import { KubernetesCluster } from "../adapters/kubernetes/cluster.js";
-import { reconcile, type Outcome, type ReconcileDeps } from "../environment/reconcile.js";
-import { isPrenvError, policyFor } from "../errors.js";
+import type { Outcome, ReconcileDeps } from "../environment/context.js";
+import { reconcile } from "../environment/reconcile.js";
 import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
 import { withHostSettings } from "./host-settings.js";
-import type { ReconcileJob } from "./jobs.js";
 import { renderDeps } from "./render.js";
+import { hostCluster } from "./root/cluster.js";
+import { domainLogger } from "./root/logger.js";
+import type { ReconcileJob } from "../jobs/job.js";
 import type { Settings } from "./settings.js";
 
 export interface WorkerDeps {
@@ -46,7 +47,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     github: new GitHubPullRequest(octokit, ref, app),
     cluster: hostCluster(deps.kubeConfig, settings),
     clock: { now: deps.now ?? (() => new Date()) },
-    log: { info: (m, s) => log.info(m, s), warn: (m, s) => log.warn(m, s), error: (m, s) => log.error(m, s) },
+    log: domainLogger(log),
     settings: settings.environment,
     templates: deps.templates,
     render: renderDeps(deps.settings.render, deps.kubeConfig, octokit, ref),
@@ -56,41 +57,4 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     : await reconcile(ref, reconcileDeps);
   log.info({ outcome, ms: Date.now() - started }, job.commentId ? "commands handled" : "reconciled");
   return outcome;
-}
-
-/** The host cluster adapter with the operator's settings for virtual clusters and kubeconfigs. */
-export function hostCluster(kubeConfig: KubeConfig, settings: Settings): KubernetesCluster {
-  return new KubernetesCluster(kubeConfig, {
-    virtualAddress: settings.environment.vcluster.apiAddress,
-    hostServer: settings.environment.access.hostServer,
-  });
-}
-
-/** Retry transient failures with backoff (at most 5 attempts); log the rest once. */
-export function retryPolicy(log: Pino) {
-  return (job: ReconcileJob, err: unknown, attempt: number): { retryInMs: number | null } => {
-    const code = isPrenvError(err) ? err.code : "UNEXPECTED";
-    const retry = isPrenvError(err) ? policyFor(err.code).retry : true;
-    const meta = {
-      repo: `${job.owner}/${job.repo}`,
-      pr: job.number,
-      delivery: job.delivery,
-      code,
-      attempt,
-      err: errorMeta(err),
-    };
-    if (retry && attempt < 5) {
-      log.warn(meta, "reconcile failed; will retry");
-      return { retryInMs: Math.min(60_000, 1000 * 2 ** attempt) };
-    }
-    log.error(meta, "reconcile failed");
-    return { retryInMs: null };
-  };
-}
-
-/** Message and cause name only: vendor errors can carry request headers (tokens). */
-function errorMeta(err: unknown): { message: string; cause?: string } {
-  if (!(err instanceof Error)) return { message: String(err) };
-  const cause = err.cause instanceof Error ? err.cause.name : undefined;
-  return cause ? { message: err.message, cause } : { message: err.message };
 }

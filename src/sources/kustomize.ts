@@ -87,7 +87,7 @@ async function visit(repo: RepoSnapshot, dir: string, from: string | null): Prom
   const bases: string[] = [];
   for (const field of RESOURCE_FIELDS) {
     for (const ref of strings(doc[field])) {
-      const target = await resolveRef(repo, file, dir, field, ref);
+      const target = await resolveRef(repo, { file, dir, field }, ref);
       if (repo.entry(target.real)?.type !== "dir") {
         await repo.pick(target.path, dir, `${REPO_DIR}/${target.path}`);
       } else if (target.real === target.path) {
@@ -100,7 +100,7 @@ async function visit(repo: RepoSnapshot, dir: string, from: string | null): Prom
     }
   }
   for (const ref of fileRefs(doc)) {
-    const target = await resolveRef(repo, file, dir, "files", ref);
+    const target = await resolveRef(repo, { file, dir, field: "files" }, ref);
     await repo.pick(target.path, dir, `${REPO_DIR}/${target.path}`);
   }
   return bases;
@@ -146,11 +146,10 @@ function isPathLike(entry: string): boolean {
 /** A path a kustomization names, resolved in the repository, or a problem saying why it cannot be. */
 async function resolveRef(
   repo: RepoSnapshot,
-  file: string,
-  dir: string,
-  field: string,
+  where: { file: string; dir: string; field: string },
   ref: string,
 ): Promise<{ path: string; real: string }> {
+  const { file, dir, field } = where;
   if (looksRemote(ref)) {
     throw new SourceProblem(
       `${file}: ${field} entry ${quote(ref)} is a remote resource; prenv builds only from this repository (no git or http fetches). Copy the base into the repository.`,

@@ -2,7 +2,7 @@
 // rendered offline by a pinned tool, as manifest files for the same checks, apply, prune and
 // rollout as plain manifests. The output is data: it never goes through prenv's Handlebars (a
 // `{{` that a chart prints stays as it is).
-import type { ManifestFile } from "../environment/ports.js";
+import type { RepoFile as ManifestFile } from "../manifests/files.js";
 import { PrenvError } from "../errors.js";
 import { ManifestError } from "../manifests/errors.js";
 import { renderConfigValue, resolveTemplateVars, type TemplateVars } from "../manifests/template.js";

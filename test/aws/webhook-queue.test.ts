@@ -5,7 +5,7 @@ import { Webhooks } from "@octokit/webhooks";
 import { beforeEach, describe, expect, it } from "vitest";
 import { prenvApp } from "../../src/app.js";
 import { SqsJobQueue } from "../../src/adapters/aws/sqs-queue.js";
-import type { ReconcileJob } from "../../src/runtime/jobs.js";
+import type { ReconcileJob } from "../../src/jobs/job.js";
 import { processBatch } from "../../src/runtime/sqs-batch.js";
 import { createWebhookHandler, type WebhookRequest } from "../../src/runtime/webhook-handler.js";
 import { APP_ID, WEBHOOK_SECRET, sign } from "../support/app-key.js";

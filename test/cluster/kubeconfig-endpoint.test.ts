@@ -17,7 +17,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect } from "vitest";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
-import { IDENTITY } from "../../src/environment/state.js";
 import { closeEndpoints, deployed, kubeconfigOf, tokenOf, type Endpoint } from "./harness/endpoint.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { expectApiError, ingressBody } from "./harness/k8s-helpers.js";
@@ -40,7 +39,7 @@ async function githubCalls(s: Setup, during: () => Promise<unknown>): Promise<st
 
 async function expiresAt(admin: KubeConfig, ns: string): Promise<number> {
   const n = await admin.makeApiClient(CoreV1Api).readNamespace({ name: ns });
-  return Date.parse(n.metadata!.annotations![IDENTITY.expiresAt]!);
+  return Date.parse(n.metadata!.annotations!["prenv.dev/expires-at"]!);
 }
 
 describe("the kubeconfig endpoint", () => {

@@ -5,8 +5,8 @@ import { AppsV1Api, CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api } from "@
 import { describe, expect } from "vitest";
 import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
 import { namespaceObjects, type GuardTemplates } from "../../src/environment/guards.js";
-import type { KubeObject } from "../../src/environment/ports.js";
-import { MANAGED_BY } from "../../src/environment/state.js";
+import type { KubeObject } from "../../src/manifests/objects.js";
+import { MANAGED_BY } from "../../src/environment/record.js";
 import { parseRepoConfig } from "../../src/config/parse.js";
 import { PrenvError } from "../../src/errors.js";
 import { loadTemplates } from "../../src/runtime/templates.js";

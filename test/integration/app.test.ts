@@ -3,7 +3,7 @@
 import type { Probot } from "probot";
 import { beforeEach, describe, expect, it } from "vitest";
 import { prenvApp } from "../../src/app.js";
-import type { JobQueue, ReconcileJob } from "../../src/runtime/jobs.js";
+import type { JobQueue, ReconcileJob } from "../../src/jobs/job.js";
 import { APP_ID, sign } from "../support/app-key.js";
 import { examplePayload, INSTALLATION_ID } from "../support/payloads.js";
 import { testProbot } from "../support/probot.js";

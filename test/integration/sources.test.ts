@@ -10,7 +10,7 @@ import { GitHubTree } from "../../src/adapters/github/tree.js";
 import { ChildToolRunner } from "../../src/adapters/tools/runner.js";
 import { parseRepoConfig } from "../../src/config/parse.js";
 import type { RepoConfig } from "../../src/config/schema.js";
-import type { ManifestFile } from "../../src/environment/ports.js";
+import type { RepoFile as ManifestFile } from "../../src/manifests/files.js";
 import { PrenvError } from "../../src/errors.js";
 import { parseTenantManifests } from "../../src/manifests/parse.js";
 import type { RenderDeps } from "../../src/sources/ports.js";

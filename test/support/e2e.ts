@@ -7,7 +7,8 @@ import { prenvApp } from "../../src/app.js";
 import { LocalQueue } from "../../src/runtime/local-queue.js";
 import type { Settings } from "../../src/runtime/settings.js";
 import { loadTemplates } from "../../src/runtime/templates.js";
-import { processJob, retryPolicy } from "../../src/runtime/worker.js";
+import { localFailurePolicy } from "../../src/runtime/failures.js";
+import { processJob } from "../../src/runtime/worker.js";
 import { APP_ID, sign } from "./app-key.js";
 import { startGitHubStandIn, type GitHubStandIn } from "./github-standin.js";
 import { testSettings } from "./settings.js";
@@ -50,7 +51,7 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
     },
     onError: (job, err, attempt) => {
       failures.push(err);
-      retryPolicy(log)(job, err, attempt); // logs it as production would
+      void localFailurePolicy(log, null)(job, err, attempt); // logs it as production would
       // No retries in tests: settle() rethrows the failure so the test sees it at once.
       return { retryInMs: null };
     },

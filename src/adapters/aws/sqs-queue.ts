@@ -2,7 +2,7 @@
 // the deduplication id (a redelivered webhook becomes one job).
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createHash } from "node:crypto";
-import { jobKey, type JobQueue, type ReconcileJob } from "../../runtime/jobs.js";
+import { jobKey, type JobQueue, type ReconcileJob } from "../../jobs/job.js";
 
 const MAX_ID = 128;
 const ALLOWED = /^[\x21-\x7e]+$/; // SQS: alphanumerics and punctuation

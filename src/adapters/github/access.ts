@@ -9,7 +9,8 @@ import { ProbotOctokit } from "probot";
 import type { AccessGitHub } from "../../access/issue.js";
 import type { RepoRole } from "../../environment/ports.js";
 import { PrenvError } from "../../errors.js";
-import { GitHubPullRequest, status } from "./pull-request.js";
+import { status } from "./errors.js";
+import { GitHubPullRequest } from "./pull-request.js";
 
 export interface OAuthClient {
   /** GitHub's REST API, e.g. https://api.github.com or https://ghe.example.com/api/v3. */

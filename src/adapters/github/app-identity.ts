@@ -2,7 +2,7 @@
 // that account can carry prenv's hidden state (approvals, /env destroy): a comment from any other
 // bot or user that copies prenv's marker is never read as prenv's own.
 import type { Probot } from "probot";
-import { status } from "./pull-request.js";
+import { status } from "./errors.js";
 import { PrenvError } from "../../errors.js";
 
 export interface AppIdentity {

@@ -1,7 +1,6 @@
 // GitHubPort on Probot's Octokit, for one pull request of one installation.
 import type { ProbotOctokit } from "probot";
 import { loadRepoConfig } from "../../config/load.js";
-import { CONFIG_FILE } from "../../config/schema.js";
 import type {
   CheckRunReport,
   CheckRunView,
@@ -11,12 +10,13 @@ import type {
   DeploymentView,
   GitHubPort,
   IssueCommentView,
-  ManifestFile,
   RepoRole,
   PrRef,
   PullRequest,
 } from "../../environment/ports.js";
 import { PrenvError } from "../../errors.js";
+import { githubError, status } from "./errors.js";
+import type { RepoFile, RepoTree, TreeEntry } from "../../manifests/files.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -26,30 +26,8 @@ interface OwnComment {
   createdAt: string;
 }
 
-/** Limits applied before any manifest byte is downloaded (the parser checks them again). */
-export const MANIFEST_FETCH_LIMITS = { maxFiles: 100, maxFileBytes: 256 * 1024, maxTotalBytes: 1024 * 1024 };
 const MAX_SUMMARY = 60_000;
 const DEPLOYMENTS_CHECKED = 5;
-
-export function status(err: unknown): number | undefined {
-  return typeof err === "object" && err !== null && "status" in err
-    ? (err as { status: number }).status
-    : undefined;
-}
-
-function githubError(err: unknown, what: string): PrenvError {
-  if (err instanceof PrenvError) return err;
-  const code = status(err);
-  const hint =
-    code === 403 || code === 404
-      ? " Check the GitHub App's permissions (see app.yml) and that it is installed on this repository."
-      : "";
-  return new PrenvError(
-    "GITHUB_ERROR",
-    `GitHub API ${code ?? "request"} failed while trying to ${what}.${hint}`,
-    { cause: err },
-  );
-}
 
 export class GitHubPullRequest implements GitHubPort {
   private readonly repo: { owner: string; repo: string };
@@ -161,62 +139,34 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  async readManifestFiles(sha: string, dir: string): Promise<ManifestFile[]> {
-    const prefix = dir.replace(/\/+$/, "") + "/";
-    let tree: { path?: string; type?: string; size?: number }[];
+  /** The whole tree at `sha` (one request; GitHub truncates very large trees, which is reported). */
+  async tree(sha: string): Promise<RepoTree> {
     try {
       const { data } = await this.octokit.rest.git.getTree({
         ...this.repo,
         tree_sha: sha,
         recursive: "true",
       });
-      if (data.truncated)
-        throw new PrenvError(
-          "MANIFEST_INVALID",
-          "The repository tree is too large to read; move the manifests to a smaller repository.",
-        );
-      tree = data.tree;
+      const entries = data.tree.flatMap((e): TreeEntry[] =>
+        e.path && (e.type === "blob" || e.type === "tree" || e.type === "commit")
+          ? [{ path: e.path, type: e.type, size: e.size ?? 0 }]
+          : [],
+      );
+      return { entries, truncated: data.truncated };
     } catch (err) {
       throw githubError(err, `read the repository tree at ${sha.slice(0, 7)}`);
     }
-    const entries = tree.filter(
-      (e) => e.type === "blob" && e.path?.startsWith(prefix) && /\.ya?ml$/i.test(e.path),
-    );
-    if (entries.length === 0) {
-      const exists = tree.some((e) => e.type === "tree" && e.path === prefix.slice(0, -1));
-      throw new PrenvError(
-        "MANIFEST_INVALID",
-        exists
-          ? `deploy.path '${dir}' has no .yaml or .yml files at commit ${sha.slice(0, 7)}.`
-          : `deploy.path '${dir}' does not exist at commit ${sha.slice(0, 7)}; add the directory or change deploy.path in ${CONFIG_FILE}.`,
-      );
-    }
-    const { maxFiles, maxFileBytes, maxTotalBytes } = MANIFEST_FETCH_LIMITS;
-    if (entries.length > maxFiles)
-      throw new PrenvError(
-        "MANIFEST_INVALID",
-        `deploy.path '${dir}' has ${entries.length} files; the limit is ${maxFiles}.`,
-      );
-    const big = entries.find((e) => (e.size ?? 0) > maxFileBytes);
-    if (big)
-      throw new PrenvError(
-        "MANIFEST_INVALID",
-        `${big.path} is ${big.size} bytes; the limit per file is ${maxFileBytes}.`,
-      );
-    const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
-    if (total > maxTotalBytes)
-      throw new PrenvError(
-        "MANIFEST_INVALID",
-        `The manifests under '${dir}' total ${total} bytes; the limit is ${maxTotalBytes}.`,
-      );
-    const files: ManifestFile[] = [];
-    for (const e of entries.sort((a, b) => (a.path! < b.path! ? -1 : 1))) {
+  }
+
+  async readFiles(sha: string, paths: string[]): Promise<RepoFile[]> {
+    const files: RepoFile[] = [];
+    for (const path of paths) {
       try {
-        const { data } = await this.octokit.rest.repos.getContent({ ...this.repo, path: e.path!, ref: sha });
+        const { data } = await this.octokit.rest.repos.getContent({ ...this.repo, path, ref: sha });
         if (Array.isArray(data) || data.type !== "file" || typeof data.content !== "string") continue;
-        files.push({ path: e.path!, content: Buffer.from(data.content, "base64").toString("utf8") });
+        files.push({ path, content: Buffer.from(data.content, "base64").toString("utf8") });
       } catch (err) {
-        throw githubError(err, `read ${e.path}`);
+        throw githubError(err, `read ${path}`);
       }
     }
     return files;

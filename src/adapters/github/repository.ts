@@ -1,6 +1,7 @@
 // Repository-level GitHub look-ups for the janitor: one paginated list of open pull requests per
 // repository instead of one request per environment.
-import { status, type Octokit } from "./pull-request.js";
+import { status } from "./errors.js";
+import type { Octokit } from "./pull-request.js";
 
 /**
  * Open PR numbers and the repository's id (read from the PRs' base; null with no open PR), or null

@@ -3,7 +3,8 @@
 // at the commit the use case names (the pull request's head), never at a branch.
 import { PrenvError } from "../../errors.js";
 import type { RepositoryReader, TreeEntry } from "../../sources/ports.js";
-import { status, type Octokit } from "./pull-request.js";
+import { status } from "./errors.js";
+import type { Octokit } from "./pull-request.js";
 
 const TYPES: Record<string, TreeEntry["type"]> = {
   "100644": "file",

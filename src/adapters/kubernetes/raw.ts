@@ -3,7 +3,7 @@
 // through its typed models, which silently drops fields it does not know (LimitRange `default`
 // for one, and every field newer than the library).
 import { ApiException, type KubeConfig } from "@kubernetes/client-node";
-import type { KubeObject } from "../../environment/ports.js";
+import type { KubeObject } from "../../manifests/objects.js";
 import { PrenvError } from "../../errors.js";
 import type { OutgoingHttpHeaders } from "node:http";
 import { request, type RequestOptions } from "node:https";
@@ -154,16 +154,16 @@ export class RawKube {
 /**
  * Applies `objects` one by one with `one`. Refusals (4xx) are collected: a dry run checks every
  * object, a real apply stops at the first; then one MANIFEST_INVALID names them all, starting with
- * `who` ("The cluster"). Other failures go through `translate` (`what` names the object).
+ * `how.who` ("The cluster"). Other failures go through `translate` (`what` names the object, and
+ * `how.where` where it is).
  */
 export async function applyEach<T>(
   objects: KubeObject[],
-  dryRun: boolean,
-  who: string,
+  how: { dryRun: boolean; who: string; where?: string },
   one: (o: KubeObject) => Promise<T>,
   translate: (err: unknown, what: string) => PrenvError,
-  where = "",
 ): Promise<T[]> {
+  const { dryRun, who, where = "" } = how;
   const done: T[] = [];
   const refused: string[] = [];
   for (const o of objects) {

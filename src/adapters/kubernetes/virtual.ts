@@ -4,14 +4,9 @@
 // The Secret lives in a namespace a PR's workloads share, so nothing else in it is trusted: no
 // server URL (the per-PR host is ours), no exec or auth-provider plugins (they would run commands).
 import { ApiException, KubeConfig } from "@kubernetes/client-node";
-import type {
-  FailureReport,
-  KubeObject,
-  ObjectRef,
-  RolloutResult,
-  WorkloadCluster,
-} from "../../environment/ports.js";
-import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/guards.js";
+import type { FailureReport, RolloutResult, WorkloadCluster } from "../../environment/ports.js";
+import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
+import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/accounts.js";
 import { PrenvError } from "../../errors.js";
 import { applyEach, RawKube, type DiscoveryCache } from "./raw.js";
 
@@ -154,8 +149,7 @@ export class VirtualWorkloads implements WorkloadCluster {
     const raw = this.raw();
     return applyEach(
       objects,
-      opts.dryRun,
-      "The virtual cluster",
+      { dryRun: opts.dryRun, who: "The virtual cluster", where: " in the virtual cluster" },
       async (o): Promise<ObjectRef> => {
         const info = await raw.resource(o.apiVersion, o.kind);
         const namespace = info.namespaced ? o.metadata.namespace || "default" : undefined;
@@ -169,7 +163,6 @@ export class VirtualWorkloads implements WorkloadCluster {
         return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: namespace ?? "" };
       },
       this.opts.translate,
-      " in the virtual cluster",
     );
   }
 

@@ -186,9 +186,9 @@ describe("the functions at run time", () => {
   });
 
   it("the worker and the janitor read the App's private key", async () => {
-    const { botRuntime } = await import("../../../src/runtime/aws.js");
+    const { botRoot } = await import("../../../src/runtime/root/bot.js");
     const asked = await asFunction("worker", async () => {
-      const rt = await botRuntime();
+      const rt = await botRoot();
       expect(rt.settings.appId).toBe(APP_ID);
     });
     expect(asked).toEqual([SECRETS.app]);

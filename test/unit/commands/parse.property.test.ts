@@ -5,11 +5,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   MAX_COMMANDS,
+  mentionsCommand,
   parseCommands,
-  renderCommand,
   type Command,
   type ParseCommandsResult,
 } from "../../../src/commands/parse.js";
+import { renderCommand } from "../../support/commands.js";
 
 const MINUTE = 60_000;
 const UNIT_MS = { w: 7 * 24 * 60 * MINUTE, d: 24 * 60 * MINUTE, h: 60 * MINUTE, m: MINUTE } as const;
@@ -239,6 +240,31 @@ describe("parseCommands on arbitrary input", () => {
       fc.property(body, (text) => {
         expectWellFormed(parseCommands(text));
       }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("mentionsCommand, the webhook's filter", () => {
+  it("lets through every comment parseCommands would answer", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            validLine.map((s) => s.text),
+            malformedLine,
+            fc.string({ maxLength: 40 }),
+          ),
+          {
+            maxLength: 8,
+          },
+        ),
+        lineEnd,
+        (lines, end) => {
+          const body = lines.join(end);
+          if (parseCommands(body).kind !== "none") expect(mentionsCommand(body)).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

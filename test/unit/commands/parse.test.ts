@@ -4,9 +4,9 @@ import {
   MAX_COMMANDS,
   MAX_COMMENT_LENGTH,
   parseCommands,
-  renderCommand,
   type Command,
 } from "../../../src/commands/parse.js";
+import { renderCommand } from "../../support/commands.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -7,7 +7,7 @@ import {
   parseQuantity,
   requestsOf,
 } from "../../../src/environment/cost.js";
-import type { KubeObject } from "../../../src/environment/ports.js";
+import type { KubeObject } from "../../../src/manifests/objects.js";
 
 describe("parseQuantity", () => {
   it.each<[string | number, number]>([

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ceilingProblems } from "../../../src/environment/ceilings.js";
 import { contains, egressProblems, parseCidr } from "../../../src/environment/egress.js";
 import { parseRepoConfig } from "../../../src/config/parse.js";
-import { DEFAULT_EGRESS_DENY } from "../../../src/runtime/settings.js";
+import { DEFAULT_EGRESS_DENY } from "../../../src/runtime/env-schema.js";
 import { testSettings } from "../../support/settings.js";
 
 describe("parseCidr and contains", () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { sweep } from "../../../src/environment/janitor.js";
 import type { EnvironmentRecord } from "../../../src/environment/ports.js";
-import type { ReconcileJob } from "../../../src/runtime/jobs.js";
+import type { ReconcileJob } from "../../../src/jobs/job.js";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
 

@@ -3,11 +3,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { CLUSTER_SCOPED_KINDS, PRENV_MANAGED_KINDS } from "../../../src/manifests/policy.js";
 import {
-  CLUSTER_SCOPED_KINDS,
   MAX_ERRORS,
   parseTenantManifests,
-  PRENV_MANAGED_KINDS,
   type ParseOptions,
   type ParseResult,
 } from "../../../src/manifests/parse.js";

@@ -1,13 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { ManifestError } from "../../../src/manifests/errors.js";
+import { CLUSTER_SCOPED_KINDS, PRENV_MANAGED_KINDS } from "../../../src/manifests/policy.js";
 import {
-  CLUSTER_SCOPED_KINDS,
   MAX_ERRORS,
-  objectKey,
   parseTenantManifests,
-  PRENV_MANAGED_KINDS,
-  type KubeObject,
   type ParseOptions,
   type TenantObject,
 } from "../../../src/manifests/parse.js";
@@ -775,28 +772,6 @@ describe("parseTenantManifests: reports everything at once", () => {
     ]);
     expect(errors).toHaveLength(6);
     for (const e of errors) expect(e.message).not.toMatch(/n{81}/);
-  });
-});
-
-describe("objectKey", () => {
-  const object = (apiVersion: string, kind: string, name: string, namespace?: string): KubeObject => ({
-    apiVersion,
-    kind,
-    metadata: { name, ...(namespace ? { namespace } : {}) },
-  });
-
-  it.each([
-    [object("v1", "ConfigMap", "a", "ns"), "core/ConfigMap/ns/a"],
-    [object("apps/v1", "Deployment", "web", "ns"), "apps/Deployment/ns/web"],
-    [object("rbac.authorization.k8s.io/v1", "ClusterRole", "r"), "rbac.authorization.k8s.io/ClusterRole//r"],
-  ])("%j → %s", (o, key) => {
-    expect(objectKey(o)).toBe(key);
-  });
-
-  it("does not change when only the API version does", () => {
-    expect(objectKey(object("autoscaling/v2", "HorizontalPodAutoscaler", "h", "ns"))).toBe(
-      objectKey(object("autoscaling/v1", "HorizontalPodAutoscaler", "h", "ns")),
-    );
   });
 });
 

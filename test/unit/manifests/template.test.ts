@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ManifestError } from "../../../src/manifests/errors.js";
+import { blockDepth } from "../../../src/manifests/template-check.js";
 import {
-  blockDepth,
   renderManifest,
   resolveTemplateVars,
   TEMPLATE_VARIABLES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ReconcileJob } from "../../../src/runtime/jobs.js";
+import type { ReconcileJob } from "../../../src/jobs/job.js";
 import { LocalQueue } from "../../../src/runtime/local-queue.js";
 
 function job(number: number, delivery: string, repo = "web"): ReconcileJob {

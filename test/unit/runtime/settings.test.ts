@@ -120,3 +120,52 @@ describe("loadSettings: operator limits", () => {
     );
   });
 });
+
+describe("loadSettings: one parse for every entry point", () => {
+  it("reads the App, AWS and server settings once, with one name each", () => {
+    const s = loadSettings({
+      APP_ID: "12345",
+      PRIVATE_KEY_PATH: "app.pem",
+      WEBHOOK_SECRET: "s",
+      PRENV_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/prenv-jobs.fifo",
+      PRENV_SECRET_ID: "prenv/app",
+      PRENV_EKS_CLUSTER: "previews",
+      AWS_REGION: "eu-west-1",
+      PRENV_MAX_RECEIVE_COUNT: "3",
+      PORT: "8080",
+    });
+    expect(s.appId).toBe(12345);
+    expect(s.credentials).toMatchObject({ privateKeyPath: "app.pem", webhookSecret: "s" });
+    expect(s.aws).toMatchObject({
+      region: "eu-west-1",
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/prenv-jobs.fifo",
+      secretIds: { app: "prenv/app", webhook: undefined, kubeconfig: undefined },
+      eksCluster: "previews",
+      maxReceiveCount: 3,
+    });
+    expect(s.server.port).toBe(8080);
+  });
+
+  it("GitHub's API URL is the same for every entry: PRENV_GITHUB_API_URL, or Probot's GHE_HOST", async () => {
+    const { probotOptions } = await import("../../../src/runtime/root/github.js");
+    const { pino } = await import("pino");
+    const app = { appId: 1, privateKey: "k" };
+    const log = pino({ level: "silent" });
+    expect(
+      probotOptions(loadSettings({ PRENV_GITHUB_API_URL: "https://ghe.example.com/api/v3" }), app, log)
+        .baseUrl,
+    ).toBe("https://ghe.example.com/api/v3");
+    expect(probotOptions(loadSettings({ GHE_HOST: "ghe.example.com" }), app, log).baseUrl).toBe(
+      "https://ghe.example.com/api/v3",
+    );
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ APP_ID: "abc" }, "APP_ID: must be the GitHub App's numeric id"],
+    [{ PRENV_MAX_RECEIVE_COUNT: "0" }, "PRENV_MAX_RECEIVE_COUNT"],
+    [{ PRENV_QUEUE_URL: "queue" }, "PRENV_QUEUE_URL: must be the SQS FIFO queue URL"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+  ])("refuses %j, naming the variable", (env, says) => {
+    expect(() => loadSettings(env)).toThrow(says);
+  });
+});

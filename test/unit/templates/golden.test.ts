@@ -3,7 +3,7 @@
 // would review the change to the cluster or to what users read.
 import { describe, expect, it } from "vitest";
 import { parseRepoConfig } from "../../../src/config/parse.js";
-import { accessInstructions } from "../../../src/access/instructions.js";
+import { accessInstructions } from "../../../src/report/instructions.js";
 import {
   imageParts,
   ingressObject,

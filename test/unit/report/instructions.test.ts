@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderKubeconfig } from "../../../src/access/issue.js";
-import { accessInstructions, kubeconfigPath } from "../../../src/access/instructions.js";
+import { accessInstructions, kubeconfigPath } from "../../../src/report/instructions.js";
 import { testSettings } from "../../support/settings.js";
 
 describe("kubectl access in the PR comment", () => {

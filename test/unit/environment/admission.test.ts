@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { capacity } from "../../../src/environment/capacity.js";
+import { capacity } from "../../../src/environment/admission.js";
 import type { EnvironmentRecord } from "../../../src/environment/ports.js";
 
 function env(
@@ -76,5 +76,61 @@ describe("capacity", () => {
         { operator: 2, repo: undefined },
       ).admit,
     ).toBe(true);
+  });
+});
+
+describe("capacity, table-driven", () => {
+  const running = (name: string, repo = "o/r") => env(name, repo);
+  const queued = (name: string, minute: number, repo = "o/r") =>
+    env(name, repo, { queued: new Date(T(minute)).toISOString() });
+  it.each<
+    [string, EnvironmentRecord[], { operator: number; repo: number | undefined }, number, boolean, number]
+  >([
+    ["no caps at all", [running("a"), running("b")], { operator: 0, repo: undefined }, 5, true, 0],
+    ["under the operator cap", [running("a")], { operator: 2, repo: undefined }, 5, true, 0],
+    ["at the operator cap", [running("a"), running("b")], { operator: 2, repo: undefined }, 5, false, 1],
+    [
+      "at the repository cap, other repositories do not count",
+      [running("a"), running("b", "o/x")],
+      { operator: 0, repo: 1 },
+      5,
+      false,
+      1,
+    ],
+    [
+      "a free slot, but two asked earlier: third in line",
+      [running("a"), queued("q1", 1), queued("q2", 2)],
+      { operator: 2, repo: undefined },
+      5,
+      false,
+      3,
+    ],
+    [
+      "a free slot and nobody earlier",
+      [running("a"), queued("q9", 9)],
+      { operator: 2, repo: undefined },
+      5,
+      true,
+      0,
+    ],
+    [
+      "my own placeholder does not count against me",
+      [running("a"), queued("me", 5)],
+      { operator: 2, repo: undefined },
+      5,
+      true,
+      0,
+    ],
+    [
+      "a terminating environment frees its slot",
+      [running("a"), env("b", "o/r", { terminating: true })],
+      { operator: 2, repo: undefined },
+      5,
+      true,
+      0,
+    ],
+  ])("%s", (_name, all, caps, minute, admit, position) => {
+    const verdict = capacity(all, { namespace: "me", repository: "o/r", requestedAt: T(minute) }, caps);
+    expect(verdict).toMatchObject({ admit, position });
   });
 });

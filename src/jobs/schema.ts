@@ -1,7 +1,7 @@
 // Jobs read back from a queue are checked before use: the queue is ours, but a malformed message
 // (a manual send, an old format) must fail clearly, not deep inside reconcile.
 import { z } from "zod";
-import type { ReconcileJob } from "./jobs.js";
+import type { ReconcileJob } from "./job.js";
 
 const jobSchema = z.strictObject({
   installationId: z.number().int().positive(),

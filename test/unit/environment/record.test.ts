@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { decodeState, encodeState, STATE } from "../../../src/environment/state.js";
+import type { EnvironmentRecord } from "../../../src/environment/ports.js";
+import { readRecord, refKey, stateWrite, type EnvState } from "../../../src/environment/record.js";
+
+// The keys as they are on a namespace (the record module keeps them private).
+const STATE = { phase: "prenv.dev/state", applied: "prenv.dev/applied-objects" };
+
+function onNamespace(annotations: Record<string, string>): EnvironmentRecord {
+  return { name: "ns", phase: "Active", labels: {}, annotations };
+}
+const encodeState = (s: EnvState) => stateWrite(s).annotations;
+const decodeState = (annotations: Record<string, string>) => readRecord(onNamespace(annotations)).state;
 
 describe("environment state on namespace annotations", () => {
   it("round-trips", () => {
@@ -31,8 +41,7 @@ describe("environment state on namespace annotations", () => {
 });
 
 describe("refKey", () => {
-  it("ignores the API version, so a version bump is not pruned as a removed object", async () => {
-    const { refKey } = await import("../../../src/environment/state.js");
+  it("ignores the API version, so a version bump is not pruned as a removed object", () => {
     expect(refKey({ apiVersion: "autoscaling/v1", kind: "HorizontalPodAutoscaler", name: "a" })).toBe(
       refKey({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: "a" }),
     );
@@ -62,8 +71,7 @@ describe("objects inside a virtual cluster", () => {
     expect(decodeState(encodeState(state))).toEqual(state);
   });
 
-  it("tells apart objects of the same kind and name in different namespaces", async () => {
-    const { refKey } = await import("../../../src/environment/state.js");
+  it("tells apart objects of the same kind and name in different namespaces", () => {
     const a = refKey({ apiVersion: "v1", kind: "ConfigMap", name: "a", namespace: "one" });
     const b = refKey({ apiVersion: "v1", kind: "ConfigMap", name: "a", namespace: "two" });
     expect(a).not.toBe(b);

@@ -5,7 +5,7 @@ import {
   inAwakeHours,
   sleepDecision,
   type SleepPolicy,
-} from "../../../src/environment/sleep.js";
+} from "../../../src/environment/sleep-policy.js";
 
 const berlinWorkdays = {
   timezone: "Europe/Berlin",

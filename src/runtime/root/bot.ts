@@ -1,0 +1,73 @@
+// The worker and the janitor functions (and the CLI's janitor): the App's private key, the cluster
+// as prenv-bot, prenv's templates, the jobs queue. Built once per container from the settings.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger as Pino } from "pino";
+import type { Probot } from "probot";
+import type { JanitorReport } from "../../environment/janitor.js";
+import type { JobQueue, ReconcileJob } from "../../jobs/job.js";
+import { tellPullRequest, type Tell } from "../failures.js";
+import { runSweep } from "../janitor.js";
+import { loadSettings, type Settings } from "../settings.js";
+import { loadTemplates } from "../templates.js";
+import { processJob, type WorkerDeps } from "../worker.js";
+import { hostCluster } from "./cluster.js";
+import { appProbot } from "./github.js";
+import { clusterKubeConfig } from "./eks.js";
+import { rootLogger } from "./logger.js";
+import { once } from "./once.js";
+import { sqsQueue } from "./queue.js";
+import { appCredentials } from "./secrets.js";
+
+export interface BotRoot {
+  settings: Settings;
+  log: Pino;
+  probot: Probot;
+  templates: WorkerDeps["templates"];
+  /** The host cluster as prenv-bot (EKS or the kubeconfig), built on first use. */
+  kubeConfig(): Promise<KubeConfig>;
+  /** The jobs queue (the janitor enqueues one reconcile per environment), built on first use. */
+  queue(): JobQueue;
+  /** Tells a job's PR that prenv stopped working on it. */
+  tell: Tell;
+}
+
+/** From the process environment, once per container. */
+export const botRoot = once(() => buildBotRoot(loadSettings(process.env)));
+
+export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(settings)): Promise<BotRoot> {
+  const app = await appCredentials(settings);
+  const full: Settings = { ...settings, appId: app.appId };
+  const probot = appProbot(full, app, log);
+  const templates = loadTemplates();
+  const kubeConfig = once(() => clusterKubeConfig(full));
+  let queue: JobQueue | undefined;
+  return {
+    settings: full,
+    log,
+    probot,
+    templates,
+    kubeConfig,
+    queue: () => (queue ??= sqsQueue(full)),
+    tell: tellPullRequest({ probot, settings: full, templates }),
+  };
+}
+
+export async function runJob(root: BotRoot, job: ReconcileJob): Promise<void> {
+  const { settings, templates, log, probot } = root;
+  await processJob(job, { settings, kubeConfig: await root.kubeConfig(), templates, log, probot });
+}
+
+/** A janitor pass; what to do with each reconcile job is the caller's (the queue on AWS). */
+export async function runJanitor(
+  root: BotRoot,
+  opts: { enqueue?: (job: ReconcileJob) => Promise<void>; dryRun?: boolean } = {},
+): Promise<JanitorReport> {
+  return runSweep({
+    probot: root.probot,
+    cluster: hostCluster(await root.kubeConfig(), root.settings),
+    enqueue: opts.enqueue ?? ((job) => root.queue().enqueue(job)),
+    prices: root.settings.environment.prices,
+    log: root.log,
+    ...(opts.dryRun ? { dryRun: true } : {}),
+  });
+}

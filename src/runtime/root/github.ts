@@ -1,0 +1,24 @@
+// prenv's GitHub App as Probot runs it: its id and key, and GitHub's API URL from the settings
+// (PRENV_GITHUB_API_URL, or Probot's GHE_HOST), the same for `npm start`, the CLI and Lambda.
+import { Probot, type Options } from "probot";
+import type { Logger as Pino } from "pino";
+import type { Settings } from "../settings.js";
+import type { AppCredentials } from "./secrets.js";
+
+export function probotOptions(
+  settings: Pick<Settings, "github">,
+  app: AppCredentials & { webhookSecret?: string | undefined },
+  log: Pino,
+): Options {
+  return {
+    appId: app.appId,
+    privateKey: app.privateKey,
+    ...(app.webhookSecret ? { secret: app.webhookSecret } : {}),
+    baseUrl: settings.github.apiUrl,
+    log: log.child({ name: "probot" }),
+  };
+}
+
+export function appProbot(settings: Pick<Settings, "github">, app: AppCredentials, log: Pino): Probot {
+  return new Probot(probotOptions(settings, app, log));
+}
