@@ -146,10 +146,9 @@ describe("the default-deny network policy on a real node", () => {
     expect(await probe(w, "b", metadata)).toMatch(refused);
   });
 
-  // Known hole: the template's egress rule allows 0.0.0.0/0 except the metadata address, so a
-  // PR's pods reach every namespace that has no policy of its own (issue 10, "egress is wide
-  // open"). This test fails, as marked, until the egress rule is narrowed; then drop `.fails`.
-  test.fails("keeps a PR's pods from the platform's own namespace", async ({ node }) => {
+  // Egress reaches DNS, the PR's own namespace and the internet outside the operator's private
+  // ranges: a namespace without a policy of its own (the platform's) is out of reach too.
+  test("keeps a PR's pods from the platform's own namespace", async ({ node }) => {
     const w = world!;
     expect(node.name).toBeTruthy();
     expect(await probe(w, "open", svc(w.platform))).toMatch(answered);
