@@ -172,7 +172,9 @@ describe("failures the comment explains with the kubelet's words and the last lo
     },
     {
       kind: "a container that goes over its memory limit",
-      manifest: (i) => app({ image: i.hog!, readiness: false, memoryLimit: "48Mi" }),
+      // Without a probe a pod is ready as soon as it starts: it must stay up a while to count, as a
+      // real app's rollout would ask, or the OOM kill can come after prenv saw it available.
+      manifest: (i) => app({ image: i.hog!, readiness: false, memoryLimit: "48Mi", minReadySeconds: 30 }),
       reason: /Pod web-[a-z0-9]+-[a-z0-9]+: (CrashLoopBackOff|OOMKilled)/,
       says: [/exited with code 137 \\\(OOMKilled: it used more memory than its limit\\\)/],
       logs: /holding \d+ MiB/,

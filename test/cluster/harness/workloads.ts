@@ -29,6 +29,8 @@ export interface AppOptions {
   cpuRequest?: string;
   /** No Service (for programs that do not serve). */
   noService?: boolean;
+  /** Seconds a new pod must stay ready before it counts as available (the Deployment's minReadySeconds). */
+  minReadySeconds?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ metadata:
   name: ${name}
 spec:
   replicas: ${o.replicas ?? 1}
-  selector:
+${o.minReadySeconds ? `  minReadySeconds: ${o.minReadySeconds}\n` : ""}  selector:
     matchLabels: { app: ${name} }
   template:
     metadata:
