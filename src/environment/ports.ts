@@ -162,7 +162,12 @@ export interface ClusterPort {
    * Waits, for at most `timeoutMs`, until the Gateway's controller has accepted every route (status
    * conditions Accepted and ResolvedRefs True for that Gateway), read as the bot.
    */
-  waitForRoutes(namespace: string, routes: ObjectRef[], gateway: GatewayRef, timeoutMs: number): Promise<RouteWait>;
+  waitForRoutes(
+    namespace: string,
+    routes: ObjectRef[],
+    gateway: GatewayRef,
+    timeoutMs: number,
+  ): Promise<RouteWait>;
   /** Asks `url` (GET, through PRENV_GATEWAY_ADDRESS or DNS) until it answers below 500, for at most `timeoutMs`. */
   waitForUrl(url: string, timeoutMs: number): Promise<UrlWait>;
   /**

@@ -81,7 +81,9 @@ function hostnameProblems(what: string, hostnames: unknown[] | undefined, host: 
     }
     return typeof h === "string" && (h === host || h.endsWith(`.${host}`))
       ? []
-      : [`${what}: hostname ${show(h)} is not this preview's host; use {{host}} (${host}) or a subdomain of it.`];
+      : [
+          `${what}: hostname ${show(h)} is not this preview's host; use {{host}} (${host}) or a subdomain of it.`,
+        ];
   });
 }
 

@@ -40,7 +40,8 @@ export function routeObjects(ctx: OpenCtx, tenant: KubeObject[]): RouteObjects {
     preview,
     api: vcluster ? { host: apiHost, service: VCLUSTER_NAME, port: API_PORT } : null,
     ingressClass: deps.settings.ingressClass,
-    apiAnnotations: Object.keys(routing.apiIngressAnnotations).length > 0 ? routing.apiIngressAnnotations : null,
+    apiAnnotations:
+      Object.keys(routing.apiIngressAnnotations).length > 0 ? routing.apiIngressAnnotations : null,
   });
   return { ok: true, objects: yamlObjects(text, "templates/routes.yaml.hbs") };
 }
@@ -71,9 +72,9 @@ export function staleRoutes(mode: "gateway" | "ingress", vcluster: boolean): Obj
 function servicePort(objects: KubeObject[], service: string, port: number | string): number | string {
   if (typeof port === "number") return port;
   const svc = objects.find((o) => o.kind === "Service" && o.metadata.name === service);
-  const ports = ((svc?.spec as { ports?: { name?: unknown; port?: unknown }[] } | undefined)?.ports ?? []).filter(
-    (p) => typeof p.port === "number",
-  );
+  const ports = (
+    (svc?.spec as { ports?: { name?: unknown; port?: unknown }[] } | undefined)?.ports ?? []
+  ).filter((p) => typeof p.port === "number");
   const found = ports.find((p) => p.name === port);
   if (found) return found.port as number;
   return svc
@@ -95,12 +96,18 @@ export function serviceNamespace(objects: KubeObject[], service: string): string
 export function syncedName(name: string, namespace: string): string {
   const full = [name, "x", namespace, "x", VCLUSTER_NAME].join("-");
   if (full.length <= 63) return full;
-  return `${full.slice(0, 52)}-${createHash("sha256").update(full).digest("hex").slice(0, 10)}`.replaceAll(".-", "-");
+  return `${full.slice(0, 52)}-${createHash("sha256").update(full).digest("hex").slice(0, 10)}`.replaceAll(
+    ".-",
+    "-",
+  );
 }
 
 /** Applies prenv's routes as the bot and removes what the other routing mode had made. */
 export async function applyRoutes(ctx: OpenCtx, objects: KubeObject[]): Promise<void> {
   const { deps, namespace, config } = ctx;
   await deps.cluster.applyAsBot(objects);
-  await deps.cluster.deleteAsBot(namespace, staleRoutes(deps.settings.routing.mode, config.isolation === "vcluster"));
+  await deps.cluster.deleteAsBot(
+    namespace,
+    staleRoutes(deps.settings.routing.mode, config.isolation === "vcluster"),
+  );
 }

@@ -3,13 +3,7 @@
 import { ApiException } from "@kubernetes/client-node";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type {
-  GatewayRef,
-  RouteCondition,
-  RouteView,
-  RouteWait,
-  UrlWait,
-} from "../../environment/ports.js";
+import type { GatewayRef, RouteCondition, RouteView, RouteWait, UrlWait } from "../../environment/ports.js";
 import type { ObjectRef } from "../../manifests/objects.js";
 import type { RawKube } from "./raw.js";
 import type { PollOptions } from "./virtual.js";
@@ -49,7 +43,8 @@ export async function readRoute(
   return { route, exists: true, conditions };
 }
 
-const isTrue = (v: RouteView, type: string) => v.conditions.some((c) => c.type === type && c.status === "True");
+const isTrue = (v: RouteView, type: string) =>
+  v.conditions.some((c) => c.type === type && c.status === "True");
 
 export function routeAccepted(v: RouteView): boolean {
   return v.exists && isTrue(v, "Accepted") && isTrue(v, "ResolvedRefs");
