@@ -7,7 +7,7 @@
 // HTTPS listener for `*.<base domain>` and a TLS passthrough listener for `*.api.<base domain>`,
 // both admitting routes only from namespaces labelled app.kubernetes.io/managed-by=prenv.
 // The Gateway's port is a NodePort of the node: the host reaches it at <node IP>:<port>.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,9 +64,9 @@ export async function installGatewayCrds(admin: KubeConfig, buildDir: string): P
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), "utf8")).map((d) => d.toJS() as Obj | null))
     .filter((o): o is Obj => o !== null);
   await applyObjects(admin, objects);
-  const raw = new RawKube(admin);
   const deadline = Date.now() + 60_000;
   for (;;) {
+    const raw = new RawKube(admin); // a fresh discovery cache each time
     try {
       await raw.resource("gateway.networking.k8s.io/v1", "TLSRoute");
       await raw.resource("gateway.networking.k8s.io/v1", "HTTPRoute");
@@ -320,4 +320,40 @@ async function waitProgrammed(admin: KubeConfig): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+export interface Answer {
+  /** HTTP status, or 0 when there was none (connection refused, TLS failure...). */
+  status: number;
+  body: string;
+  /** curl's error when there was no answer. */
+  error: string;
+}
+
+/**
+ * `curl https://<host>/<path>` through the data plane, as a browser would reach the preview: the
+ * host resolved to the Gateway's address (--resolve), the certificate checked against the run's CA.
+ */
+export function viaGateway(dp: Pick<DataPlaneInfo, "address" | "caDir">, host: string, path = "/"): Answer {
+  const [ip, port] = dp.address.split(":");
+  const r = spawnSync(
+    "curl",
+    [
+      "-sS",
+      "--max-time",
+      "10",
+      "--cacert",
+      join(dp.caDir, "ca.crt"),
+      "--resolve",
+      `${host}:${port}:${ip}`,
+    ].concat(["-w", "\n%{http_code}", `https://${host}:${port}${path}`]),
+    { encoding: "utf8" },
+  );
+  const out = r.stdout ?? "";
+  const i = out.lastIndexOf("\n");
+  return {
+    status: Number(out.slice(i + 1)) || 0,
+    body: out.slice(0, Math.max(0, i)),
+    error: (r.stderr ?? "").trim(),
+  };
 }
