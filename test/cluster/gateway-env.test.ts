@@ -16,7 +16,7 @@ import { pullRequestPayload } from "../support/payloads.js";
 import { testSettings } from "../support/settings.js";
 import { applyObjects } from "./harness/apply.js";
 import { clusterTest, TEST_LABEL } from "./harness/fixtures.js";
-import { issueServing, viaGateway, type DataPlaneInfo } from "./harness/gateway.js";
+import { gatewaySettings, issueServing, viaGateway, type DataPlaneInfo } from "./harness/gateway.js";
 import { eventually, waitForDefaultServiceAccount } from "./harness/k8s-helpers.js";
 import {
   SHA1,
@@ -40,20 +40,6 @@ const test = clusterTest.extend<{ dataPlane: DataPlaneInfo }>({
     await use(dp);
   },
 });
-
-/** The operator's settings for a Gateway installation: the production defaults, pointed at the test Gateway. */
-function gatewaySettings(dp: DataPlaneInfo, more: Record<string, string> = {}): Record<string, string> {
-  return {
-    PRENV_ROUTING: "gateway",
-    PRENV_READY_CHECK: "url",
-    PRENV_READY_TIMEOUT_SECONDS: "30",
-    PRENV_GATEWAY_NAMESPACE: dp.gateway.namespace,
-    PRENV_GATEWAY_NAME: dp.gateway.name,
-    PRENV_GATEWAY_ADDRESS: dp.address,
-    PRENV_INGRESS_NAMESPACE: dp.gateway.namespace,
-    ...more,
-  };
-}
 
 const CONFIG = (extra = "") => `
 deploy:
@@ -253,7 +239,6 @@ describe("preview URLs on the Gateway", () => {
   test("a virtual cluster's API on the Gateway: prenv's TLSRoute passes TLS through by SNI to the vcluster Service, which presents its own certificate", async ({
     bot,
     admin,
-    node,
     dataPlane,
     freshName,
   }) => {

@@ -322,6 +322,23 @@ async function waitProgrammed(admin: KubeConfig): Promise<void> {
   }
 }
 
+/** prenv's operator settings for this Gateway: the production defaults (routing: gateway, ready when the URL answers). */
+export function gatewaySettings(
+  dp: DataPlaneInfo,
+  more: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PRENV_ROUTING: "gateway",
+    PRENV_READY_CHECK: "url",
+    PRENV_READY_TIMEOUT_SECONDS: "30",
+    PRENV_GATEWAY_NAMESPACE: dp.gateway.namespace,
+    PRENV_GATEWAY_NAME: dp.gateway.name,
+    PRENV_GATEWAY_ADDRESS: dp.address,
+    PRENV_INGRESS_NAMESPACE: dp.gateway.namespace,
+    ...more,
+  };
+}
+
 export interface Answer {
   /** HTTP status, or 0 when there was none (connection refused, TLS failure...). */
   status: number;
