@@ -79,6 +79,8 @@ const comment = (s: Setup) =>
     .split("\n")
     .filter((l) => l.trim() !== "" && !l.startsWith("<!--"));
 
+const stateRow = (s: Setup) => comment(s).find((l) => l.startsWith("| State")) ?? "";
+
 async function main(): Promise<void> {
   const unsupported = nodeUnsupported();
   if (unsupported) {
@@ -138,15 +140,15 @@ async function main(): Promise<void> {
     );
     await step(`Push ${SHA2.slice(0, 7)}`, async () => {
       await deliver("pull_request", push(s, SHA2, files("hello from the second commit")));
-      return [comment(s)[0] ?? "", fetchLine(gateway, host)];
+      return [stateRow(s), fetchLine(gateway, host)];
     });
     await step("/env sleep", async () => {
       await command(s, "Codertocat", "/env sleep");
-      return [comment(s)[0] ?? "", fetchLine(gateway, host)];
+      return [stateRow(s), fetchLine(gateway, host)];
     });
     await step("/env wake", async () => {
       await command(s, "Codertocat", "/env wake");
-      return [comment(s)[0] ?? "", fetchLine(gateway, host)];
+      return [stateRow(s), fetchLine(gateway, host)];
     });
     await step("Close the pull request", async () => {
       (s.pr.pr as { state: string }).state = "closed";
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
       while (viaGateway(gateway, host).status !== 404 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
       }
-      return [comment(s)[0] ?? "", fetchLine(gateway, host)];
+      return [stateRow(s), fetchLine(gateway, host)];
     });
     say(
       `\nwebhook → preview URL answering (open, small test app on the node): ${seconds(opened)} (target < 15 s)`,
