@@ -99,7 +99,7 @@ function parentProblems(what: string, parents: ParentRef[] | undefined, gateway:
     return ok
       ? []
       : [
-          `${what}: parent ${show(p.namespace ?? "(this namespace)")}/${show(p.name)} is not this installation's Gateway; set ${expected}.`,
+          `${what}: parent ${show(`${String(p.namespace ?? "(this namespace)")}/${String(p.name)}`)} is not this installation's Gateway; set ${expected}.`,
         ];
   });
 }

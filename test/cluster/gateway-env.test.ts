@@ -2,6 +2,9 @@
 // the real Probot app and worker deploy PRs with `routing: gateway` and "ready" meaning reachable,
 // and the tests ask the preview hosts over HTTPS through the Gateway, as a browser would.
 import { NetworkingV1Api } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
 import { afterEach, describe, expect, inject } from "vitest";
 import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
 import { RawKube } from "../../src/adapters/kubernetes/raw.js";
@@ -15,6 +18,7 @@ import { loadTemplates } from "../../src/runtime/templates.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { testSettings } from "../support/settings.js";
 import { applyObjects } from "./harness/apply.js";
+import { repoRoot } from "./harness/controlplane.js";
 import { clusterTest, TEST_LABEL } from "./harness/fixtures.js";
 import { gatewaySettings, issueServing, viaGateway, type DataPlaneInfo } from "./harness/gateway.js";
 import { eventually, waitForDefaultServiceAccount } from "./harness/k8s-helpers.js";
@@ -71,6 +75,26 @@ async function close(s: Setup, sha: string): Promise<void> {
 }
 
 describe("preview URLs on the Gateway", () => {
+  test("deploy/gateway.example.yaml is a Gateway the pinned Gateway API accepts", async ({
+    admin,
+    dataPlane,
+  }) => {
+    const gateway = parse(readFileSync(join(repoRoot, "deploy/gateway.example.yaml"), "utf8")) as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace: string };
+    };
+    expect(gateway.metadata).toEqual({ name: "prenv", namespace: "prenv-gateway" });
+    // A server-side dry run: the CRD's schema and validation rules, nothing persisted.
+    await new RawKube(admin).apply(
+      {
+        ...gateway,
+        metadata: { ...gateway.metadata, name: "example", namespace: dataPlane.gateway.namespace },
+      },
+      { fieldManager: "prenv-test", force: true, dryRun: true },
+    );
+  });
+
   test("open: ready only once the URL answers, with the PR's page from its pod; a second PR's host answers the second PR; push: the new commit is served; sleep: the host no longer answers with the app; close: the host answers 404", async ({
     bot,
     admin,

@@ -3,7 +3,7 @@
 // cannot create, whoever sends them, and what prenv's bot may. Sent straight through the adapter,
 // bypassing prenv's own pre-flight checks (route-policy.ts), which the unit tests cover.
 import { CoreV1Api } from "@kubernetes/client-node";
-import { describe, expect } from "vitest";
+import { afterEach, describe, expect } from "vitest";
 import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
 import { parseRepoConfig } from "../../src/config/parse.js";
 import { namespaceObjects } from "../../src/environment/guards.js";
@@ -13,6 +13,10 @@ import type { KubeObject } from "../../src/manifests/objects.js";
 import { loadTemplates } from "../../src/runtime/templates.js";
 import { testSettings } from "../support/settings.js";
 import { clusterTest as test } from "./harness/fixtures.js";
+import { cleanupRigs, setup } from "./harness/pr-rig.js";
+import { COMMENT_MARKER } from "../../src/report/comment.js";
+
+afterEach(cleanupRigs);
 
 const templates = loadTemplates();
 const settings = testSettings({ PRENV_POD_SECURITY_VERSION: "v1.34" });
@@ -123,5 +127,49 @@ describe("deploy/policy.yaml holds a preview's routes to its host and the operat
     expect(await refusal(cluster.applyAsBot([httpRoute(ns, {})]))).toContain(
       `prenv may act only in namespaces labelled app.kubernetes.io/managed-by=prenv; ${ns} is not one`,
     );
+  });
+});
+
+describe("prenv's own checks refuse a PR's hostile routes before anything is applied", () => {
+  test("a foreign hostname, a wildcard, another Gateway and another namespace's backend are each named in the comment", async ({
+    bot,
+    admin,
+  }) => {
+    const hostile = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: steal }
+spec:
+  parentRefs: [{ namespace: prenv-gateway, name: internal }]
+  hostnames: ["shop.example.com", "*.{{host}}"]
+  rules:
+    - backendRefs: [{ name: kube-dns, namespace: kube-system, port: 53 }]
+`;
+    const s = await setup(bot, admin, {
+      files: { "deploy/preview/route.yaml": hostile },
+      settings: { PRENV_ROUTING: "gateway" },
+    });
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    const body = s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))!.body;
+    expect(body).toContain("manifests refused");
+    // As the comment shows them: Markdown escaped.
+    for (const problem of [
+      'HTTPRoute/steal: hostname "shop.example.com" is not this preview\'s host',
+      `HTTPRoute/steal: the wildcard hostname "\\*.${s.ns}.preview.test" is refused`,
+      'HTTPRoute/steal: parent "prenv-gateway/internal" is not this installation\'s Gateway; set parentRefs: \\[\\{ namespace: prenv-gateway, name: prenv \\}\\]',
+      'backend "kube-dns" in namespace "kube-system" is outside this preview \\(it would need a ReferenceGrant there\\)',
+    ]) {
+      expect(body).toContain(problem);
+    }
+    expect(
+      await admin
+        .makeApiClient(CoreV1Api)
+        .readNamespace({ name: s.ns })
+        .then(
+          () => true,
+          () => false,
+        ),
+    ).toBe(false);
   });
 });
