@@ -5,13 +5,13 @@
 // the PR comment. Called right after the rollout wait; a job that re-checks an environment later
 // may call it on its own.
 import type { OpenCtx } from "./context.js";
-import type { ObjectRef } from "../manifests/objects.js";
 import type { RouteView } from "./ports.js";
+import { gatewayRoutes } from "./routes.js";
 
 export type Reachability = { reachable: true } | { reachable: false; detail: string };
 
-/** Waits for the routes (gateway mode) and the preview URL, as PRENV_READY_CHECK asks. */
-export async function checkReachable(ctx: OpenCtx, routes: ObjectRef[]): Promise<Reachability> {
+/** Waits for prenv's routes (gateway mode) and the preview URL, as PRENV_READY_CHECK asks. */
+export async function checkReachable(ctx: OpenCtx): Promise<Reachability> {
   const { deps, namespace, config, host } = ctx;
   const { routing, urlScheme } = deps.settings;
   if (routing.readyCheck === "rollout") return { reachable: true };
@@ -19,7 +19,8 @@ export async function checkReachable(ctx: OpenCtx, routes: ObjectRef[]): Promise
   const seconds = Math.round(routing.readyTimeoutMs / 1000);
   const gateway = `${routing.gateway.namespace}/${routing.gateway.name}`;
 
-  if (routing.mode === "gateway" && routes.length > 0) {
+  const routes = gatewayRoutes(ctx);
+  if (routes.length > 0) {
     const wait = await deps.cluster.waitForRoutes(namespace, routes, routing.gateway, routing.readyTimeoutMs);
     if (!wait.accepted) {
       const said = wait.routes.filter((r) => !accepted(r)).map((r) => describeRoute(r, gateway));

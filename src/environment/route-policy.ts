@@ -31,7 +31,9 @@ interface RouteSpec {
   rules?: { backendRefs?: BackendRef[]; filters?: { requestMirror?: { backendRef?: BackendRef } }[] }[];
 }
 
-const show = (v: unknown) => JSON.stringify(String(v)).slice(0, 80);
+/** A value from the manifest as text: strings as they are, anything else as JSON. */
+const text = (v: unknown): string => (typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined"));
+const show = (v: unknown) => JSON.stringify(text(v)).slice(0, 80);
 
 /** Problems of the PR's Gateway API objects, one line each, naming the object and the fix. */
 export function routeProblems(objects: KubeObject[], host: string, gateway: GatewayRef): string[] {
@@ -99,7 +101,7 @@ function parentProblems(what: string, parents: ParentRef[] | undefined, gateway:
     return ok
       ? []
       : [
-          `${what}: parent ${show(`${String(p.namespace ?? "(this namespace)")}/${String(p.name)}`)} is not this installation's Gateway; set ${expected}.`,
+          `${what}: parent ${show(`${text(p.namespace ?? "(this namespace)")}/${text(p.name)}`)} is not this installation's Gateway; set ${expected}.`,
         ];
   });
 }

@@ -46,11 +46,15 @@ export function routeObjects(ctx: OpenCtx, tenant: KubeObject[]): RouteObjects {
   return { ok: true, objects: yamlObjects(text, "templates/routes.yaml.hbs") };
 }
 
-/** The routes whose status says whether the Gateway took them (gateway mode), as references. */
-export function gatewayRoutes(objects: KubeObject[]): ObjectRef[] {
-  return objects
-    .filter((o) => o.apiVersion === GATEWAY_API)
-    .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name }));
+/** prenv's routes on the Gateway for this environment (gateway mode), whose status says whether it took them. */
+export function gatewayRoutes(ctx: OpenCtx): ObjectRef[] {
+  if (ctx.deps.settings.routing.mode !== "gateway") return [];
+  return [
+    ...(ctx.config.url ? [{ apiVersion: GATEWAY_API, kind: "HTTPRoute", name: PREVIEW_ROUTE }] : []),
+    ...(ctx.config.isolation === "vcluster"
+      ? [{ apiVersion: GATEWAY_API, kind: "TLSRoute", name: API_ROUTE }]
+      : []),
+  ];
 }
 
 /**
