@@ -13,7 +13,7 @@ import { checkReachable } from "./reachability.js";
 import type { ClusterPort, EnvironmentRecord, WorkloadCluster } from "./ports.js";
 import { readRecord, refKey, stateWrite, checkedWrite, type EnvPhase, type EnvState } from "./record.js";
 import { markAwake, recordActivity } from "./sleep.js";
-import { applyRoutes, gatewayRoutes, routeObjects } from "./routes.js";
+import { applyRoutes, routeObjects } from "./routes.js";
 import { teardown } from "./teardown.js";
 import { tenantObjects } from "./tenant.js";
 import { startVirtualCluster, virtualClusterObjects } from "./virtual-cluster.js";
@@ -103,7 +103,7 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     await say(ctx, { ...report, kind: "failed", failure, detail });
     return "failed";
   }
-  const reach = await checkReachable(ctx, gatewayRoutes(routes.objects));
+  const reach = await checkReachable(ctx);
   if (!reach.reachable) {
     await deps.cluster.annotate(namespace, state("failed", refs));
     await say(ctx, { ...report, kind: "failed", detail: reach.detail });
