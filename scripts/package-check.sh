@@ -95,13 +95,14 @@ timeout = worker["Timeout"]
 visibility = queue["VisibilityTimeout"]
 rollout = int(worker_env["PRENV_ROLLOUT_TIMEOUT_SECONDS"])
 vcluster_ready = int(worker_env["PRENV_VCLUSTER_READY_TIMEOUT_SECONDS"])
+ready = 0 if worker_env.get("PRENV_READY_CHECK") == "rollout" else int(worker_env["PRENV_READY_TIMEOUT_SECONDS"])
 batch = mapping["BatchSize"]
 if visibility < 6 * timeout:
     problems.append(f"JobsQueue VisibilityTimeout {visibility}s < 6 x worker timeout {timeout}s")
-if batch * (vcluster_ready + rollout + 60) > timeout:
+if batch * (vcluster_ready + rollout + ready + 60) > timeout:
     problems.append(
         f"worker timeout {timeout}s < batch size {batch} x (PRENV_VCLUSTER_READY_TIMEOUT_SECONDS {vcluster_ready}s"
-        f" + PRENV_ROLLOUT_TIMEOUT_SECONDS {rollout}s + 60s)"
+        f" + PRENV_ROLLOUT_TIMEOUT_SECONDS {rollout}s + PRENV_READY_TIMEOUT_SECONDS {ready}s + 60s)"
     )
 if int(worker_env.get("PRENV_MAX_RECEIVE_COUNT", "0")) != queue["RedrivePolicy"]["maxReceiveCount"]:
     problems.append("worker PRENV_MAX_RECEIVE_COUNT differs from the JobsQueue RedrivePolicy maxReceiveCount")

@@ -9,9 +9,11 @@ import { liveReport, say, untouched, type OpenCtx, type Outcome } from "./contex
 import { encodeRequests, formatCost, requestsOf } from "./cost.js";
 import type { Life } from "./lifetime.js";
 import { guardObjects } from "./namespace.js";
+import { checkReachable } from "./reachability.js";
 import type { ClusterPort, EnvironmentRecord, WorkloadCluster } from "./ports.js";
 import { readRecord, refKey, stateWrite, checkedWrite, type EnvPhase, type EnvState } from "./record.js";
 import { markAwake, recordActivity } from "./sleep.js";
+import { applyRoutes, routeObjects } from "./routes.js";
 import { teardown } from "./teardown.js";
 import { tenantObjects } from "./tenant.js";
 import { startVirtualCluster, virtualClusterObjects } from "./virtual-cluster.js";
@@ -42,6 +44,8 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   // 1. Read and check the PR's manifests before anything is created or changed.
   const tenant = await tenantObjects(ctx);
   if (!tenant.ok) return refuse(tenant.problems);
+  const routes = routeObjects(ctx, tenant.objects);
+  if (!routes.ok) return refuse([routes.problem]);
   const controlPlane = config.isolation === "vcluster" ? virtualClusterObjects(ctx) : [];
   const defaults = deps.settings.containerDefaults;
   const requests = requestsOf([...tenant.objects, ...controlPlane], {
@@ -61,6 +65,7 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
 
   // 2. Namespace and guards (as the bot), then say we are deploying; a virtual cluster must start first.
   await deps.cluster.applyAsBot(guardObjects(ctx, plan.life));
+  await applyRoutes(ctx, routes.objects);
   await say(ctx, { ...report, kind: "deploying" });
   const target =
     controlPlane.length > 0
@@ -96,6 +101,12 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     const seconds = Math.round(deps.settings.rolloutTimeoutMs / 1000);
     const detail = `Not ready after ${seconds} s: ${rollout.pending.join(", ")}.`;
     await say(ctx, { ...report, kind: "failed", failure, detail });
+    return "failed";
+  }
+  const reach = await checkReachable(ctx);
+  if (!reach.reachable) {
+    await deps.cluster.annotate(namespace, state("failed", refs));
+    await say(ctx, { ...report, kind: "failed", detail: reach.detail });
     return "failed";
   }
   await deps.cluster.annotate(namespace, state("ready", refs));

@@ -39,6 +39,8 @@ const KEY = {
   apiHost: `${P}/api-host`,
   /** The IngressClass Ingresses in the namespace must name (deploy/policy.yaml). */
   ingressClass: `${P}/ingress-class`,
+  /** `<namespace>/<name>` of the operator's Gateway: the only parent HTTPRoutes there may name (deploy/policy.yaml). */
+  gateway: `${P}/gateway`,
   /** When the janitor should come back to warn. */
   warnAt: `${P}/warn-at`,
   /** The repo's sleep settings, so the janitor can decide without GitHub. */
@@ -232,6 +234,7 @@ export interface Identity {
   isolation: Isolation;
   previewHost: string;
   ingressClass: string;
+  gateway: { namespace: string; name: string };
   /** Only in vcluster mode. */
   apiHost: string | null;
 }
@@ -257,6 +260,7 @@ export function identityAnnotations(id: Identity): Record<string, string> {
     [KEY.isolation]: id.isolation,
     [KEY.previewHost]: id.previewHost,
     [KEY.ingressClass]: id.ingressClass,
+    [KEY.gateway]: `${id.gateway.namespace}/${id.gateway.name}`,
     ...(id.apiHost ? { [KEY.apiHost]: id.apiHost } : {}),
   };
 }

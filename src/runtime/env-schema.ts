@@ -56,6 +56,22 @@ export const envSchema = z.object({
   PRENV_URL_SCHEME: z.enum(["http", "https"]).default("https"),
   PRENV_INGRESS_CLASS: z.string().regex(DNS_LABEL, "must be an IngressClass name").default("nginx"),
   PRENV_INGRESS_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("ingress-nginx"),
+  PRENV_ROUTING: z.enum(["gateway", "ingress"]).default("gateway"),
+  PRENV_GATEWAY_NAME: z.string().regex(DNS_NAME, "must be a Gateway's name").default("prenv"),
+  PRENV_GATEWAY_NAMESPACE: z.string().regex(DNS_LABEL, "must be a namespace name").default("prenv-gateway"),
+  PRENV_GATEWAY_ADDRESS: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/i, "must be host:port, e.g. gateway.internal:443")
+    .optional(),
+  PRENV_READY_CHECK: z.enum(["url", "route", "rollout"]).default("url"),
+  PRENV_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+  PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS: z
+    .string()
+    .regex(
+      /^([a-z0-9.\-/]+=[^,=]*)(,[a-z0-9.\-/]+=[^,=]*)*$/i,
+      "must be key=value pairs separated by commas, e.g. example.com/ssl-passthrough=true",
+    )
+    .optional(),
   PRENV_NAMESPACE_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter")

@@ -90,10 +90,11 @@ function crossChecks(e: Env): string[] {
   }
   if (e.PRENV_JOB_TIMEOUT_SECONDS !== undefined) {
     // A job that may wait for a new virtual cluster and then for rollouts must end before its function.
-    const longest = e.PRENV_ROLLOUT_TIMEOUT_SECONDS + e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + 60;
+    const ready = e.PRENV_READY_CHECK === "rollout" ? 0 : e.PRENV_READY_TIMEOUT_SECONDS;
+    const longest = e.PRENV_ROLLOUT_TIMEOUT_SECONDS + e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + ready + 60;
     if (longest > e.PRENV_JOB_TIMEOUT_SECONDS) {
       problems.push(
-        `PRENV_ROLLOUT_TIMEOUT_SECONDS (${e.PRENV_ROLLOUT_TIMEOUT_SECONDS}) + PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
+        `PRENV_ROLLOUT_TIMEOUT_SECONDS (${e.PRENV_ROLLOUT_TIMEOUT_SECONDS}) + PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + PRENV_READY_TIMEOUT_SECONDS (${ready}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
       );
     }
   }
@@ -116,6 +117,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       urlScheme: e.PRENV_URL_SCHEME,
       ingressClass: e.PRENV_INGRESS_CLASS,
       ingressNamespace: e.PRENV_INGRESS_NAMESPACE,
+      routing: {
+        mode: e.PRENV_ROUTING,
+        gateway: { name: e.PRENV_GATEWAY_NAME, namespace: e.PRENV_GATEWAY_NAMESPACE },
+        address: e.PRENV_GATEWAY_ADDRESS ?? null,
+        readyCheck: e.PRENV_READY_CHECK,
+        readyTimeoutMs: e.PRENV_READY_TIMEOUT_SECONDS * 1000,
+        apiIngressAnnotations: pairs(e.PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS),
+      },
       maxTtlMs: e.PRENV_MAX_TTL,
       rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
       checkName: e.PRENV_CHECK_NAME,
@@ -237,4 +246,10 @@ function githubUrls(e: Env): { apiUrl: string; webUrl: string } {
   const ghe = /^https:\/\/api\.([^/]+\.ghe\.com)$/.exec(apiUrl);
   if (ghe) return { apiUrl, webUrl: `https://${ghe[1]}` };
   return { apiUrl, webUrl: apiUrl.replace(/\/api\/v3$/, "") };
+}
+
+/** `k=v,k=v` → an object (the schema has checked the shape). */
+function pairs(text: string | undefined): Record<string, string> {
+  if (!text) return {};
+  return Object.fromEntries(text.split(",").map((kv) => kv.split("=") as [string, string]));
 }

@@ -17,9 +17,12 @@ import type {
   ClusterPort,
   EnvironmentRecord,
   FailureReport,
+  GatewayRef,
   IssuedAccess,
   RolloutResult,
+  RouteWait,
   ScaleResult,
+  UrlWait,
   VirtualClusterState,
 } from "../../environment/ports.js";
 import { isManaged, managedSelector, MANAGER } from "../../environment/record.js";
@@ -37,6 +40,7 @@ import {
   type PollOptions,
 } from "./virtual.js";
 import { diagnoseNamespaces } from "./diagnosis.js";
+import { pollRoutes, pollUrl, readRoute } from "./edge.js";
 import { deploymentReady, scaleWorkloads, statefulSetReady, workloadReady } from "./workloads.js";
 
 export { statusMessage } from "./raw.js";
@@ -55,6 +59,8 @@ export interface ClusterOptions {
   virtualAddress?: string | null;
   /** API server URL for namespace-mode kubeconfigs; default: this kubeconfig's server. */
   hostServer?: string | null;
+  /** Where to connect for preview URLs (host:port), keeping the preview host as TLS name and Host. */
+  gatewayAddress?: string | null;
 }
 
 export class KubernetesCluster implements ClusterPort {
@@ -172,6 +178,37 @@ export class KubernetesCluster implements ClusterPort {
         throw this.translate(err, `prune ${r.kind}/${r.name}`);
       }
     }
+  }
+
+  async deleteAsBot(namespace: string, refs: ObjectRef[]): Promise<void> {
+    for (const r of refs) {
+      try {
+        await this.raw.delete(r, namespace);
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) continue;
+        throw this.translate(err, `delete ${r.kind}/${r.name}`);
+      }
+    }
+  }
+
+  async waitForRoutes(
+    namespace: string,
+    routes: ObjectRef[],
+    gateway: GatewayRef,
+    timeoutMs: number,
+  ): Promise<RouteWait> {
+    const read = async (r: ObjectRef) => {
+      try {
+        return await readRoute(this.raw, namespace, r, gateway);
+      } catch (err) {
+        throw this.translate(err, `read ${r.kind}/${r.name}`);
+      }
+    };
+    return pollRoutes(read, routes, timeoutMs, this.poll);
+  }
+
+  waitForUrl(url: string, timeoutMs: number): Promise<UrlWait> {
+    return pollUrl(url, this.opts.gatewayAddress ?? null, timeoutMs, this.poll);
   }
 
   async waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult> {
