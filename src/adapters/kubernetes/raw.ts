@@ -8,6 +8,7 @@ import { PrenvError } from "../../errors.js";
 import type { OutgoingHttpHeaders } from "node:http";
 import { request, type RequestOptions } from "node:https";
 import { request as httpRequest } from "node:http";
+import { retrying } from "./retry.js";
 
 export interface ResourceInfo {
   plural: string;
@@ -36,10 +37,21 @@ export class RawKube {
     private readonly discovery: DiscoveryCache = new Map(),
   ) {}
 
-  async request(
+  /** One request; transient failures are retried (retry.ts) unless `retry` is false. */
+  request(
     method: string,
     path: string,
-    opts: { body?: unknown; contentType?: string } = {},
+    opts: { body?: unknown; contentType?: string; retry?: boolean } = {},
+  ): Promise<unknown> {
+    return opts.retry === false
+      ? this.send(method, path, opts)
+      : retrying(() => this.send(method, path, opts));
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    opts: { body?: unknown; contentType?: string },
   ): Promise<unknown> {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new Error("the kubeconfig's current context has no cluster server");
@@ -76,7 +88,15 @@ export class RawKube {
             // leave as text
           }
           if (status >= 200 && status < 300) resolve(body);
-          else reject(new ApiException(status, `HTTP ${status} from ${method} ${url.pathname}`, body, {}));
+          else
+            reject(
+              new ApiException(
+                status,
+                `HTTP ${status} from ${method} ${url.pathname}`,
+                body,
+                res.headers as Record<string, string>,
+              ),
+            );
         });
         res.on("error", reject);
       });
