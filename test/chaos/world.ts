@@ -161,6 +161,7 @@ export class World {
     });
     s.collaboratorPermission(OWNER, name, { [DEVELOPER]: "write", [AUTHOR]: "admin" }, { expect: optional });
     s.repoInstallation(OWNER, name, INSTALLATION_ID, { expect: optional });
+    s.repository(OWNER, name, { id, expect: optional });
     // The default branch first: the config file's route must come after the contents routes.
     s.contents(OWNER, name, { "README.md": "# chaos\n" }, "main", {
       expect: { get: optional, tree: optional },

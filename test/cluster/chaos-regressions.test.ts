@@ -11,11 +11,13 @@ import { faultyKubeConfig, type KubeFault } from "../chaos/kube-faults.js";
 import { testSettings } from "../support/settings.js";
 import { clusterTest as test } from "./harness/fixtures.js";
 import { eventually } from "./harness/k8s-helpers.js";
+import { cleanupRigs, push, setup, SHA1, SHA2, web } from "./harness/pr-rig.js";
 
 const templates = loadTemplates();
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0)) await c();
+  await cleanupRigs();
 });
 
 function guards(namespace: string) {
@@ -96,5 +98,35 @@ describe("chaos seed 1", () => {
       message: expect.stringContaining("HTTP 503") as string,
     });
     expect(seen).toHaveLength(4);
+  });
+});
+
+describe("chaos seed 1, on GitHub", () => {
+  test("a deploy cut short leaves no check run or Deployment in progress once the PR moves on", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin);
+    // The job deploying SHA1 ends after saying "deploying": GitHub fails the fresh read of the PR
+    // that comes after the apply (the job would be retried; here the PR moves on first).
+    let reads = 0;
+    s.standIn.route("GET", `/repos/${s.owner}/${s.repo}/pulls/${s.number}`, () =>
+      ++reads === 2 ? { status: 502, body: "Bad Gateway" } : { body: s.pr.pr },
+    );
+    await s.rig.deliver("pull_request", s.opened);
+    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
+    const first = s.checks.checkRuns.find((c) => c.head_sha === SHA1);
+    expect(first?.status).toBe("in_progress");
+    // The PR moves on to SHA2, which deploys.
+    await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": web() }));
+    await s.rig.settle();
+    const runs = Object.fromEntries(s.checks.checkRuns.map((c) => [c.head_sha, c]));
+    expect(runs[SHA1]).toMatchObject({ status: "completed", conclusion: "cancelled" });
+    expect(runs[SHA1]!.output.summary).toContain(`moved on to ${SHA2.slice(0, 7)}`);
+    expect(runs[SHA2]).toMatchObject({ status: "completed", conclusion: "success" });
+    const states = Object.fromEntries(
+      s.deployments.deployments.map((d) => [d.sha, s.deployments.latestStatus(d.id)?.state]),
+    );
+    expect(states).toEqual({ [SHA1]: "inactive", [SHA2]: "success" });
   });
 });
