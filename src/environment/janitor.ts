@@ -152,6 +152,10 @@ function reasonFor(p: Parsed, open: Set<number>, now: Date): string | null {
   const { view } = p;
   if (!open.has(p.pr)) return "pull request closed";
   if (expired(view, now)) return "expired";
+  // A job gave up, or was cut short on its last attempt: GitHub's view (or the deploy) may be half done.
+  if (view.unsettledSince) return "a job did not finish";
+  // A deploy in progress (the job runs after it, and finds it converged) or cut short.
+  if (view.state?.phase === "deploying") return "deploying";
   if (view.queued) return "queued: checking capacity";
   if (view.warnAt && view.warnAt.getTime() <= now.getTime()) return "expiry warning due";
   const sleep = view.sleep.policy ? sleepDue(view, view.sleep.policy, now) : null;

@@ -26,6 +26,7 @@ const CHECKS: Partial<Record<ReportKind, Omit<CheckRunReport, "summary">>> = {
   "invalid-config": { status: "completed", conclusion: "failure", title: "Invalid .github/prenv.yml" },
   "checks-failed": { status: "completed", conclusion: "failure", title: "Required checks failed" },
   "awaiting-approval": { status: "completed", conclusion: "neutral", title: "Waiting for /env deploy" },
+  error: { status: "completed", conclusion: "failure", title: "prenv could not process this pull request" },
 };
 
 /** prenv's check run on `sha`, if it is still in progress: completed as cancelled, saying why. */
@@ -90,25 +91,13 @@ async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, bo
 const UNFINISHED = new Set<DeploymentView["state"]>(["in_progress", "queued", "pending"]);
 
 async function updateDeployment(deps: PublishDeps, report: Report): Promise<void> {
-  const { github, environment } = deps;
-  if (report.kind === "deleted" || report.kind === "destroyed") {
-    for (const d of await github.listDeployments(environment)) {
-      if (UNFINISHED.has(d.state)) await finishCheckRun(deps, d.sha, "The environment was deleted.");
-      if (d.state !== "inactive") {
-        await github.setDeploymentStatus(d.id, "inactive", { description: "Preview environment deleted" });
-      }
-    }
-    return;
-  }
+  if (report.kind === "deleted" || report.kind === "destroyed") return deactivate(deps);
+  if (report.kind === "error") return report.sha ? endInError(deps, report.sha) : undefined;
   const state = DEPLOYMENT_STATES[report.kind];
   if (!state || !report.sha) return;
+  const { github, environment } = deps;
   const deployments = await github.listDeployments(environment);
-  for (const d of deployments) {
-    if (d.sha === report.sha || !UNFINISHED.has(d.state)) continue;
-    const detail = `The pull request moved on to ${report.sha.slice(0, 7)} before this commit's deployment finished.`;
-    await finishCheckRun(deps, d.sha, detail);
-    await github.setDeploymentStatus(d.id, "inactive", { description: "Superseded" });
-  }
+  await supersede(deps, deployments, report.sha);
   const deployment =
     deployments.find((d) => d.sha === report.sha) ??
     (await github.createDeployment(report.sha, environment, `Preview of PR ${environment}`));
@@ -123,4 +112,33 @@ async function updateDeployment(deps: PublishDeps, report: Report): Promise<void
     }[state],
     ...(state === "success" && report.url ? { environmentUrl: report.url } : {}),
   });
+}
+
+/** The environment is gone: every Deployment inactive, and check runs still in progress ended. */
+async function deactivate(deps: PublishDeps): Promise<void> {
+  for (const d of await deps.github.listDeployments(deps.environment)) {
+    if (UNFINISHED.has(d.state)) await finishCheckRun(deps, d.sha, "The environment was deleted.");
+    if (d.state !== "inactive") {
+      await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Preview environment deleted" });
+    }
+  }
+}
+
+/** A job prenv gave up on: the head's Deployment, if one is in progress, ends with the error. */
+async function endInError(deps: PublishDeps, sha: string): Promise<void> {
+  for (const d of await deps.github.listDeployments(deps.environment)) {
+    if (d.sha === sha && UNFINISHED.has(d.state)) {
+      await deps.github.setDeploymentStatus(d.id, "error", { description: "prenv gave up" });
+    }
+  }
+}
+
+/** Deployments of other commits that a cut-short job left in progress: superseded by `sha`. */
+async function supersede(deps: PublishDeps, deployments: DeploymentView[], sha: string): Promise<void> {
+  for (const d of deployments) {
+    if (d.sha === sha || !UNFINISHED.has(d.state)) continue;
+    const why = `The pull request moved on to ${sha.slice(0, 7)} before this commit's deployment finished.`;
+    await finishCheckRun(deps, d.sha, why);
+    await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Superseded" });
+  }
 }

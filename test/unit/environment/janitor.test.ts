@@ -84,6 +84,24 @@ describe("janitor sweep", () => {
     ]);
   });
 
+  it.each([
+    [
+      "a job gave up or was cut short on its last attempt",
+      { "prenv.dev/unsettled-since": NOW.toISOString() },
+      "a job did not finish",
+    ],
+    [
+      "a deploy is in progress or was cut short",
+      { "prenv.dev/state": "deploying", "prenv.dev/applied-objects": "[]" },
+      "deploying",
+    ],
+  ])("asks for a reconcile of an open PR's environment when %s", async (_what, annotations, reason) => {
+    const e = env("a", "100");
+    e.annotations = { ...e.annotations, ...annotations };
+    const { jobs } = await run([e], { repoId: 100, open: new Set([7]) });
+    expect(jobs).toEqual([expect.objectContaining({ number: 7, reason: `janitor: ${reason}` })]);
+  });
+
   it("skips a namespace whose labels do not record an owner", async () => {
     const broken = env("a", "not-a-number");
     const { jobs, report } = await run([broken], { repoId: 100, open: new Set() });
