@@ -92,7 +92,8 @@ const UNFINISHED = new Set<DeploymentView["state"]>(["in_progress", "queued", "p
 
 async function updateDeployment(deps: PublishDeps, report: Report): Promise<void> {
   if (report.kind === "deleted" || report.kind === "destroyed") return deactivate(deps);
-  if (report.kind === "error") return report.sha ? endInError(deps, report.sha) : undefined;
+  const ended = ENDED[report.kind];
+  if (ended) return report.sha ? endUnfinished(deps, report.sha, ended) : undefined;
   const state = DEPLOYMENT_STATES[report.kind];
   if (!state || !report.sha) return;
   const { github, environment } = deps;
@@ -124,11 +125,21 @@ async function deactivate(deps: PublishDeps): Promise<void> {
   }
 }
 
-/** A job prenv gave up on: the head's Deployment, if one is in progress, ends with the error. */
-async function endInError(deps: PublishDeps, sha: string): Promise<void> {
+/** Reports that end a deploy of the head without deploying it: refused manifests, a job prenv gave up on. */
+const ENDED: Partial<Record<ReportKind, { state: DeploymentState; description: string }>> = {
+  "manifest-invalid": { state: "failure", description: "Manifests refused" },
+  error: { state: "error", description: "prenv gave up" },
+};
+
+/** The head's Deployment, if one is in progress, ends (none is created for it). */
+async function endUnfinished(
+  deps: PublishDeps,
+  sha: string,
+  end: { state: DeploymentState; description: string },
+): Promise<void> {
   for (const d of await deps.github.listDeployments(deps.environment)) {
     if (d.sha === sha && UNFINISHED.has(d.state)) {
-      await deps.github.setDeploymentStatus(d.id, "error", { description: "prenv gave up" });
+      await deps.github.setDeploymentStatus(d.id, end.state, { description: end.description });
     }
   }
 }
