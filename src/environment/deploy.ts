@@ -77,7 +77,12 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   const applied = await applyAll(target, tenant.objects, (refs) =>
     deps.cluster.annotate(namespace, state("deploying", union(previous, refs))),
   );
-  if (!applied.ok) return refuse(applied.problems, applied.detail ?? untouched(plan.env));
+  if (!applied.ok) {
+    // A first deploy the cluster refused before anything of the PR was applied: the namespace
+    // made for it goes too, so "Nothing was created" stays true and the next push starts clean.
+    if (!plan.env && !applied.detail) await deps.cluster.deleteNamespace(namespace);
+    return refuse(applied.problems, applied.detail ?? untouched(plan.env));
+  }
   const refs = applied.refs;
   await recordDeploy(ctx, plan.env);
   const keep = new Set(refs.map(refKey));

@@ -63,6 +63,12 @@ const KEY = {
   lastActivity: `${P}/last-activity`,
   /** The expiry a warning was posted for (manager `prenv-warn`). */
   warnedFor: `${P}/expiry-warned-for`,
+  /**
+   * Since when a job about this environment may have left it, or GitHub's view of it, half done: set
+   * when a job starts its last attempt or prenv gives up on it (manager `prenv-unsettled`), cleared
+   * by the next reconcile that completes. The janitor reconciles such environments.
+   */
+  unsettledSince: `${P}/unsettled-since`,
 } as const;
 
 /** On a Deployment or StatefulSet put to sleep: its replica count before. */
@@ -78,6 +84,7 @@ export const MANAGER = {
   activity: "prenv-activity",
   warn: "prenv-warn",
   lifetime: "prenv-lifetime",
+  unsettled: "prenv-unsettled",
 } as const;
 
 export type EnvPhase = "deploying" | "ready" | "failed";
@@ -127,6 +134,8 @@ export interface EnvironmentView {
   lastActivity: Date | null;
   /** When prenv last re-applied the guards. */
   checkedAt: Date | null;
+  /** Since when a job may have left the environment half done (see KEY.unsettledSince). */
+  unsettledSince: Date | null;
 }
 
 function date(text: string | undefined): Date | null {
@@ -202,6 +211,7 @@ export function readRecord(env: EnvironmentRecord): EnvironmentView {
     },
     lastActivity: a[KEY.lastActivity] !== undefined ? date(a[KEY.lastActivity]) : createdAt,
     checkedAt: date(a[KEY.checkedAt]),
+    unsettledSince: date(a[KEY.unsettledSince]),
   };
 }
 
@@ -329,6 +339,16 @@ export function checkedWrite(now: Date): AnnotationWrite {
 
 export function warnedWrite(expiresAt: Date): AnnotationWrite {
   return { manager: MANAGER.warn, annotations: { [KEY.warnedFor]: expiresAt.toISOString() } };
+}
+
+/** A job's last attempt starts, or prenv gave up on a job: the janitor comes back to reconcile. */
+export function unsettledWrite(now: Date): AnnotationWrite {
+  return { manager: MANAGER.unsettled, annotations: { [KEY.unsettledSince]: now.toISOString() } };
+}
+
+/** A reconcile completed: whatever a job left half done is done. */
+export function settledWrite(): AnnotationWrite {
+  return { manager: MANAGER.unsettled, annotations: { [KEY.unsettledSince]: "" } };
 }
 
 export function expiryWrite(expiresAt: Date): AnnotationWrite {

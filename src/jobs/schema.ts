@@ -12,6 +12,7 @@ const jobSchema = z.strictObject({
   reason: z.string().max(200),
   delivery: z.string().min(1).max(200),
   commentId: z.number().int().positive().optional(),
+  purge: z.literal(true).optional(),
 });
 
 export function parseJob(body: string): ReconcileJob {

@@ -31,6 +31,7 @@ import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import { translateKubeError } from "./errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
 import { applyEach, RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
+import { retrying } from "./retry.js";
 import { issueTenantAccess, issueVirtualAccess, type TokenContext } from "./tokens.js";
 import {
   NotPublished,
@@ -91,7 +92,7 @@ export class KubernetesCluster implements ClusterPort {
 
   async readEnvironment(namespace: string): Promise<EnvironmentRecord | null> {
     try {
-      return toRecord(await this.core.readNamespace({ name: namespace }));
+      return toRecord(await retrying(() => this.core.readNamespace({ name: namespace })));
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return null;
       throw this.translate(err, `read namespace ${namespace}`);
@@ -105,11 +106,10 @@ export class KubernetesCluster implements ClusterPort {
     do {
       let page;
       try {
-        page = await this.core.listNamespace({
-          labelSelector: managedSelector(),
-          limit: 100,
-          _continue: cont,
-        });
+        const from = cont;
+        page = await retrying(() =>
+          this.core.listNamespace({ labelSelector: managedSelector(), limit: 100, _continue: from }),
+        );
       } catch (err) {
         throw this.translate(err, "list prenv's namespaces");
       }
@@ -242,7 +242,8 @@ export class KubernetesCluster implements ClusterPort {
       }
       if (kc) {
         try {
-          await new RawKube(kc).request("GET", "/readyz");
+          // Not retried here: this loop polls until the virtual cluster answers.
+          await new RawKube(kc).request("GET", "/readyz", { retry: false });
           return { ready: true, cluster: this.virtualWorkloads(kc) };
         } catch (err) {
           reason = notReadyReason(err, apiHost);
@@ -303,9 +304,10 @@ export class KubernetesCluster implements ClusterPort {
     }
     if (env.phase === "Terminating") return;
     try {
-      await this.core.deleteNamespace({ name: namespace, propagationPolicy: "Background" });
+      await retrying(() => this.core.deleteNamespace({ name: namespace, propagationPolicy: "Background" }));
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return;
+      // Gone, or already being deleted (a retried delete whose first answer was lost).
+      if (err instanceof ApiException && (err.code === 404 || err.code === 409)) return;
       throw this.translate(err, `delete namespace ${namespace}`);
     }
   }

@@ -8,6 +8,7 @@ import { PrenvError } from "../../errors.js";
 import type { OutgoingHttpHeaders } from "node:http";
 import { request, type RequestOptions } from "node:https";
 import { request as httpRequest } from "node:http";
+import { retrying, typedPatchRefusal } from "./retry.js";
 
 export interface ResourceInfo {
   plural: string;
@@ -36,10 +37,21 @@ export class RawKube {
     private readonly discovery: DiscoveryCache = new Map(),
   ) {}
 
-  async request(
+  /** One request; transient failures are retried (retry.ts) unless `retry` is false. */
+  request(
     method: string,
     path: string,
-    opts: { body?: unknown; contentType?: string } = {},
+    opts: { body?: unknown; contentType?: string; retry?: boolean } = {},
+  ): Promise<unknown> {
+    return opts.retry === false
+      ? this.send(method, path, opts)
+      : retrying(() => this.send(method, path, opts));
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    opts: { body?: unknown; contentType?: string },
   ): Promise<unknown> {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new Error("the kubeconfig's current context has no cluster server");
@@ -76,7 +88,15 @@ export class RawKube {
             // leave as text
           }
           if (status >= 200 && status < 300) resolve(body);
-          else reject(new ApiException(status, `HTTP ${status} from ${method} ${url.pathname}`, body, {}));
+          else
+            reject(
+              new ApiException(
+                status,
+                `HTTP ${status} from ${method} ${url.pathname}`,
+                body,
+                res.headers as Record<string, string>,
+              ),
+            );
         });
         res.on("error", reject);
       });
@@ -152,7 +172,8 @@ export class RawKube {
 }
 
 /**
- * Applies `objects` one by one with `one`. Refusals (4xx) are collected: a dry run checks every
+ * Applies `objects` one by one with `one`. Refusals (4xx, and the 500 with which server-side apply
+ * refuses an object it cannot type) are collected: a dry run checks every
  * object, a real apply stops at the first; then one MANIFEST_INVALID names them all, starting with
  * `how.who` ("The cluster"). Other failures go through `translate` (`what` names the object, and
  * `how.where` where it is).
@@ -170,8 +191,8 @@ export async function applyEach<T>(
     try {
       done.push(await one(o));
     } catch (err) {
-      if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
-        refused.push(`${o.kind}/${o.metadata.name}: ${statusMessage(err)}`);
+      if (err instanceof ApiException && ((err.code >= 400 && err.code < 500) || typedPatchRefusal(err))) {
+        refused.push(`${o.kind}/${o.metadata.name}: ${refusalMessage(err)}`);
         if (!dryRun) break;
         continue;
       }
@@ -185,6 +206,20 @@ export async function applyEach<T>(
     );
   }
   return done;
+}
+
+/**
+ * Why the API server refused an object. Server-side apply words a schema mismatch for Go readers
+ * ("failed to create typed patch object (/x; /v1, Kind=ConfigMap): .data.enabled: expected
+ * string, got &value.valueUnstructured{Value:true}"): that is said as the field and the problem.
+ */
+function refusalMessage(err: ApiException<unknown>): string {
+  const message = statusMessage(err);
+  if (!typedPatchRefusal(err)) return message;
+  const detail = message
+    .replace(/^failed to create typed (?:patch|live) object \([^)]*\): /, "")
+    .replace(/&value\.valueUnstructured\{Value:(.*?)\}/g, "$1");
+  return `${detail} (the object does not fit its kind's schema)`;
 }
 
 /** The message of a Kubernetes Status in an API error, else the start of its body. */
