@@ -77,12 +77,7 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   const applied = await applyAll(target, tenant.objects, (refs) =>
     deps.cluster.annotate(namespace, state("deploying", union(previous, refs))),
   );
-  if (!applied.ok) {
-    // A first deploy the cluster refused before anything of the PR was applied: the namespace
-    // made for it goes too, so "Nothing was created" stays true and the next push starts clean.
-    if (!plan.env && !applied.detail) await deps.cluster.deleteNamespace(namespace);
-    return refuse(applied.problems, applied.detail ?? untouched(plan.env));
-  }
+  if (!applied.ok) return refuse(applied.problems, await refusedApply(ctx, plan.env, applied.detail));
   const refs = applied.refs;
   await recordDeploy(ctx, plan.env);
   const keep = new Set(refs.map(refKey));
@@ -121,6 +116,17 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     "environment deployed",
   );
   return "deployed";
+}
+
+/**
+ * What a refused apply left, in words. A first deploy the cluster refused before anything of the
+ * PR was applied removes the namespace made for it, so "Nothing was created" stays true and the
+ * next push starts clean.
+ */
+async function refusedApply(ctx: OpenCtx, env: EnvironmentRecord | null, detail?: string): Promise<string> {
+  if (detail) return detail;
+  if (!env) await ctx.deps.cluster.deleteNamespace(ctx.namespace);
+  return untouched(env);
 }
 
 /** After a successful apply: awake, guards just checked, and (on a new commit) active now. */

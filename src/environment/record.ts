@@ -392,12 +392,9 @@ function decodeRef(r: unknown): ObjectRef[] {
   ];
 }
 
-/** Identity of an applied object for pruning: API group, not version, so moving a manifest from
- * v1beta1 to v1 does not prune the object it just applied. Inside a virtual cluster the namespace
- * is part of it (`""` for cluster-scoped objects). */
+/** Identity of an applied object for pruning: API group, not version (moving a manifest from v1beta1
+ * to v1 does not prune what it just applied), and inside a virtual cluster the namespace. */
 export function refKey(r: ObjectRef): string {
   const group = r.apiVersion.includes("/") ? r.apiVersion.slice(0, r.apiVersion.indexOf("/")) : "core";
-  return r.namespace === undefined
-    ? `${group}/${r.kind}/${r.name}`
-    : `${group}/${r.kind}/${r.namespace}/${r.name}`;
+  return `${group}/${r.kind}/${r.namespace === undefined ? "" : `${r.namespace}/`}${r.name}`;
 }
