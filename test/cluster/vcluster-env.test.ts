@@ -13,6 +13,7 @@ import {
   AuthenticationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   NetworkingV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
@@ -434,8 +435,10 @@ async function expectEgressHeld(admin: KubeConfig, inside: KubeConfig, ns: strin
   ]);
   expect(selects(impostor)).toBe(false);
   // Nor does it join the control plane's Service (the per-PR API host's backend).
-  const api = await core.readNamespacedEndpoints({ name: "vcluster", namespace: ns });
-  expect(api.subsets?.flatMap((s) => s.addresses ?? []).map((a) => a.ip)).toEqual([
+  const api = await admin
+    .makeApiClient(DiscoveryV1Api)
+    .listNamespacedEndpointSlice({ namespace: ns, labelSelector: "kubernetes.io/service-name=vcluster" });
+  expect(api.items.flatMap((s) => s.endpoints.flatMap((e) => e.addresses))).toEqual([
     controlPlane[0]!.status?.podIP,
   ]);
   expect(await fetchFrom(admin, ns, impostor.metadata!.name!, hostApi)).toMatch(/^error /);

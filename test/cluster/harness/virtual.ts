@@ -18,7 +18,7 @@
 //   syncer container started (its first process, from the container's cgroup), and the memory of
 //   that cgroup and of its processes; and keeps each syncer's log (followed through the API server,
 //   as `kubectl logs -f` does) after its pod is gone.
-import { CoreV1Api, Log, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, DiscoveryV1Api, Log, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { execFileSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
@@ -136,7 +136,12 @@ interface Process {
 }
 
 function processesIn(cgroup: string): Process[] {
-  const pids = readFileSync(join(cgroup, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+  let pids: string[];
+  try {
+    pids = readFileSync(join(cgroup, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+  } catch {
+    return []; // the container is gone
+  }
   return pids.flatMap((pid) => {
     try {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -172,8 +177,13 @@ export async function startVclusterNode(
   const core = admin.makeApiClient(CoreV1Api);
   // Where the host's API server is for pods: the `kubernetes` Service's endpoint, on the host's
   // end of the node's link (connections from the host to the node come from there too).
-  const endpoints = await core.readNamespacedEndpoints({ name: "kubernetes", namespace: "default" });
-  const hostIP = endpoints.subsets?.[0]?.addresses?.[0]?.ip;
+  const slices = await admin
+    .makeApiClient(DiscoveryV1Api)
+    .listNamespacedEndpointSlice({
+      namespace: "default",
+      labelSelector: "kubernetes.io/service-name=kubernetes",
+    });
+  const hostIP = slices.items[0]?.endpoints[0]?.addresses[0];
   if (!hostIP)
     throw new Error(
       "the kubernetes Service has no endpoint: the API server does not advertise the node's link",
@@ -260,8 +270,10 @@ export async function startVclusterNode(
       const fresh: Tracked = { pod, gone: false, startTicks: null, readyAfterMs: null, logFiles: [] };
       tracked.set(uid, fresh);
       log(`vcluster pod ${pod.metadata!.namespace}/${pod.metadata!.name} created`);
-      void measure(fresh);
-      void follow(fresh);
+      const report = (what: string) => (err: unknown) =>
+        log(`${what} of ${pod.metadata!.name}: ${String(err)}`);
+      void measure(fresh).catch(report("measuring"));
+      void follow(fresh).catch(report("following the log"));
     }
     for (const [uid, t] of tracked) {
       if (!seen.has(uid) && !t.gone) {
