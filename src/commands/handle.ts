@@ -198,8 +198,7 @@ async function sleepWake(run: Run, to: "sleep" | "wake"): Promise<void> {
     "nothing to scale";
   run.replies.push(to === "sleep" ? `Asleep: ${what}.` : `Awake: ${what}.`);
   run.reconcile ??= {};
-  // A virtual cluster wakes empty (its store is ephemeral): deploy the PR into it again.
-  if (to === "wake" && readRecord(env).builtAs === "vcluster") {
-    run.reconcile = { ...run.reconcile, force: true };
-  }
+  // Waking deploys the PR again: a virtual cluster wakes empty (its store is ephemeral), and in
+  // either mode "ready" is said only once the rollout (and the URL) is, as after a push.
+  if (to === "wake") run.reconcile = { ...run.reconcile, force: true };
 }

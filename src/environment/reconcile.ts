@@ -126,8 +126,9 @@ async function settleCurrent(
 ): Promise<Outcome | null> {
   const { state, life, url } = current;
   const sleep = await applySleepPolicy(ctx, env);
-  // A virtual cluster that slept lost what ran inside it (its store is ephemeral): deploy again.
-  if (sleep?.outcome === "woke" && ctx.config.isolation === "vcluster") return null;
+  // Woken: deploy again, so "ready" waits for the rollout (and a virtual cluster, whose store is
+  // ephemeral, gets back what ran inside it).
+  if (sleep?.outcome === "woke") return null;
   if (!sleep && !converged(env, state, ctx.pr.headSha)) return null;
   const requests = decodeRequests(state.requests);
   await say(ctx, {
