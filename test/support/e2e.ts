@@ -1,7 +1,7 @@
 // End-to-end rig: the real Probot app receiving signed webhooks, prenv's local queue and worker,
 // Octokit talking to the GitHub stand-in over HTTP, and client-node talking to a real API server.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Probot } from "probot";
+import type { Probot, ProbotOctokit } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "../../src/app.js";
 import { LocalQueue } from "../../src/runtime/local-queue.js";
@@ -30,11 +30,20 @@ export interface E2E {
 
 let deliveries = 0;
 
-export async function startE2E(kubeConfig: KubeConfig, settings: Settings = testSettings()): Promise<E2E> {
+/** `Octokit`: the class the App uses (default: the tests' one, with retries and throttling off). */
+export async function startE2E(
+  kubeConfig: KubeConfig,
+  settings: Settings = testSettings(),
+  Octokit?: typeof ProbotOctokit,
+): Promise<E2E> {
   const standIn = await startGitHubStandIn();
   const logs: string[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
-  const probot = testProbot({ baseUrl: standIn.url, log: log.child({ name: "probot" }) });
+  const probot = testProbot({
+    baseUrl: standIn.url,
+    log: log.child({ name: "probot" }),
+    ...(Octokit ? { Octokit } : {}),
+  });
   const templates = loadTemplates();
   const failures: unknown[] = [];
   let fixedNow: Date | null = null;

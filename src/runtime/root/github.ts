@@ -1,9 +1,12 @@
 // prenv's GitHub App as Probot runs it: its id and key, and GitHub's API URL from the settings
 // (PRENV_GITHUB_API_URL, or Probot's GHE_HOST), the same for `npm start`, the CLI and Lambda.
-import { Probot, type Options } from "probot";
+import { Probot, ProbotOctokit, type Options } from "probot";
 import type { Logger as Pino } from "pino";
 import type { Settings } from "../settings.js";
 import type { AppCredentials } from "./secrets.js";
+
+/** The Octokit class prenv's App uses everywhere. */
+export const AppOctokit = ProbotOctokit;
 
 export function probotOptions(
   settings: Pick<Settings, "github">,
@@ -15,6 +18,7 @@ export function probotOptions(
     privateKey: app.privateKey,
     ...(app.webhookSecret ? { secret: app.webhookSecret } : {}),
     baseUrl: settings.github.apiUrl,
+    Octokit: AppOctokit,
     log: log.child({ name: "probot" }),
   };
 }
