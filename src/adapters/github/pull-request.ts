@@ -233,29 +233,29 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  async listDeployments(environment: string): Promise<DeploymentView[]> {
+  async listDeployments(environment: string): Promise<{ id: number; sha: string }[]> {
     try {
       const { data } = await this.octokit.rest.repos.listDeployments({
         ...this.repo,
         environment,
         per_page: DEPLOYMENTS_CHECKED,
       });
-      const views: DeploymentView[] = [];
-      for (const d of data) {
-        const statuses = await this.octokit.rest.repos.listDeploymentStatuses({
-          ...this.repo,
-          deployment_id: d.id,
-          per_page: 1,
-        });
-        views.push({
-          id: d.id,
-          sha: d.sha,
-          state: (statuses.data[0]?.state as DeploymentView["state"]) ?? null,
-        });
-      }
-      return views;
+      return data.map((d) => ({ id: d.id, sha: d.sha }));
     } catch (err) {
       throw githubError(err, `list deployments of ${environment}`);
+    }
+  }
+
+  async deploymentState(id: number): Promise<DeploymentView["state"]> {
+    try {
+      const { data } = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.repo,
+        deployment_id: id,
+        per_page: 1,
+      });
+      return (data[0]?.state as DeploymentView["state"] | undefined) ?? null;
+    } catch (err) {
+      throw githubError(err, `read the state of deployment ${id}`);
     }
   }
 
@@ -355,9 +355,15 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  async createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<void> {
+  async createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<number> {
     try {
-      await this.octokit.rest.checks.create({ ...this.repo, name, head_sha: sha, ...checkBody(report) });
+      const { data } = await this.octokit.rest.checks.create({
+        ...this.repo,
+        name,
+        head_sha: sha,
+        ...checkBody(report),
+      });
+      return data.id;
     } catch (err) {
       throw githubError(err, `create check run '${name}'`);
     }
