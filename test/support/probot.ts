@@ -6,6 +6,17 @@ import { Probot, ProbotOctokit } from "probot";
 import { pino, type Logger } from "pino";
 import { APP_ID, WEBHOOK_SECRET, appPrivateKey } from "./app-key.js";
 
+/**
+ * Retries and throttling off. Options given to `defaults()` as an object do not do it: Probot
+ * passes its own `throttle` options to the constructor, which replace them (writes were still
+ * spaced, issue comments 3 s apart); a function sees those options and has the last word.
+ */
+const TestOctokit = ProbotOctokit.defaults((options: ConstructorParameters<typeof ProbotOctokit>[0] = {}) => {
+  const throttle = (options.throttle ?? {}) as Record<string, unknown>;
+  const retry = options.retry ?? {};
+  return { ...options, throttle: { ...throttle, enabled: false }, retry: { ...retry, enabled: false } };
+});
+
 export function testProbot(
   opts: { baseUrl?: string; log?: Logger; Octokit?: typeof ProbotOctokit } = {},
 ): Probot {
@@ -15,7 +26,6 @@ export function testProbot(
     secret: WEBHOOK_SECRET,
     log: opts.log ?? pino({ level: "silent" }),
     ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
-    Octokit:
-      opts.Octokit ?? ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: opts.Octokit ?? TestOctokit,
   });
 }
