@@ -10,7 +10,7 @@ import { loadTemplates } from "../../src/runtime/templates.js";
 import { localFailurePolicy } from "../../src/runtime/failures.js";
 import { processJob } from "../../src/runtime/worker.js";
 import { APP_ID, sign } from "./app-key.js";
-import { startGitHubStandIn, type GitHubStandIn } from "./github-standin.js";
+import { startGitHubStandIn, type GitHubStandIn, type StandInOptions } from "./github-standin.js";
 import { testSettings } from "./settings.js";
 import { testProbot } from "./probot.js";
 
@@ -23,6 +23,8 @@ export interface E2E {
   deliver(event: string, payload: Record<string, unknown>, delivery?: string): Promise<void>;
   /** The worker's clock (default: real time). */
   setNow(now: Date | null): void;
+  /** Faults at GitHub's HTTP boundary from now on (see the stand-in's `faults`); null: none. */
+  setGitHubFaults(faults: StandInOptions["faults"] | null): void;
   /** Waits until every queued job has run. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -36,7 +38,8 @@ export async function startE2E(
   settings: Settings = testSettings(),
   Octokit?: typeof ProbotOctokit,
 ): Promise<E2E> {
-  const standIn = await startGitHubStandIn();
+  let faults: StandInOptions["faults"] | null = null;
+  const standIn = await startGitHubStandIn({ faults: (call) => faults?.(call) });
   const logs: string[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
   const probot = testProbot({
@@ -79,6 +82,9 @@ export async function startE2E(
         payload: body,
         signature: sign(body),
       });
+    },
+    setGitHubFaults(f) {
+      faults = f;
     },
     setNow(now) {
       fixedNow = now;
