@@ -17,6 +17,8 @@ import { pullRequestPayload } from "../test/support/payloads.js";
 /** Goals of the lifecycle (issue 16): a deploying push, and the whole lifecycle. */
 const PUSH_GOAL = 12;
 const LIFECYCLE_GOAL = 50;
+/** Pull requests opened at once in one process (as `npm start` runs them), each in its own repository. */
+const AT_ONCE = Number(process.env.BENCH_PRS_AT_ONCE ?? 16);
 
 const files = (n: number) => ({
   "deploy/preview/web.yaml": web(),
@@ -64,6 +66,19 @@ try {
   const { owner, repo, number } = s;
   await run("close", pullRequestPayload("closed", { owner, repo, number, sha: sha(3), state: "closed" }));
 
+  const many = await Promise.all(
+    Array.from({ length: AT_ONCE }, () => setup(bot, admin, { files: files(0), Octokit: AppOctokit })),
+  );
+  const t1 = performance.now();
+  await Promise.all(
+    many.map(async (r) => {
+      await r.rig.deliver("pull_request", r.opened);
+      await r.rig.settle();
+    }),
+  );
+  const atOnceSeconds = (performance.now() - t1) / 1000;
+  const readyAtOnce = many.filter((r) => r.comments.comments[0]?.body.includes("ready")).length;
+
   const unexpected = s.standIn.unexpectedCalls.length;
   const state = s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))?.body ?? "";
   const created = s.standIn.calls.filter(
@@ -89,6 +104,8 @@ try {
       per_step: Object.fromEntries(steps.map((x) => [x.step, x.requests])),
       seconds_per_step: Object.fromEntries(steps.map((x) => [x.step, x.ms / 1000])),
       comments_created: created,
+      [`open_${AT_ONCE}_prs_at_once_seconds`]: Number(atOnceSeconds.toFixed(1)),
+      [`of_${AT_ONCE}_ready`]: readyAtOnce,
       unexpected_requests: unexpected,
       final_comment_deleted: state.includes("deleted") || state.includes("Deleted"),
       goals: {
