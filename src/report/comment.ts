@@ -113,8 +113,19 @@ function isCheckMemo(c: unknown): c is CheckMemo {
   );
 }
 
+/** The keys in the order they are written, whatever order a job set them in (same state, same line). */
+const META_KEYS: readonly (keyof CommentMeta)[] = [
+  "approvedSha",
+  "awaitingSha",
+  "destroyedSha",
+  "commandTimes",
+  "deployments",
+  "checks",
+];
+
 function metaLine(meta: CommentMeta): string {
-  return Object.keys(meta).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(meta)} -->\n`;
+  const ordered = Object.fromEntries(META_KEYS.filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+  return Object.keys(ordered).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(ordered)} -->\n`;
 }
 
 export type ReportKind =
