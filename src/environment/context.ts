@@ -144,9 +144,12 @@ export function newContext(
   };
 }
 
-/** Puts a report on the PR (comment, check run, deployment), with prenv's hidden state. */
+/**
+ * Puts a report on the PR (comment, check run, deployment), with prenv's hidden state, and keeps
+ * what the comment now remembers (the Deployment and check run it wrote) for the rest of the job.
+ */
 export async function say(ctx: Ctx, report: Report): Promise<void> {
-  await publish({ ...report, meta: ctx.meta }, ctx.publishDeps);
+  ctx.meta = await publish({ ...report, meta: ctx.meta }, ctx.publishDeps);
 }
 
 export function blankReport(sha: string | null): Omit<Report, "kind"> {

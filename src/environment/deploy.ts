@@ -14,7 +14,6 @@ import type { ClusterPort, EnvironmentRecord, WorkloadCluster } from "./ports.js
 import { readRecord, refKey, stateWrite, checkedWrite, type EnvPhase, type EnvState } from "./record.js";
 import { markAwake, recordActivity } from "./sleep.js";
 import { applyRoutes, routeObjects } from "./routes.js";
-import { teardown } from "./teardown.js";
 import { tenantObjects } from "./tenant.js";
 import { startVirtualCluster, virtualClusterObjects } from "./virtual-cluster.js";
 
@@ -84,14 +83,9 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   const stale = previous.filter((r) => !keep.has(refKey(r)));
   if (stale.length > 0) await target.delete(stale);
 
-  // 4. Closed while we were deploying: leave nothing behind.
-  const fresh = await deps.github.getPull();
-  if (!fresh || fresh.state === "closed") {
-    const env = await deps.cluster.readEnvironment(namespace);
-    return teardown(ctx, env, "The pull request was closed during the deployment.");
-  }
+  // 4. Wait for workloads, then report. The pull request is read once per job: a close event that
+  // arrives meanwhile is the next job of the PR's queue, which deletes what this one made.
 
-  // 5. Wait for workloads, then report.
   const workloads = refs.filter((r) => WORKLOAD_KINDS.has(r.kind));
   const rollout = await target.waitForRollout(workloads, deps.settings.rolloutTimeoutMs);
   if (!rollout.ready) {

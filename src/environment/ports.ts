@@ -90,7 +90,10 @@ export interface GitHubPort extends RepoFiles {
   latestComment(marker: string): Promise<{ id: number; body: string; createdAt: string } | null>;
   createComment(body: string): Promise<void>;
   updateComment(id: number, body: string): Promise<void>;
-  listDeployments(environment: string): Promise<DeploymentView[]>;
+  /** The newest Deployments of `environment` (at most 5), without their states. */
+  listDeployments(environment: string): Promise<{ id: number; sha: string }[]>;
+  /** The state of a Deployment's newest status (null: it has none). */
+  deploymentState(id: number): Promise<DeploymentView["state"]>;
   createDeployment(sha: string, environment: string, description: string): Promise<DeploymentView>;
   setDeploymentStatus(
     id: number,
@@ -103,7 +106,8 @@ export interface GitHubPort extends RepoFiles {
   /** The user's role on the repository, from the collaborator permission API. */
   permissionOf(login: string): Promise<RepoRole>;
   addReaction(commentId: number, content: "+1" | "-1" | "eyes" | "confused" | "rocket"): Promise<void>;
-  createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<void>;
+  /** Creates a check run; its id. */
+  createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<number>;
   updateCheckRun(id: number, report: CheckRunReport): Promise<void>;
 }
 

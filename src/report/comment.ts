@@ -2,7 +2,7 @@
 import type { AccessInstructions } from "./instructions.js";
 import { compileTemplate, type TemplateFn } from "../templates/engine.js";
 import { isoSeconds } from "./time.js";
-import type { FailureReport } from "../environment/ports.js";
+import type { DeploymentView, FailureReport } from "../environment/ports.js";
 
 /** How many characters of a commit SHA the exact `/env deploy` command names (48 bits). */
 export const APPROVAL_SHA_CHARS = 12;
@@ -26,7 +26,32 @@ export interface CommentMeta {
   awaitingSha?: string;
   destroyedSha?: string;
   commandTimes?: number[];
+  /**
+   * The GitHub Deployments prenv made for this PR and the state it last gave each, oldest first (at
+   * most MEMORY): so a report names them without listing Deployments and reading their statuses.
+   */
+  deployments?: DeploymentMemo[];
+  /** prenv's check runs on recent commits, oldest first (at most MEMORY). */
+  checks?: CheckMemo[];
 }
+
+/** A Deployment prenv made, and the state it last gave it. */
+export interface DeploymentMemo {
+  id: number;
+  sha: string;
+  state: DeploymentView["state"];
+}
+
+/** prenv's check run on `sha`: whether it is completed, and a digest of what it last said. */
+export interface CheckMemo {
+  sha: string;
+  id: number;
+  done: boolean;
+  digest: string;
+}
+
+/** How many Deployments and check runs the comment remembers (as many as were listed before). */
+export const MEMORY = 5;
 
 const META_PREFIX = "<!-- prenv:meta ";
 const SHA = /^[0-9a-f]{40}$/;
@@ -44,14 +69,63 @@ export function readMeta(body: string | undefined | null): CommentMeta {
     if (Array.isArray(raw.commandTimes)) {
       meta.commandTimes = raw.commandTimes.filter((t): t is number => Number.isSafeInteger(t)).slice(-20);
     }
+    if (Array.isArray(raw.deployments))
+      meta.deployments = raw.deployments.filter(isDeploymentMemo).slice(-MEMORY);
+    if (Array.isArray(raw.checks)) meta.checks = raw.checks.filter(isCheckMemo).slice(-MEMORY);
     return meta;
   } catch {
     return {};
   }
 }
 
+const DEPLOYMENT_STATES = new Set([
+  "in_progress",
+  "success",
+  "failure",
+  "error",
+  "inactive",
+  "pending",
+  "queued",
+]);
+
+function isDeploymentMemo(d: unknown): d is DeploymentMemo {
+  const m = d as Partial<DeploymentMemo> | null;
+  return (
+    typeof m === "object" &&
+    m !== null &&
+    Number.isSafeInteger(m.id) &&
+    typeof m.sha === "string" &&
+    SHA.test(m.sha) &&
+    (m.state === null || DEPLOYMENT_STATES.has(String(m.state)))
+  );
+}
+
+function isCheckMemo(c: unknown): c is CheckMemo {
+  const m = c as Partial<CheckMemo> | null;
+  return (
+    typeof m === "object" &&
+    m !== null &&
+    Number.isSafeInteger(m.id) &&
+    typeof m.sha === "string" &&
+    SHA.test(m.sha) &&
+    typeof m.done === "boolean" &&
+    typeof m.digest === "string"
+  );
+}
+
+/** The keys in the order they are written, whatever order a job set them in (same state, same line). */
+const META_KEYS: readonly (keyof CommentMeta)[] = [
+  "approvedSha",
+  "awaitingSha",
+  "destroyedSha",
+  "commandTimes",
+  "deployments",
+  "checks",
+];
+
 function metaLine(meta: CommentMeta): string {
-  return Object.keys(meta).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(meta)} -->\n`;
+  const ordered = Object.fromEntries(META_KEYS.filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+  return Object.keys(ordered).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(ordered)} -->\n`;
 }
 
 export type ReportKind =

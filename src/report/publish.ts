@@ -1,13 +1,32 @@
 // Puts a report on GitHub: the one PR comment, the GitHub Deployment of the environment, and the
 // check run on the head commit. Idempotent: what already says the same is not written.
 //
+// The comment remembers, in its hidden state, the Deployments prenv made and the state it gave
+// each, and its check runs (comment.ts, CommentMeta), so a report names them without listing
+// Deployments, reading their statuses or looking check runs up. The comment is written last: a
+// comment that already says a report, hidden state included, means the Deployment and the check
+// run say it too, and nothing is written.
+//
 // A job can end in the middle of a deploy (killed, timed out, out of attempts) and the PR move on
-// to another commit before the next job. The Deployment is written before the check run, so every
-// commit prenv started deploying has a Deployment; the next report that lists the Deployments
-// finishes those left in progress for other commits, and their check runs, as superseded.
+// to another commit before the next job. The Deployment is written before the check run, and both
+// before the comment: a Deployment the comment remembers in progress for another commit is
+// finished, with its check run, as superseded by the next deploy. One a job made but could not
+// record (it ended before its comment was written) is found when the environment is deleted, which
+// lists the Deployments on GitHub rather than trusting the comment.
+import { createHash } from "node:crypto";
 import type { CheckRunReport, DeploymentState, DeploymentView, GitHubPort } from "../environment/ports.js";
 import type { TemplateFn } from "../templates/engine.js";
-import { COMMENT_MARKER, renderComment, type CommentVars, type Report, type ReportKind } from "./comment.js";
+import {
+  COMMENT_MARKER,
+  MEMORY,
+  renderComment,
+  type CheckMemo,
+  type CommentMeta,
+  type CommentVars,
+  type DeploymentMemo,
+  type Report,
+  type ReportKind,
+} from "./comment.js";
 
 export interface PublishDeps {
   github: GitHubPort;
@@ -29,16 +48,53 @@ const CHECKS: Partial<Record<ReportKind, Omit<CheckRunReport, "summary">>> = {
   error: { status: "completed", conclusion: "failure", title: "prenv could not process this pull request" },
 };
 
+/** What the comment remembers, changed as this report writes (then written with the comment). */
+class Memory {
+  deployments: DeploymentMemo[];
+  checks: CheckMemo[];
+  constructor(private readonly meta: CommentMeta) {
+    this.deployments = [...(meta.deployments ?? [])];
+    this.checks = [...(meta.checks ?? [])];
+  }
+  deployment(sha: string): DeploymentMemo | undefined {
+    return this.deployments.findLast((d) => d.sha === sha);
+  }
+  setDeployment(d: DeploymentMemo): void {
+    this.deployments = [...this.deployments.filter((x) => x.id !== d.id), d].slice(-MEMORY);
+  }
+  check(sha: string): CheckMemo | undefined {
+    return this.checks.find((c) => c.sha === sha);
+  }
+  setCheck(c: CheckMemo): void {
+    this.checks = [...this.checks.filter((x) => x.sha !== c.sha), c].slice(-MEMORY);
+  }
+  toMeta(): CommentMeta {
+    const out: CommentMeta = { ...this.meta };
+    delete out.deployments;
+    delete out.checks;
+    if (this.deployments.length > 0) out.deployments = this.deployments;
+    if (this.checks.length > 0) out.checks = this.checks;
+    return out;
+  }
+}
+
 /** prenv's check run on `sha`, if it is still in progress: completed as cancelled, saying why. */
-async function finishCheckRun(deps: PublishDeps, sha: string, why: string): Promise<void> {
-  const run = await deps.github.findCheckRun(sha, deps.checkName);
-  if (!run || run.status === "completed") return;
-  await deps.github.updateCheckRun(run.id, {
+async function finishCheckRun(deps: PublishDeps, memory: Memory, sha: string, why: string): Promise<void> {
+  const known = memory.check(sha);
+  let id = known?.id;
+  if (!known) {
+    const run = await deps.github.findCheckRun(sha, deps.checkName);
+    if (!run || run.status === "completed") return;
+    id = run.id;
+  } else if (known.done) return;
+  const report: CheckRunReport = {
     status: "completed",
     conclusion: "cancelled",
     title: "Preview deployment stopped",
     summary: `prenv stopped deploying this commit. ${why}`,
-  });
+  };
+  await deps.github.updateCheckRun(id!, report);
+  memory.setCheck({ sha, id: id!, done: true, digest: digest(report) });
 }
 
 const DEPLOYMENT_STATES: Partial<Record<ReportKind, DeploymentState>> = {
@@ -47,15 +103,30 @@ const DEPLOYMENT_STATES: Partial<Record<ReportKind, DeploymentState>> = {
   failed: "failure",
 };
 
-export async function publish(report: Report, deps: PublishDeps): Promise<void> {
-  const body = renderComment(deps.comment, report);
-  await upsertComment(deps.github, body, report.kind);
-  await updateDeployment(deps, report);
-  if (report.sha) await upsertCheckRun(deps, report.sha, report, body);
+/** Writes the report; returns the comment's hidden state as written (what it now remembers). */
+export async function publish(report: Report, deps: PublishDeps): Promise<CommentMeta> {
+  const meta = report.meta ?? {};
+  const existing = await deps.github.findComment(COMMENT_MARKER);
+  if (existing && existing.body === renderComment(deps.comment, { ...report, meta })) return meta;
+  const memory = new Memory(meta);
+  const created = await updateDeployment(deps, memory, report);
+  if (report.sha) await upsertCheckRun(deps, memory, report, created);
+  const written = memory.toMeta();
+  await upsertComment(
+    deps.github,
+    existing,
+    renderComment(deps.comment, { ...report, meta: written }),
+    report.kind,
+  );
+  return written;
 }
 
-async function upsertComment(github: GitHubPort, body: string, kind: ReportKind): Promise<void> {
-  const existing = await github.findComment(COMMENT_MARKER);
+async function upsertComment(
+  github: GitHubPort,
+  existing: { id: number; body: string } | null,
+  body: string,
+  kind: ReportKind,
+): Promise<void> {
   if (existing) {
     if (existing.body !== body) await github.updateComment(existing.id, body);
     return;
@@ -65,10 +136,24 @@ async function upsertComment(github: GitHubPort, body: string, kind: ReportKind)
   await github.createComment(body);
 }
 
-async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, body: string): Promise<void> {
+function digest(r: CheckRunReport): string {
+  return createHash("sha256").update(JSON.stringify(r)).digest("hex").slice(0, 12);
+}
+
+/**
+ * The head's check run says the report. It is looked up on GitHub only when the comment does not
+ * remember it and this report did not just create the commit's Deployment (then it is new too).
+ */
+async function upsertCheckRun(
+  deps: PublishDeps,
+  memory: Memory,
+  report: Report,
+  fresh: boolean,
+): Promise<void> {
   const check = CHECKS[report.kind];
-  if (!check) return;
-  const summary = body
+  if (!check || !report.sha) return;
+  const sha = report.sha;
+  const summary = renderComment(deps.comment, { ...report, meta: {} })
     .split("\n")
     .filter((l) => !l.startsWith("<!-- prenv:"))
     .join("\n")
@@ -78,50 +163,70 @@ async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, bo
     summary,
     ...(report.url && report.kind === "ready" ? { detailsUrl: report.url } : {}),
   };
-  const existing = await deps.github.findCheckRun(sha, deps.checkName);
-  if (!existing) return deps.github.createCheckRun(sha, deps.checkName, wanted);
-  const same =
-    existing.status === wanted.status &&
-    (existing.conclusion ?? undefined) === wanted.conclusion &&
-    existing.title === wanted.title &&
-    existing.summary === wanted.summary;
-  if (!same) await deps.github.updateCheckRun(existing.id, wanted);
+  const remember = (id: number) =>
+    memory.setCheck({ sha, id, done: wanted.status === "completed", digest: digest(wanted) });
+  const known = memory.check(sha);
+  if (known) {
+    if (known.digest === digest(wanted)) return;
+    await deps.github.updateCheckRun(known.id, wanted);
+    return remember(known.id);
+  }
+  const existing = fresh ? null : await deps.github.findCheckRun(sha, deps.checkName);
+  if (!existing) return remember(await deps.github.createCheckRun(sha, deps.checkName, wanted));
+  await deps.github.updateCheckRun(existing.id, wanted);
+  remember(existing.id);
 }
 
 const UNFINISHED = new Set<DeploymentView["state"]>(["in_progress", "queued", "pending"]);
 
-async function updateDeployment(deps: PublishDeps, report: Report): Promise<void> {
-  if (report.kind === "deleted" || report.kind === "destroyed") return deactivate(deps);
+/** The environment's Deployment says the report; true when this report created the head's Deployment. */
+async function updateDeployment(deps: PublishDeps, memory: Memory, report: Report): Promise<boolean> {
+  if (report.kind === "deleted" || report.kind === "destroyed") {
+    await deactivate(deps, memory);
+    return false;
+  }
   const ended = ENDED[report.kind];
-  if (ended) return report.sha ? endUnfinished(deps, report.sha, ended) : undefined;
+  if (ended) {
+    if (report.sha) await endUnfinished(deps, memory, report.sha, ended);
+    return false;
+  }
   const state = DEPLOYMENT_STATES[report.kind];
-  if (!state || !report.sha) return;
+  if (!state || !report.sha) return false;
   const { github, environment } = deps;
-  const deployments = await github.listDeployments(environment);
-  await supersede(deps, deployments, report.sha);
+  await supersede(deps, memory, report.sha);
+  const known = memory.deployment(report.sha);
   const deployment =
-    deployments.find((d) => d.sha === report.sha) ??
-    (await github.createDeployment(report.sha, environment, `Preview of PR ${environment}`));
-  if (deployment.state === state) return;
-  await github.setDeploymentStatus(deployment.id, state, {
-    description: {
-      in_progress: "Deploying",
-      success: "Ready",
-      failure: "Failed",
-      error: "Error",
-      inactive: "Deleted",
-    }[state],
-    ...(state === "success" && report.url ? { environmentUrl: report.url } : {}),
-  });
+    known ?? (await github.createDeployment(report.sha, environment, `Preview of PR ${environment}`));
+  if (deployment.state !== state) {
+    await github.setDeploymentStatus(deployment.id, state, {
+      description: {
+        in_progress: "Deploying",
+        success: "Ready",
+        failure: "Failed",
+        error: "Error",
+        inactive: "Deleted",
+      }[state],
+      ...(state === "success" && report.url ? { environmentUrl: report.url } : {}),
+    });
+  }
+  memory.setDeployment({ id: deployment.id, sha: report.sha, state });
+  return !known;
 }
 
-/** The environment is gone: every Deployment inactive, and check runs still in progress ended. */
-async function deactivate(deps: PublishDeps): Promise<void> {
-  for (const d of await deps.github.listDeployments(deps.environment)) {
-    if (UNFINISHED.has(d.state)) await finishCheckRun(deps, d.sha, "The environment was deleted.");
-    if (d.state !== "inactive") {
-      await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Preview environment deleted" });
+/**
+ * The environment is gone: every Deployment inactive, and check runs still in progress ended. The
+ * Deployments are listed on GitHub (one a job could not record is found too); the states the
+ * comment remembers are not read again.
+ */
+async function deactivate(deps: PublishDeps, memory: Memory): Promise<void> {
+  for (const { id, sha } of await deps.github.listDeployments(deps.environment)) {
+    const known = memory.deployments.find((d) => d.id === id);
+    const state = known ? known.state : await deps.github.deploymentState(id);
+    if (UNFINISHED.has(state)) await finishCheckRun(deps, memory, sha, "The environment was deleted.");
+    if (state !== "inactive") {
+      await deps.github.setDeploymentStatus(id, "inactive", { description: "Preview environment deleted" });
     }
+    if (known) memory.setDeployment({ ...known, state: "inactive" });
   }
 }
 
@@ -134,22 +239,23 @@ const ENDED: Partial<Record<ReportKind, { state: DeploymentState; description: s
 /** The head's Deployment, if one is in progress, ends (none is created for it). */
 async function endUnfinished(
   deps: PublishDeps,
+  memory: Memory,
   sha: string,
   end: { state: DeploymentState; description: string },
 ): Promise<void> {
-  for (const d of await deps.github.listDeployments(deps.environment)) {
-    if (d.sha === sha && UNFINISHED.has(d.state)) {
-      await deps.github.setDeploymentStatus(d.id, end.state, { description: end.description });
-    }
-  }
+  const d = memory.deployment(sha);
+  if (!d || !UNFINISHED.has(d.state)) return;
+  await deps.github.setDeploymentStatus(d.id, end.state, { description: end.description });
+  memory.setDeployment({ ...d, state: end.state });
 }
 
 /** Deployments of other commits that a cut-short job left in progress: superseded by `sha`. */
-async function supersede(deps: PublishDeps, deployments: DeploymentView[], sha: string): Promise<void> {
-  for (const d of deployments) {
+async function supersede(deps: PublishDeps, memory: Memory, sha: string): Promise<void> {
+  for (const d of memory.deployments) {
     if (d.sha === sha || !UNFINISHED.has(d.state)) continue;
     const why = `The pull request moved on to ${sha.slice(0, 7)} before this commit's deployment finished.`;
-    await finishCheckRun(deps, d.sha, why);
+    await finishCheckRun(deps, memory, d.sha, why);
     await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Superseded" });
+    memory.setDeployment({ ...d, state: "inactive" });
   }
 }

@@ -1,11 +1,9 @@
-// Wires the render use case's ports for one job: the PR's repository through its installation's
-// Octokit, the pinned tools from the operator's settings, and the host's version as its API server
+// Wires the render use case's ports for one job: the PR's repository (the job's one reader of its
+// trees and blobs), the pinned tools from the operator's settings, and the host's version as its API server
 // reports it (asked once per process, shared with the Pod Security pin: host-settings.ts).
 import type { KubeConfig } from "@kubernetes/client-node";
-import { GitHubTree } from "../adapters/github/tree.js";
-import type { Octokit } from "../adapters/github/pull-request.js";
+import type { GitHubTree } from "../adapters/github/tree.js";
 import { ChildToolRunner } from "../adapters/tools/runner.js";
-import type { PrRef } from "../environment/ports.js";
 import type { RenderDeps } from "../sources/ports.js";
 import { hostMinorVersion } from "./host-settings.js";
 import type { RenderSettings } from "./settings.js";
@@ -14,12 +12,11 @@ import type { RenderSettings } from "./settings.js";
 export function renderDeps(
   settings: RenderSettings,
   kubeConfig: KubeConfig,
-  octokit: Octokit,
-  ref: Pick<PrRef, "owner" | "repo">,
+  repository: GitHubTree,
 ): RenderDeps | undefined {
   if (!settings.toolsDir) return undefined;
   return {
-    repository: new GitHubTree(octokit, { owner: ref.owner, repo: ref.repo }),
+    repository,
     tools: new ChildToolRunner({ ...settings, toolsDir: settings.toolsDir }),
     kubeVersion: () => hostMinorVersion(kubeConfig),
   };

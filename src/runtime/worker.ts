@@ -46,14 +46,15 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     ...(job.repoId ? { repoId: job.repoId } : {}),
   };
   const started = Date.now();
+  const github = new GitHubPullRequest(octokit, ref, app);
   const reconcileDeps: ReconcileDeps = {
-    github: new GitHubPullRequest(octokit, ref, app),
+    github,
     cluster: hostCluster(deps.kubeConfig, settings),
     clock: { now: deps.now ?? (() => new Date()) },
     log: domainLogger(log),
     settings: settings.environment,
     templates: deps.templates,
-    render: renderDeps(deps.settings.render, deps.kubeConfig, octokit, ref),
+    render: renderDeps(deps.settings.render, deps.kubeConfig, github.repository),
   };
   const outcome = job.commentId
     ? await handleCommentCommands(ref, job.commentId, reconcileDeps)

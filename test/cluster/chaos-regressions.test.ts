@@ -107,14 +107,17 @@ describe("chaos seed 1, on GitHub", () => {
     admin,
   }) => {
     const s = await setup(bot, admin);
-    // The job deploying SHA1 ends after saying "deploying": GitHub fails the fresh read of the PR
-    // that comes after the apply (the job would be retried; here the PR moves on first).
-    let reads = 0;
-    s.standIn.route("GET", `/repos/${s.owner}/${s.repo}/pulls/${s.number}`, () =>
-      ++reads === 2 ? { status: 502, body: "Bad Gateway" } : { body: s.pr.pr },
+    // The job deploying SHA1 ends after saying "deploying": GitHub fails the Deployment status that
+    // would say it is ready (the job would be retried; here the PR moves on first).
+    let statuses = 0;
+    s.rig.setGitHubFaults(({ method, path }) =>
+      method === "POST" && /\/deployments\/\d+\/statuses$/.test(path) && ++statuses === 2
+        ? { status: 502, body: "Bad Gateway" }
+        : undefined,
     );
     await s.rig.deliver("pull_request", s.opened);
     await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
+    s.rig.setGitHubFaults(null);
     const first = s.checks.checkRuns.find((c) => c.head_sha === SHA1);
     expect(first?.status).toBe("in_progress");
     // The PR moves on to SHA2, which deploys.

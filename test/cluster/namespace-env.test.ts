@@ -315,17 +315,28 @@ describe("namespace preview environments", () => {
 
   test("a PR closed while its deployment is under way leaves nothing behind", async ({ bot, admin }) => {
     const s = await setup(bot, admin);
-    // The first read of the PR (start of reconcile) sees it open; the read after applying sees it
-    // closed, as if the close event had arrived mid-deploy.
+    // The deploy job reads the PR once, open; the close event arrives while it runs and queues
+    // behind it in the PR's group; its job reads the PR closed.
     let reads = 0;
     s.standIn.route("GET", "/repos/:owner/:repo/pulls/:number", () => {
       reads++;
       return { body: { ...(s.pr.pr as object), state: reads === 1 ? "open" : "closed" } };
     });
+    const closed = pullRequestPayload("closed", {
+      owner: s.owner,
+      repo: s.repo,
+      number: s.number,
+      sha: SHA1,
+      state: "closed",
+    });
     await s.rig.deliver("pull_request", s.opened);
+    await s.rig.deliver("pull_request", closed);
     await s.rig.settle();
+    expect(reads).toBe(2);
     await eventually(`${s.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, s.ns)));
-    expect(s.comments.comments[0]!.body).toContain("closed during the deployment");
+    expect(s.comments.comments).toHaveLength(1);
+    expect(s.comments.comments[0]!.body).toContain("The pull request was closed.");
+    expect(s.deployments.deployments).toHaveLength(1);
     for (const d of s.deployments.deployments)
       expect(s.deployments.latestStatus(d.id)?.state).toBe("inactive");
     // The stand-in's own pull-request routes were replaced by the override above.

@@ -1,7 +1,7 @@
 // End-to-end rig: the real Probot app receiving signed webhooks, prenv's local queue and worker,
 // Octokit talking to the GitHub stand-in over HTTP, and client-node talking to a real API server.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Probot } from "probot";
+import type { Probot, ProbotOctokit } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "../../src/app.js";
 import { LocalQueue } from "../../src/runtime/local-queue.js";
@@ -10,7 +10,7 @@ import { loadTemplates } from "../../src/runtime/templates.js";
 import { localFailurePolicy } from "../../src/runtime/failures.js";
 import { processJob } from "../../src/runtime/worker.js";
 import { APP_ID, sign } from "./app-key.js";
-import { startGitHubStandIn, type GitHubStandIn } from "./github-standin.js";
+import { startGitHubStandIn, type GitHubStandIn, type StandInOptions } from "./github-standin.js";
 import { testSettings } from "./settings.js";
 import { testProbot } from "./probot.js";
 
@@ -23,6 +23,8 @@ export interface E2E {
   deliver(event: string, payload: Record<string, unknown>, delivery?: string): Promise<void>;
   /** The worker's clock (default: real time). */
   setNow(now: Date | null): void;
+  /** Faults at GitHub's HTTP boundary from now on (see the stand-in's `faults`); null: none. */
+  setGitHubFaults(faults: StandInOptions["faults"] | null): void;
   /** Waits until every queued job has run. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -30,11 +32,21 @@ export interface E2E {
 
 let deliveries = 0;
 
-export async function startE2E(kubeConfig: KubeConfig, settings: Settings = testSettings()): Promise<E2E> {
-  const standIn = await startGitHubStandIn();
+/** `Octokit`: the class the App uses (default: the tests' one, with retries and throttling off). */
+export async function startE2E(
+  kubeConfig: KubeConfig,
+  settings: Settings = testSettings(),
+  Octokit?: typeof ProbotOctokit,
+): Promise<E2E> {
+  let faults: StandInOptions["faults"] | null = null;
+  const standIn = await startGitHubStandIn({ faults: (call) => faults?.(call) });
   const logs: string[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
-  const probot = testProbot({ baseUrl: standIn.url, log: log.child({ name: "probot" }) });
+  const probot = testProbot({
+    baseUrl: standIn.url,
+    log: log.child({ name: "probot" }),
+    ...(Octokit ? { Octokit } : {}),
+  });
   const templates = loadTemplates();
   const failures: unknown[] = [];
   let fixedNow: Date | null = null;
@@ -70,6 +82,9 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
         payload: body,
         signature: sign(body),
       });
+    },
+    setGitHubFaults(f) {
+      faults = f;
     },
     setNow(now) {
       fixedNow = now;

@@ -16,11 +16,15 @@ export function helloPullRequest(
   standIn.pullRequest(structuredClone(opened.pull_request) as never, {
     expect: { files: { optional: true } },
   });
-  standIn.contents(owner, repo, { "deploy/preview/cm.yaml": HELLO_MANIFEST }, sha);
+  // Manifests are read from the commit's tree and blobs, never file by file.
+  standIn.contents(owner, repo, { "deploy/preview/cm.yaml": HELLO_MANIFEST }, sha, {
+    expect: { get: { times: 0 }, blob: {} },
+  });
   standIn.collaboratorPermission(owner, repo, { Codertocat: "write" });
   standIn.configFile(owner, repo, "deploy:\n  path: deploy/preview\n");
   const comments = standIn.issueComments(owner, repo, number, { expect: { update: { optional: true } } });
-  standIn.deployments(owner, repo, { expect: { listStatuses: { optional: true } } });
-  standIn.checkRuns(owner, repo, { expect: { update: { optional: true } } });
+  // The Deployment and the check run prenv creates are remembered in its comment, not looked up.
+  standIn.deployments(owner, repo, { expect: { list: { times: 0 }, listStatuses: { times: 0 } } });
+  standIn.checkRuns(owner, repo, { expect: { update: { optional: true }, listForRef: { times: 0 } } });
   return { opened, comments };
 }

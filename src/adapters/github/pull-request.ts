@@ -1,4 +1,5 @@
 // GitHubPort on Probot's Octokit, for one pull request of one installation.
+import { posix } from "node:path";
 import type { ProbotOctokit } from "probot";
 import { loadRepoConfig } from "../../config/load.js";
 import type {
@@ -16,7 +17,8 @@ import type {
 } from "../../environment/ports.js";
 import { PrenvError } from "../../errors.js";
 import { githubError, status } from "./errors.js";
-import type { RepoFile, RepoTree, TreeEntry } from "../../manifests/files.js";
+import type { RepoFile, RepoTree } from "../../manifests/files.js";
+import { GitHubTree } from "./tree.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -31,6 +33,8 @@ const DEPLOYMENTS_CHECKED = 5;
 
 export class GitHubPullRequest implements GitHubPort {
   private readonly repo: { owner: string; repo: string };
+  /** The repository's files, read through git trees and blobs (shared with the chart and overlay sources). */
+  readonly repository: GitHubTree;
   /** prenv's own comments on the PR as last seen or written by this instance (null: not listed yet). */
   private own: OwnComment[] | null = null;
 
@@ -44,6 +48,7 @@ export class GitHubPullRequest implements GitHubPort {
     private readonly app?: { id: number; botLogin: string },
   ) {
     this.repo = { owner: ref.owner, repo: ref.repo };
+    this.repository = new GitHubTree(octokit, this.repo);
   }
 
   async getPull(): Promise<PullRequest | null> {
@@ -139,35 +144,29 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  /** The whole tree at `sha` (one request; GitHub truncates very large trees, which is reported). */
+  /** The whole tree at `sha` (one request per job; GitHub truncates very large trees, which is reported). */
   async tree(sha: string): Promise<RepoTree> {
-    try {
-      const { data } = await this.octokit.rest.git.getTree({
-        ...this.repo,
-        tree_sha: sha,
-        recursive: "true",
-      });
-      const entries = data.tree.flatMap((e): TreeEntry[] =>
-        e.path && (e.type === "blob" || e.type === "tree" || e.type === "commit")
-          ? [{ path: e.path, type: e.type, size: e.size ?? 0 }]
-          : [],
-      );
-      return { entries, truncated: data.truncated };
-    } catch (err) {
-      throw githubError(err, `read the repository tree at ${sha.slice(0, 7)}`);
-    }
+    const { entries, truncated } = await this.repository.listing(sha);
+    const types = { file: "blob", symlink: "blob", dir: "tree", submodule: "commit" } as const;
+    return { entries: entries.map((e) => ({ path: e.path, type: types[e.type], size: e.size })), truncated };
   }
 
+  /**
+   * Files of the tree at `sha`, by their blobs. A symbolic link to a file of the repository reads
+   * as that file (as GitHub's contents API answers it); other links, directories and submodules
+   * are left out.
+   */
   async readFiles(sha: string, paths: string[]): Promise<RepoFile[]> {
+    const byPath = new Map((await this.repository.listing(sha)).entries.map((e) => [e.path, e]));
     const files: RepoFile[] = [];
     for (const path of paths) {
-      try {
-        const { data } = await this.octokit.rest.repos.getContent({ ...this.repo, path, ref: sha });
-        if (Array.isArray(data) || data.type !== "file" || typeof data.content !== "string") continue;
-        files.push({ path, content: Buffer.from(data.content, "base64").toString("utf8") });
-      } catch (err) {
-        throw githubError(err, `read ${path}`);
+      let entry = byPath.get(path);
+      if (entry?.type === "symlink") {
+        const target = Buffer.from(await this.repository.blob(entry.sha)).toString("utf8");
+        entry = target.startsWith("/") ? undefined : byPath.get(posix.join(posix.dirname(path), target));
       }
+      if (entry?.type !== "file") continue;
+      files.push({ path, content: Buffer.from(await this.repository.blob(entry.sha)).toString("utf8") });
     }
     return files;
   }
@@ -233,29 +232,29 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  async listDeployments(environment: string): Promise<DeploymentView[]> {
+  async listDeployments(environment: string): Promise<{ id: number; sha: string }[]> {
     try {
       const { data } = await this.octokit.rest.repos.listDeployments({
         ...this.repo,
         environment,
         per_page: DEPLOYMENTS_CHECKED,
       });
-      const views: DeploymentView[] = [];
-      for (const d of data) {
-        const statuses = await this.octokit.rest.repos.listDeploymentStatuses({
-          ...this.repo,
-          deployment_id: d.id,
-          per_page: 1,
-        });
-        views.push({
-          id: d.id,
-          sha: d.sha,
-          state: (statuses.data[0]?.state as DeploymentView["state"]) ?? null,
-        });
-      }
-      return views;
+      return data.map((d) => ({ id: d.id, sha: d.sha }));
     } catch (err) {
       throw githubError(err, `list deployments of ${environment}`);
+    }
+  }
+
+  async deploymentState(id: number): Promise<DeploymentView["state"]> {
+    try {
+      const { data } = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.repo,
+        deployment_id: id,
+        per_page: 1,
+      });
+      return (data[0]?.state as DeploymentView["state"] | undefined) ?? null;
+    } catch (err) {
+      throw githubError(err, `read the state of deployment ${id}`);
     }
   }
 
@@ -355,9 +354,15 @@ export class GitHubPullRequest implements GitHubPort {
     }
   }
 
-  async createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<void> {
+  async createCheckRun(sha: string, name: string, report: CheckRunReport): Promise<number> {
     try {
-      await this.octokit.rest.checks.create({ ...this.repo, name, head_sha: sha, ...checkBody(report) });
+      const { data } = await this.octokit.rest.checks.create({
+        ...this.repo,
+        name,
+        head_sha: sha,
+        ...checkBody(report),
+      });
+      return data.id;
     } catch (err) {
       throw githubError(err, `create check run '${name}'`);
     }

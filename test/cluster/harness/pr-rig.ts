@@ -3,6 +3,7 @@
 // worker, and the real API server with the bot's production RBAC. Call cleanupRigs() afterEach.
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
+import type { ProbotOctokit } from "probot";
 import { namespaceName } from "../../../src/environment/naming.js";
 import { startE2E, type E2E } from "../../support/e2e.js";
 import type { RepositoryRole } from "../../support/github-standin.js";
@@ -95,6 +96,8 @@ export async function setup(
     perms?: Record<string, RepositoryRole>;
     /** More operator settings (environment variables). */
     settings?: Record<string, string>;
+    /** The Octokit class the App uses (default: the tests' one, with retries and throttling off). */
+    Octokit?: typeof ProbotOctokit;
   } = {},
 ) {
   const owner = "acme";
@@ -106,7 +109,7 @@ export async function setup(
     PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20),
     ...opts.settings,
   });
-  const rig = await startE2E(bot, settings);
+  const rig = await startE2E(bot, settings, opts.Octokit);
   rigs.push(rig);
   const ns = namespaceName({ owner, repo, pr: number });
   namespaces.push({ kc: admin, name: ns });
