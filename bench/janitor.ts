@@ -4,7 +4,6 @@
 // annotations; 20% of their pull requests are closed, so that share gets a reconcile job.
 import { CoreV1Api, KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { RequestOptions } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubernetesCluster } from "../src/adapters/kubernetes/cluster.js";
@@ -19,10 +18,6 @@ class CountingKubeConfig extends KubeConfig {
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     this.requests++;
     await super.applySecurityAuthentication(context);
-  }
-  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    this.requests++;
-    await super.applyToHTTPSOptions(opts);
   }
 }
 

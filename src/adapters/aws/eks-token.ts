@@ -13,8 +13,6 @@ import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, Provider } from "@smithy/types";
-import type { OutgoingHttpHeaders } from "node:http";
-import type { RequestOptions } from "node:https";
 import { PrenvError } from "../../errors.js";
 
 export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
@@ -214,13 +212,6 @@ export class EksKubeConfig extends KubeConfig {
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
     context.setHeaderParam("Authorization", `Bearer ${await this.tokens.token()}`);
-  }
-
-  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    await super.applyToHTTPSOptions(opts);
-    const headers: OutgoingHttpHeaders = { ...(opts.headers as OutgoingHttpHeaders | undefined) };
-    headers.Authorization = `Bearer ${await this.tokens.token()}`;
-    opts.headers = headers;
   }
 }
 

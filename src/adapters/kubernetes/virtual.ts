@@ -8,7 +8,7 @@ import type { FailureReport, RolloutResult, WorkloadCluster } from "../../enviro
 import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/accounts.js";
 import { PrenvError } from "../../errors.js";
-import { applyEach, RawKube, type DiscoveryCache } from "./raw.js";
+import { applyEach, RawKube, type Connection } from "./raw.js";
 
 const SECRET_KEYS = ["certificate-authority", "client-certificate", "client-key"] as const;
 
@@ -134,15 +134,14 @@ export interface VirtualWorkloadOptions {
 
 /** Inside a virtual cluster, as its admin: every kind and namespace the manifests name. */
 export class VirtualWorkloads implements WorkloadCluster {
-  private discovery: DiscoveryCache = new Map();
-
   constructor(
     private readonly kc: KubeConfig,
+    private readonly connection: Connection,
     private readonly opts: VirtualWorkloadOptions,
   ) {}
 
   private raw(): RawKube {
-    return new RawKube(this.kc, this.discovery);
+    return new RawKube(this.kc, this.connection);
   }
 
   async apply(objects: KubeObject[], opts: { dryRun: boolean }): Promise<ObjectRef[]> {
@@ -191,7 +190,7 @@ export class VirtualWorkloads implements WorkloadCluster {
       }
     }
     // Kinds the new definitions serve are discovered afresh.
-    this.discovery = new Map();
+    this.connection.discovery.clear();
   }
 
   async delete(refs: ObjectRef[]): Promise<void> {
