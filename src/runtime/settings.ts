@@ -54,12 +54,20 @@ export interface AwsSettings {
   queueUrl: string | undefined;
   /** Another SQS endpoint (ElasticMQ for `npm run offline` and the tests). */
   sqsEndpoint: string | undefined;
+  /** Another Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER, as the AWS SDKs read it). */
+  secretsEndpoint: string | undefined;
   /** Each function's own secret in Secrets Manager. */
   secretIds: { app: string | undefined; webhook: string | undefined; kubeconfig: string | undefined };
   /** Reach the cluster through EKS (the function's role, STS-presigned tokens) instead of KUBECONFIG. */
   eksCluster: string | undefined;
   /** The queue's redrive maxReceiveCount: the attempts a job gets before the dead-letter queue. */
   maxReceiveCount: number;
+  /** The function's own AWS credentials as Lambda sets them in the environment (never logged). */
+  credentials: {
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    sessionToken: string | undefined;
+  };
 }
 
 export class SettingsError extends Error {
@@ -209,6 +217,7 @@ function awsSettings(e: Env): AwsSettings {
     region: e.AWS_REGION,
     queueUrl: e.PRENV_QUEUE_URL,
     sqsEndpoint: e.PRENV_SQS_ENDPOINT,
+    secretsEndpoint: e.AWS_ENDPOINT_URL_SECRETS_MANAGER,
     secretIds: {
       app: e.PRENV_SECRET_ID,
       webhook: e.PRENV_WEBHOOK_SECRET_ID,
@@ -216,6 +225,11 @@ function awsSettings(e: Env): AwsSettings {
     },
     eksCluster: e.PRENV_EKS_CLUSTER,
     maxReceiveCount: e.PRENV_MAX_RECEIVE_COUNT,
+    credentials: {
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      sessionToken: e.AWS_SESSION_TOKEN,
+    },
   };
 }
 

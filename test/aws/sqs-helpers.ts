@@ -10,10 +10,20 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
+import { AwsJsonClient, SQS } from "../../src/adapters/aws/json-api.js";
 import type { BatchRecord } from "../../src/runtime/sqs-batch.js";
 
 export function sqsClient(): SQSClient {
   return new SQSClient({
+    region: "us-east-1",
+    endpoint: inject("sqsEndpoint"),
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+}
+
+/** prenv's own SQS client (src/adapters/aws/json-api.ts), on the same ElasticMQ. */
+export function prenvSqs(): AwsJsonClient {
+  return new AwsJsonClient(SQS, {
     region: "us-east-1",
     endpoint: inject("sqsEndpoint"),
     credentials: { accessKeyId: "test", secretAccessKey: "test" },

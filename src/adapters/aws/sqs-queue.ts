@@ -1,8 +1,8 @@
 // JobQueue on SQS FIFO: one message group per pull request (ordered), the GitHub delivery id as
 // the deduplication id (a redelivered webhook becomes one job).
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createHash } from "node:crypto";
 import { jobKey, type JobQueue, type ReconcileJob } from "../../jobs/job.js";
+import type { AwsJsonClient } from "./json-api.js";
 
 const MAX_ID = 128;
 const ALLOWED = /^[\x21-\x7e]+$/; // SQS: alphanumerics and punctuation
@@ -25,12 +25,13 @@ export function messageFor(job: ReconcileJob, queueUrl: string) {
 }
 
 export class SqsJobQueue implements JobQueue {
+  /** `sqs`: an AwsJsonClient for SQS (json-api.ts). */
   constructor(
-    private readonly sqs: SQSClient,
+    private readonly sqs: AwsJsonClient,
     private readonly queueUrl: string,
   ) {}
 
   async enqueue(job: ReconcileJob): Promise<void> {
-    await this.sqs.send(new SendMessageCommand(messageFor(job, this.queueUrl)));
+    await this.sqs.call("SendMessage", messageFor(job, this.queueUrl));
   }
 }

@@ -15,6 +15,7 @@ import { appProbot } from "./github.js";
 import { clusterKubeConfig } from "./eks.js";
 import { rootLogger } from "./logger.js";
 import { once } from "./once.js";
+import { functionCredentials } from "./aws.js";
 import { sqsQueue } from "./queue.js";
 import { appCredentials } from "./secrets.js";
 
@@ -47,7 +48,7 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
     probot,
     templates,
     kubeConfig,
-    queue: () => (queue ??= sqsQueue(full)),
+    queue: () => (queue ??= sqsQueue(full, functionCredentials(full))),
     tell: tellPullRequest({ probot, settings: full, templates }),
   };
 }
