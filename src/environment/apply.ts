@@ -68,7 +68,7 @@ export function hostWorkloads(cluster: ClusterPort, namespace: string): Workload
     },
     established: () => Promise.resolve(),
     delete: (refs) => cluster.deleteAsTenant(namespace, refs),
-    waitForRollout: (workloads, timeoutMs) => cluster.waitForRollout(namespace, workloads, timeoutMs),
+    rolloutState: (workloads) => cluster.rolloutState(namespace, workloads),
     diagnose: () => cluster.diagnose(namespace),
   };
 }

@@ -1,8 +1,8 @@
 // Deploy: the PR's head commit, all or nothing. Its manifests are read and checked before anything
 // changes; then the namespace and its guards (as the bot), the virtual cluster if any, a
 // server-side dry run of every object and the real apply in waves (as the tenant; apply.ts),
-// pruning what the commit no longer has, and a wait for the workloads. The state written on the namespace says how far it got.
-import { redactFailure } from "../report/redact.js";
+// pruning what the commit no longer has; then the rollout is looked at, now and by follow-up jobs
+// (rollout.ts). The state written on the namespace says how far it got.
 import type { ObjectRef } from "../manifests/objects.js";
 import { applyAll, hostWorkloads } from "./apply.js";
 import { liveReport, say, untouched, type OpenCtx, type Outcome } from "./context.js";
@@ -11,12 +11,11 @@ import type { Life } from "./lifetime.js";
 import { guardObjects } from "./namespace.js";
 import type { EnvironmentRecord } from "./ports.js";
 import { readRecord, refKey, stateWrite, checkedWrite, type EnvPhase, type EnvState } from "./record.js";
+import { startRollout } from "./rollout.js";
 import { markAwake, recordActivity } from "./sleep.js";
 import { teardown } from "./teardown.js";
 import { tenantObjects } from "./tenant.js";
 import { startVirtualCluster, virtualClusterObjects } from "./virtual-cluster.js";
-
-const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
 
 export interface DeployPlan {
   /** The environment as it is before this deploy, or null for a new one. */
@@ -46,14 +45,15 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   });
   report.cost = formatCost(requests, deps.settings.prices);
   const previous = plan.state?.applied ?? [];
-  const state = (phase: EnvPhase, applied: ObjectRef[]) =>
-    stateWrite({
-      phase,
-      deployedSha: pr.headSha,
-      configHash: plan.configHash,
-      applied,
-      requests: encodeRequests(requests),
-    });
+  const stateOf = (phase: EnvPhase, applied: ObjectRef[]): EnvState => ({
+    phase,
+    deployedSha: pr.headSha,
+    configHash: plan.configHash,
+    applied,
+    requests: encodeRequests(requests),
+    ...(plan.url ? { url: plan.url } : {}),
+  });
+  const state = (phase: EnvPhase, applied: ObjectRef[]) => stateWrite(stateOf(phase, applied));
 
   // 2. Namespace and guards (as the bot), then say we are deploying; a virtual cluster must start first.
   await deps.cluster.applyAsBot(guardObjects(ctx, plan.life));
@@ -82,25 +82,14 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     return teardown(ctx, env, "The pull request was closed during the deployment.");
   }
 
-  // 5. Wait for workloads, then report.
-  const workloads = refs.filter((r) => WORKLOAD_KINDS.has(r.kind));
-  const rollout = await target.waitForRollout(workloads, deps.settings.rolloutTimeoutMs);
-  if (!rollout.ready) {
-    const namespaces = [...new Set(workloads.map((w) => w.namespace ?? namespace))];
-    const failure = redactFailure(await target.diagnose(namespaces));
-    await deps.cluster.annotate(namespace, state("failed", refs));
-    const seconds = Math.round(deps.settings.rolloutTimeoutMs / 1000);
-    const detail = `Not ready after ${seconds} s: ${rollout.pending.join(", ")}.`;
-    await say(ctx, { ...report, kind: "failed", failure, detail });
-    return "failed";
-  }
-  await deps.cluster.annotate(namespace, state("ready", refs));
-  await say(ctx, { ...report, kind: "ready" });
+  // 5. The rollout: looked at now, then by follow-up jobs until ready, failed or timed out.
+  const rolling = { ...stateOf("rolling-out", refs), rolloutSince: deps.clock.now() };
+  await deps.cluster.annotate(namespace, stateWrite(rolling));
   deps.log.info(
-    { namespace, sha: pr.headSha, isolation: config.isolation, objects: refs.length, pruned: stale.length },
-    "environment deployed",
+    { namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length },
+    "environment applied",
   );
-  return "deployed";
+  return startRollout(ctx, { env: plan.env, state: rolling, target }, report);
 }
 
 /** After a successful apply: awake, guards just checked, and (on a new commit) active now. */

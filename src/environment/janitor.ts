@@ -27,6 +27,8 @@ export interface JanitorDeps {
   clock: Clock;
   log: Logger;
   prices: Prices;
+  /** The operator's rollout timeout: a rollout still in progress after it (its follow-ups lost) gets a reconcile. */
+  rolloutTimeoutMs?: number;
 }
 
 export interface JanitorReport {
@@ -82,11 +84,17 @@ function terminatingReason(env: EnvironmentRecord, now: number): string {
   return `STUCK: terminating for ${minutes} min${blocked}. An operator must remove what blocks deletion (often a finalizer whose controller is gone).`;
 }
 
+/** Longer than any follow-up takes to come back after a rollout's timeout. */
+const ROLLOUT_GRACE_MS = 5 * 60_000;
+
 /** Why this environment needs a reconcile now, most urgent first; null when it does not. */
-function reasonFor(p: Parsed, open: Set<number>, now: Date): string | null {
+function reasonFor(p: Parsed, open: Set<number>, now: Date, rolloutTimeoutMs: number): string | null {
   const { view } = p;
   if (!open.has(p.pr)) return "pull request closed";
   if (expired(view, now)) return "expired";
+  const rollout = view.state?.phase === "rolling-out" ? (view.state.rolloutSince?.getTime() ?? 0) : null;
+  if (rollout !== null && now.getTime() > rollout + rolloutTimeoutMs + ROLLOUT_GRACE_MS)
+    return "rollout not finished after its timeout";
   if (view.queued) return "queued: checking capacity";
   if (view.warnAt && view.warnAt.getTime() <= now.getTime()) return "expiry warning due";
   const sleep = view.sleep.policy ? sleepDue(view, view.sleep.policy, now) : null;
@@ -163,7 +171,7 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
         });
         continue;
       }
-      const reason = reasonFor(p, pulls.open, now);
+      const reason = reasonFor(p, pulls.open, now, deps.rolloutTimeoutMs ?? 3_600_000);
       if (!reason) continue;
       await deps.enqueue({
         installationId: p.installationId,

@@ -49,6 +49,10 @@ const KEY = {
   configHash: `${P}/config-hash`,
   applied: `${P}/applied-objects`,
   requests: `${P}/requests`,
+  /** When the workloads of a `rolling-out` deploy were applied: its timeout counts from it. */
+  rolloutSince: `${P}/rollout-since`,
+  /** The preview URL the deploy promised (readiness conditions may look at it). */
+  url: `${P}/preview-url`,
   // Sleep (manager `prenv-sleep`).
   sleeping: `${P}/sleeping`,
   asleepSince: `${P}/asleep-since`,
@@ -78,7 +82,11 @@ export const MANAGER = {
   lifetime: "prenv-lifetime",
 } as const;
 
-export type EnvPhase = "deploying" | "ready" | "failed";
+/**
+ * deploying: being applied (or the job stopped while applying); rolling-out: applied, its rollout
+ * checked by follow-up jobs (rollout.ts); ready; failed.
+ */
+export type EnvPhase = "deploying" | "rolling-out" | "ready" | "failed";
 
 export interface EnvState {
   phase: EnvPhase;
@@ -87,6 +95,10 @@ export interface EnvState {
   applied: ObjectRef[];
   /** Requested CPU and memory of the workloads, e.g. `cpu=1.5,memory=2Gi` (see cost.ts). */
   requests?: string;
+  /** `rolling-out` only: when the rollout began. */
+  rolloutSince?: Date;
+  /** The preview URL, when the config asks for one. */
+  url?: string;
 }
 
 /**
@@ -297,6 +309,10 @@ export function stateWrite(s: EnvState): AnnotationWrite {
         ),
       ),
       ...(s.requests ? { [KEY.requests]: s.requests } : {}),
+      ...(s.phase === "rolling-out" && s.rolloutSince
+        ? { [KEY.rolloutSince]: s.rolloutSince.toISOString() }
+        : {}),
+      ...(s.url ? { [KEY.url]: s.url } : {}),
     },
   };
 }
@@ -342,7 +358,9 @@ export function afterWrite(env: EnvironmentRecord, write: AnnotationWrite): Envi
 /** Reads state back; anything malformed (edited by hand) counts as "no state", forcing a redeploy. */
 function decodeState(annotations: Record<string, string>): EnvState | null {
   const phase = annotations[KEY.phase];
-  if (phase !== "deploying" && phase !== "ready" && phase !== "failed") return null;
+  if (phase !== "deploying" && phase !== "rolling-out" && phase !== "ready" && phase !== "failed")
+    return null;
+  const rolloutSince = date(annotations[KEY.rolloutSince]);
   let raw: unknown;
   try {
     raw = JSON.parse(annotations[KEY.applied] ?? "[]");
@@ -356,6 +374,8 @@ function decodeState(annotations: Record<string, string>): EnvState | null {
     configHash: annotations[KEY.configHash] ?? "",
     applied: raw.flatMap(decodeRef),
     ...(annotations[KEY.requests] ? { requests: annotations[KEY.requests] } : {}),
+    ...(phase === "rolling-out" && rolloutSince ? { rolloutSince } : {}),
+    ...(annotations[KEY.url] ? { url: annotations[KEY.url] } : {}),
   };
 }
 

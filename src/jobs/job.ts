@@ -13,6 +13,36 @@ export interface ReconcileJob {
   delivery: string;
   /** For `issue_comment` events: the comment whose `/env` commands to run (read fresh by the worker). */
   commentId?: number;
+  /** A follow-up look at a rollout (src/environment/rollout.ts), scheduled by the deploy. */
+  check?: RolloutCheck;
+}
+
+/** Which rollout a follow-up job looks at: a check whose commit or config is no longer deployed does nothing. */
+export interface RolloutCheck {
+  sha: string;
+  configHash: string;
+  /** 1 for the first follow-up; with sha and config it makes the job's delivery (deduplication) id. */
+  attempt: number;
+}
+
+/** The follow-up job that looks at `check`'s rollout of the PR `of` asked about. */
+export function rolloutCheckJob(
+  of: Pick<ReconcileJob, "installationId" | "owner" | "repo" | "number">,
+  check: RolloutCheck,
+  repoId: number,
+): ReconcileJob {
+  const { installationId, owner, repo, number } = of;
+  return {
+    installationId,
+    owner,
+    repo,
+    number,
+    repoId,
+    reason: "rollout.check",
+    // One id per PR, commit, config and attempt: a follow-up scheduled twice runs once.
+    delivery: `check:${jobKey(of)}:${check.sha.slice(0, 12)}:${check.configHash}:${check.attempt}`,
+    check,
+  };
 }
 
 /** Jobs for the same key run one at a time, in order (the SQS FIFO message group on AWS). */
@@ -22,4 +52,12 @@ export function jobKey(job: Pick<ReconcileJob, "owner" | "repo" | "number">): st
 
 export interface JobQueue {
   enqueue(job: ReconcileJob): Promise<void>;
+}
+
+/**
+ * Jobs that run later, in their pull request's order like any other (on AWS: a delay queue whose
+ * relay puts them into the PR's FIFO message group when due; docs/adr/0012).
+ */
+export interface LaterQueue {
+  enqueueLater(job: ReconcileJob, delayMs: number): Promise<void>;
 }

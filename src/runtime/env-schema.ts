@@ -103,7 +103,8 @@ export const envSchema = z.object({
     "pr",
   ),
   PRENV_MAX_TTL: duration("PRENV_MAX_TTL", "14d"),
-  PRENV_ROLLOUT_TIMEOUT_SECONDS: z._default(whole(1, 840), 300),
+  PRENV_ROLLOUT_TIMEOUT_SECONDS: z._default(whole(1, 3600), 300),
+  PRENV_ROLLOUT_CHECK_SECONDS: z._default(whole(1, 300), 20),
   PRENV_CHECK_NAME: text(
     z.string().check(z.minLength(1), z.maxLength(100, "must be at most 100 characters")),
     "prenv",
@@ -224,6 +225,7 @@ export const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.optional(z.string()),
   AWS_SESSION_TOKEN: z.optional(z.string()),
   PRENV_QUEUE_URL: z.optional(z.url("must be the SQS FIFO queue URL")),
+  PRENV_DELAY_QUEUE_URL: z.optional(z.url("must be the SQS delay queue URL")),
   PRENV_SQS_ENDPOINT: z.optional(z.url("must be a URL such as http://127.0.0.1:9324")),
   /** Another Secrets Manager endpoint (the AWS SDKs' own variable for it). */
   AWS_ENDPOINT_URL_SECRETS_MANAGER: z.optional(z.url("must be a URL such as http://127.0.0.1:4566")),

@@ -14,6 +14,8 @@ export interface JanitorRun {
   cluster: KubernetesCluster;
   enqueue(job: ReconcileJob): Promise<void>;
   prices: Prices;
+  /** The operator's rollout timeout (default: the longest allowed, an hour). */
+  rolloutTimeoutMs?: number;
   log: Logger;
   now?: () => Date;
   /** Report what would happen; enqueue and delete nothing. */
@@ -34,6 +36,7 @@ export function runSweep(r: JanitorRun): Promise<JanitorReport> {
     deleteNamespace: (name) => (r.dryRun ? Promise.resolve() : r.cluster.deleteNamespace(name)),
     clock: { now: r.now ?? (() => new Date()) },
     prices: r.prices,
+    ...(r.rolloutTimeoutMs ? { rolloutTimeoutMs: r.rolloutTimeoutMs } : {}),
     log: r.log,
   });
 }

@@ -52,6 +52,8 @@ export interface AwsSettings {
   region: string;
   /** The jobs queue (SQS FIFO). */
   queueUrl: string | undefined;
+  /** The follow-up jobs' delay queue (SQS standard; its relay moves due jobs into queueUrl). */
+  delayQueueUrl: string | undefined;
   /** Another SQS endpoint (ElasticMQ for `npm run offline` and the tests). */
   sqsEndpoint: string | undefined;
   /** Another Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER, as the AWS SDKs read it). */
@@ -97,11 +99,12 @@ function crossChecks(e: Env): string[] {
       problems.push(`${name}: must be at most ${253 - 64} characters (hosts are <namespace>.${name})`);
   }
   if (e.PRENV_JOB_TIMEOUT_SECONDS !== undefined) {
-    // A job that may wait for a new virtual cluster and then for rollouts must end before its function.
-    const longest = e.PRENV_ROLLOUT_TIMEOUT_SECONDS + e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + 60;
+    // A job that may wait for a new virtual cluster must end before its function. (Rollouts are
+    // not waited for in a job: follow-up jobs look at them; see src/environment/rollout.ts.)
+    const longest = e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + 60;
     if (longest > e.PRENV_JOB_TIMEOUT_SECONDS) {
       problems.push(
-        `PRENV_ROLLOUT_TIMEOUT_SECONDS (${e.PRENV_ROLLOUT_TIMEOUT_SECONDS}) + PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
+        `PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the wait`,
       );
     }
   }
@@ -126,6 +129,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ingressNamespace: e.PRENV_INGRESS_NAMESPACE,
       maxTtlMs: e.PRENV_MAX_TTL,
       rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
+      rolloutCheckMaxMs: e.PRENV_ROLLOUT_CHECK_SECONDS * 1000,
       checkName: e.PRENV_CHECK_NAME,
       maxEnvironments: e.PRENV_MAX_ENVIRONMENTS,
       prices: {
@@ -216,6 +220,7 @@ function awsSettings(e: Env): AwsSettings {
   return {
     region: e.AWS_REGION,
     queueUrl: e.PRENV_QUEUE_URL,
+    delayQueueUrl: e.PRENV_DELAY_QUEUE_URL,
     sqsEndpoint: e.PRENV_SQS_ENDPOINT,
     secretsEndpoint: e.AWS_ENDPOINT_URL_SECRETS_MANAGER,
     secretIds: {

@@ -46,6 +46,7 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
         templates,
         log,
         probot,
+        later: queue,
         now: () => fixedNow ?? new Date(),
       });
     },

@@ -18,7 +18,7 @@ import type {
   EnvironmentRecord,
   FailureReport,
   IssuedAccess,
-  RolloutResult,
+  RolloutState,
   ScaleResult,
   VirtualClusterState,
 } from "../../environment/ports.js";
@@ -31,7 +31,7 @@ import { applyEach, bounded, Connection, RawKube, statusMessage } from "./raw.js
 import { issueTenantAccess, issueVirtualAccess, type TokenContext } from "./tokens.js";
 import {
   NotPublished,
-  pollRollout,
+  rolloutState,
   virtualKubeConfig,
   VirtualWorkloads,
   type PollOptions,
@@ -184,10 +184,10 @@ export class KubernetesCluster implements ClusterPort {
     }
   }
 
-  async waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult> {
+  async rolloutState(namespace: string, workloads: ObjectRef[]): Promise<RolloutState> {
     const apps = this.tenant(namespace).makeApiClient(AppsV1Api);
     const translate = (err: unknown, what: string) => this.translate(err, what);
-    return pollRollout(workloads, timeoutMs, (w) => workloadReady(apps, namespace, w, translate), this.poll);
+    return rolloutState(workloads, (w) => workloadReady(apps, namespace, w, translate));
   }
 
   async diagnose(namespace: string): Promise<FailureReport> {

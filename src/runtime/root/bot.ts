@@ -4,7 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger as Pino } from "pino";
 import type { Probot } from "probot";
 import type { JanitorReport } from "../../environment/janitor.js";
-import type { JobQueue, ReconcileJob } from "../../jobs/job.js";
+import type { JobQueue, LaterQueue, ReconcileJob } from "../../jobs/job.js";
 import { tellPullRequest, type Tell } from "../failures.js";
 import { runSweep } from "../janitor.js";
 import { loadSettings, type Settings } from "../settings.js";
@@ -26,8 +26,8 @@ export interface BotRoot {
   templates: WorkerDeps["templates"];
   /** The host cluster as prenv-bot (EKS or the kubeconfig), built on first use. */
   kubeConfig(): Promise<KubeConfig>;
-  /** The jobs queue (the janitor enqueues one reconcile per environment), built on first use. */
-  queue(): JobQueue;
+  /** The jobs queue (the janitor enqueues one reconcile per environment; the worker follow-ups), built on first use. */
+  queue(): JobQueue & LaterQueue;
   /** Tells a job's PR that prenv stopped working on it. */
   tell: Tell;
 }
@@ -41,7 +41,7 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
   const probot = appProbot(full, app, log);
   const templates = loadTemplates();
   const kubeConfig = once(() => clusterKubeConfig(full));
-  let queue: JobQueue | undefined;
+  let queue: (JobQueue & LaterQueue) | undefined;
   return {
     settings: full,
     log,
@@ -55,7 +55,8 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
 
 export async function runJob(root: BotRoot, job: ReconcileJob): Promise<void> {
   const { settings, templates, log, probot } = root;
-  await processJob(job, { settings, kubeConfig: await root.kubeConfig(), templates, log, probot });
+  const kubeConfig = await root.kubeConfig();
+  await processJob(job, { settings, kubeConfig, templates, log, probot, later: root.queue() });
 }
 
 /** A janitor pass; what to do with each reconcile job is the caller's (the queue on AWS). */
@@ -68,6 +69,7 @@ export async function runJanitor(
     cluster: hostCluster(await root.kubeConfig(), root.settings),
     enqueue: opts.enqueue ?? ((job) => root.queue().enqueue(job)),
     prices: root.settings.environment.prices,
+    rolloutTimeoutMs: root.settings.environment.rolloutTimeoutMs,
     log: root.log,
     ...(opts.dryRun ? { dryRun: true } : {}),
   });

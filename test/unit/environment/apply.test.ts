@@ -26,7 +26,7 @@ function target(refuse: { dry?: string[]; real?: string[] } = {}) {
     },
     established: (crds) => Promise.resolve(void calls.push(`established ${crds.join(",")}`)),
     delete: () => Promise.resolve(),
-    waitForRollout: () => Promise.resolve({ ready: true }),
+    rolloutState: () => Promise.resolve({ ready: true }),
     diagnose: () => Promise.resolve({ pods: [], events: [] }),
   };
   return {
