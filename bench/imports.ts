@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const FUNCTIONS = ["webhook", "worker", "janitor", "kubeconfig"] as const;
+const FUNCTIONS = ["webhook", "worker", "janitor", "kubeconfig", "relay"] as const;
 const root = join(import.meta.dirname, "..");
 
 interface EsbuildSettings {

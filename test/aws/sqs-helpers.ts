@@ -58,6 +58,15 @@ export async function fifoQueues(
   return { url: q.QueueUrl!, dlqUrl: dlq.QueueUrl! };
 }
 
+/** A standard queue as serverless.yml declares the delay queue (per-message delays). */
+export async function delayQueue(sqs: SQSClient): Promise<string> {
+  const name = `t${process.pid}-${++n}-${Date.now() % 100000}-later`;
+  const q = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: "30" } }),
+  );
+  return q.QueueUrl!;
+}
+
 export async function receive(sqs: SQSClient, url: string, max = 10) {
   const res = await sqs.send(
     new ReceiveMessageCommand({
