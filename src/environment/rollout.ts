@@ -87,7 +87,7 @@ export async function continueRollout(
   const r = { env, state, target: await rolloutTarget(ctx, env), repoId: ctx.pr.repoId };
   const readiness = await look(ctx, r);
   if (waiting(ctx.deps, r, readiness)) {
-    const elapsed = ctx.deps.clock.now().getTime() - (state.rolloutSince?.getTime() ?? 0);
+    const elapsed = ctx.deps.clock.now().getTime() - sinceOf(state);
     const next = nextCheck(elapsed, ctx.deps.settings.rolloutCheckMaxMs);
     await followUp(ctx.deps, r, next.attempt, next.delayMs);
     return "rolling-out";
@@ -127,8 +127,15 @@ export async function checkRollout(ref: PrRef, deps: ReconcileDeps, check: Rollo
 
 function isRollingOut(state: EnvState | null, check: RolloutCheck): state is EnvState {
   return (
-    state?.phase === "rolling-out" && state.deployedSha === check.sha && state.configHash === check.configHash
+    state?.phase === "rolling-out" &&
+    state.deployedSha === check.sha &&
+    state.configHash === check.configHash &&
+    sinceOf(state) === check.since
   );
+}
+
+function sinceOf(state: EnvState): number {
+  return state.rolloutSince?.getTime() ?? 0;
 }
 
 function look(ctx: Ctx, r: Rollout): Promise<Readiness> {
@@ -143,12 +150,17 @@ function look(ctx: Ctx, r: Rollout): Promise<Readiness> {
 
 /** Not decided yet, and not past the rollout timeout (counted from when the rollout began). */
 function waiting(deps: ReconcileDeps, r: Rollout, readiness: Readiness): boolean {
-  const since = r.state.rolloutSince?.getTime() ?? 0;
+  const since = sinceOf(r.state);
   return readiness.state === "waiting" && deps.clock.now().getTime() < since + deps.settings.rolloutTimeoutMs;
 }
 
 function followUp(deps: ReconcileDeps, r: Rollout, attempt: number, delayMs: number): Promise<void> {
-  const check = { sha: r.state.deployedSha, configHash: r.state.configHash, attempt };
+  const check = {
+    sha: r.state.deployedSha,
+    configHash: r.state.configHash,
+    since: sinceOf(r.state),
+    attempt,
+  };
   return deps.followUp({ check, repoId: r.repoId }, delayMs);
 }
 

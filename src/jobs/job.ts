@@ -17,11 +17,16 @@ export interface ReconcileJob {
   check?: RolloutCheck;
 }
 
-/** Which rollout a follow-up job looks at: a check whose commit or config is no longer deployed does nothing. */
+/**
+ * Which rollout a follow-up job looks at: a check whose commit, config or rollout (a redeploy of the
+ * same commit starts another) is no longer the one in progress does nothing.
+ */
 export interface RolloutCheck {
   sha: string;
   configHash: string;
-  /** 1 for the first follow-up; with sha and config it makes the job's delivery (deduplication) id. */
+  /** When the rollout began (ms since the epoch), as the namespace records it. */
+  since: number;
+  /** 1 for the first follow-up; with sha, config and since it makes the job's delivery (deduplication) id. */
   attempt: number;
 }
 
@@ -39,8 +44,9 @@ export function rolloutCheckJob(
     number,
     repoId,
     reason: "rollout.check",
-    // One id per PR, commit, config and attempt: a follow-up scheduled twice runs once.
-    delivery: `check:${jobKey(of)}:${check.sha.slice(0, 12)}:${check.configHash}:${check.attempt}`,
+    // One id per PR, commit, config, rollout and attempt: a follow-up scheduled twice runs once,
+    // and a redeploy of the same commit (reopen, /env redeploy) gets follow-ups of its own.
+    delivery: `check:${jobKey(of)}:${check.sha.slice(0, 12)}:${check.configHash}:${check.since.toString(36)}:${check.attempt}`,
     check,
   };
 }

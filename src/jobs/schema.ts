@@ -20,6 +20,7 @@ const jobSchema = z.strictObject({
     z.strictObject({
       sha: z.string().check(z.regex(/^[0-9a-f]{40}$/)),
       configHash: z.string().check(z.regex(/^[0-9a-f]{1,64}$/)),
+      since: z.number().check(z.int(), z.nonnegative()),
       attempt: z.number().check(z.int(), z.positive(), z.lte(10_000)),
     }),
   ),

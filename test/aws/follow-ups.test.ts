@@ -11,7 +11,7 @@ import { delayQueue, fifoQueues, prenvSqs, receive, sqsClient } from "./sqs-help
 const sqs = sqsClient();
 const silent = { error: () => undefined };
 const pr = { installationId: 1, owner: "acme", repo: "web", number: 4 };
-const check = { sha: "c".repeat(40), configHash: "0123456789abcdef", attempt: 1 };
+const check = { sha: "c".repeat(40), configHash: "0123456789abcdef", since: 0, attempt: 1 };
 let fifo: string;
 let later: string;
 let queue: SqsJobQueue;

@@ -31,7 +31,9 @@ function record(phase: string, sha = SHA): EnvironmentRecord {
       "prenv.dev/state": phase,
       "prenv.dev/deployed-sha": sha,
       "prenv.dev/config-hash": HASH,
-      "prenv.dev/applied-objects": JSON.stringify([{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }]),
+      "prenv.dev/applied-objects": JSON.stringify([
+        { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      ]),
       "prenv.dev/rollout-since": SINCE.toISOString(),
     },
   };
@@ -83,7 +85,12 @@ function fakeDeps(w: World) {
 
 const pull = (headSha: string, state: "open" | "closed" = "open") =>
   ({ number: 7, headSha, state, repoId: 100 }) as PullRequest;
-const check = (attempt: number, sha = SHA): RolloutCheck => ({ sha, configHash: HASH, attempt });
+const check = (attempt: number, sha = SHA): RolloutCheck => ({
+  sha,
+  configHash: HASH,
+  since: SINCE.getTime(),
+  attempt,
+});
 const ready: RolloutState = { ready: true };
 const pending: RolloutState = { ready: false, pending: ["Deployment/web"], failed: [] };
 
@@ -109,11 +116,18 @@ describe("a follow-up job", () => {
     expect(followUps).toEqual([]);
   });
 
-  it("does nothing for another config than the one rolling out", async () => {
+  it.each([
+    ["another config", { configHash: "0000000000000000" }],
+    [
+      "an earlier rollout of the same commit (before a reopen or /env redeploy)",
+      { since: SINCE.getTime() - 1 },
+    ],
+  ])("does nothing for %s than the one rolling out", async (_, other) => {
     const w = { env: record("rolling-out"), rollout: ready, pull: pull(SHA), secondsLater: 5 };
-    const { deps, calls } = fakeDeps(w);
-    expect(await checkRollout(ref, deps, { ...check(2), configHash: "0000000000000000" })).toBe("unchanged");
+    const { deps, calls, followUps } = fakeDeps(w);
+    expect(await checkRollout(ref, deps, { ...check(2), ...other })).toBe("unchanged");
     expect(calls.filter((c) => c !== "cluster.readEnvironment")).toEqual([]);
+    expect(followUps).toEqual([]);
   });
 
   it.each([

@@ -34,21 +34,27 @@ describe("follow-up jobs", () => {
   const check = {
     sha: "0123456789abcdef0123456789abcdef01234567",
     configHash: "0f1e2d3c4b5a6978",
+    since: Date.UTC(2026, 11, 1, 12),
     attempt: 3,
   };
 
   it("carry the check and a delivery id per PR, commit, config and attempt, and read back as jobs", () => {
     const job = rolloutCheckJob(pr, check, 99);
     expect(job).toMatchObject({ ...pr, repoId: 99, reason: "rollout.check", check });
-    expect(job.delivery).toBe("check:acme/web#12:0123456789ab:0f1e2d3c4b5a6978:3");
+    expect(job.delivery).toBe(
+      `check:acme/web#12:0123456789ab:0f1e2d3c4b5a6978:${check.since.toString(36)}:3`,
+    );
     expect(parseJob(JSON.stringify(job))).toEqual(job);
     expect(rolloutCheckJob({ ...pr, number: 13 }, check, 99).delivery).not.toBe(job.delivery);
     expect(rolloutCheckJob(pr, { ...check, attempt: 4 }, 99).delivery).not.toBe(job.delivery);
+    // A redeploy of the same commit and config (reopen, /env redeploy) is another rollout.
+    expect(rolloutCheckJob(pr, { ...check, since: check.since + 1 }, 99).delivery).not.toBe(job.delivery);
   });
 
   it("refuse a malformed check", () => {
     const job = rolloutCheckJob(pr, check, 99);
     expect(() => parseJob(JSON.stringify({ ...job, check: { ...check, sha: "HEAD" } }))).toThrow(/check.sha/);
+    expect(() => parseJob(JSON.stringify({ ...job, check: { ...check, since: -1 } }))).toThrow(/check.since/);
     expect(() => parseJob(JSON.stringify({ ...job, check: { ...check, attempt: 0 } }))).toThrow(
       /check.attempt/,
     );
