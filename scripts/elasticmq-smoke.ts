@@ -86,7 +86,7 @@ async function checkPrecreatedQueues() {
   );
   assert.equal(Attributes.FifoQueue, "true");
   assert.equal(Attributes.ContentBasedDeduplication, "false");
-  assert.equal(Attributes.VisibilityTimeout, "3600");
+  assert.equal(Attributes.VisibilityTimeout, "4320");
   const redrive = JSON.parse(Attributes.RedrivePolicy ?? "{}") as {
     maxReceiveCount?: number | string;
     deadLetterTargetArn?: string;

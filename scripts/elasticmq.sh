@@ -12,7 +12,7 @@
 # and the log go (default: run-<port> in the install directory); ELASTICMQ_START_TIMEOUT (60 s).
 #
 # The config (elasticmq.conf beside the pid file and log) pre-creates the queues serverless.yml
-# declares, for stage "local": prenv-jobs-local.fifo (content-based deduplication off, 3600 s
+# declares, for stage "local": prenv-jobs-local.fifo (content-based deduplication off, 4320 s
 # visibility timeout, 5 receives before dead-lettering) and prenv-jobs-dlq-local.fifo.
 # Queue URLs: http://127.0.0.1:<port>/000000000000/<name>; any access key is accepted.
 # Needs Java (17 or later, as tested) and Maven (only for the first, installing, run).
@@ -116,7 +116,7 @@ queues {
   "prenv-jobs-local.fifo" {
     fifo = true
     contentBasedDeduplication = false
-    defaultVisibilityTimeout = 3600 seconds
+    defaultVisibilityTimeout = 4320 seconds
     deadLettersQueue {
       name = "prenv-jobs-dlq-local.fifo"
       maxReceiveCount = 5

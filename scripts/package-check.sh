@@ -98,13 +98,16 @@ mapping = mappings["WorkerLambdaFunction"]
 timeout = worker["Timeout"]
 visibility = queue["VisibilityTimeout"]
 vcluster_ready = int(worker_env["PRENV_VCLUSTER_READY_TIMEOUT_SECONDS"])
+ready = 0 if worker_env.get("PRENV_READY_CHECK") == "rollout" else int(worker_env["PRENV_READY_TIMEOUT_SECONDS"])
 batch = mapping["BatchSize"]
 if visibility < 6 * timeout:
     problems.append(f"JobsQueue VisibilityTimeout {visibility}s < 6 x worker timeout {timeout}s")
-# Rollouts are not waited for in a job (follow-up jobs look at them; docs/adr/0012).
-if batch * (vcluster_ready + 60) > timeout:
+# Rollouts are not waited for in a job (follow-up jobs look at them; docs/adr/0012); the ready
+# wait after them is, in the follow-up that sees the workloads ready.
+if batch * (vcluster_ready + ready + 60) > timeout:
     problems.append(
-        f"worker timeout {timeout}s < batch size {batch} x (PRENV_VCLUSTER_READY_TIMEOUT_SECONDS {vcluster_ready}s + 60s)"
+        f"worker timeout {timeout}s < batch size {batch} x (PRENV_VCLUSTER_READY_TIMEOUT_SECONDS {vcluster_ready}s"
+        f" + PRENV_READY_TIMEOUT_SECONDS {ready}s + 60s)"
     )
 if mapping["EventSourceArn"] != {"Fn::GetAtt": ["JobsQueue", "Arn"]}:
     problems.append("the worker must read the jobs queue")

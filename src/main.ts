@@ -8,7 +8,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { Probot, Server, run } from "probot";
 import { prenvApp } from "./app.js";
 import { accessDeps, loginInfo } from "./runtime/access.js";
-import { localFailurePolicy, tellPullRequest } from "./runtime/failures.js";
+import { localFailurePolicy, tellPullRequest, unsettleEnvironment } from "./runtime/failures.js";
 import { createKubeconfigHandler, nodeKubeconfigHandler } from "./runtime/kubeconfig-handler.js";
 import { LocalQueue } from "./runtime/local-queue.js";
 import { checkLocalStart, StartError, withDotEnv, type LocalStart } from "./runtime/local-start.js";
@@ -76,7 +76,11 @@ async function serve(settings: Settings, app: Extract<LocalStart, { kind: "app" 
     run: async (job) => {
       await processJob(job, { settings, kubeConfig, templates, log, probot, later: queue });
     },
-    onError: localFailurePolicy(log, tellPullRequest({ probot, settings, templates })),
+    onError: localFailurePolicy(
+      log,
+      tellPullRequest({ probot, settings, templates }),
+      unsettleEnvironment({ kubeConfig: () => Promise.resolve(kubeConfig), settings, log }),
+    ),
   });
   // GET /api/kubeconfig/<owner>/<repo>/<number>: self-service kubeconfigs (see README, "kubectl access").
   const kubeconfigs = createKubeconfigHandler(

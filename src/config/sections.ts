@@ -96,6 +96,17 @@ export const urlSchema = z.strictObject({
     "Path the preview link in the pull request comment opens, starting with '/'.",
     "Give a URL path starting with '/', e.g. / or /app/.",
   ),
+  readyPath: field(
+    z
+      .string()
+      .max(1024)
+      .startsWith("/", { error: (issue) => `${echo(issue.input)} does not start with '/'` })
+      .regex(/^[^\s]*$/, { error: "must not contain spaces" })
+      .optional(),
+    "Path prenv requests through the preview URL before it says the environment is ready; any answer " +
+      "but a 5xx counts. Default: path.",
+    "Give a URL path starting with '/', e.g. /healthz.",
+  ),
 });
 
 /** `resources:` the quota of one preview environment. */

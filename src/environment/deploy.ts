@@ -13,6 +13,7 @@ import type { EnvironmentRecord } from "./ports.js";
 import { readRecord, refKey, stateWrite, checkedWrite, type EnvPhase, type EnvState } from "./record.js";
 import { startRollout } from "./rollout.js";
 import { markAwake, recordActivity } from "./sleep.js";
+import { applyRoutes, routeObjects } from "./routes.js";
 import { teardown } from "./teardown.js";
 import { tenantObjects } from "./tenant.js";
 import { startVirtualCluster, virtualClusterObjects } from "./virtual-cluster.js";
@@ -37,6 +38,8 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   // 1. Read and check the PR's manifests before anything is created or changed.
   const tenant = await tenantObjects(ctx);
   if (!tenant.ok) return refuse(tenant.problems);
+  const routes = routeObjects(ctx, tenant.objects);
+  if (!routes.ok) return refuse([routes.problem]);
   const controlPlane = config.isolation === "vcluster" ? virtualClusterObjects(ctx) : [];
   const defaults = deps.settings.containerDefaults;
   const requests = requestsOf([...tenant.objects, ...controlPlane], {
@@ -51,12 +54,12 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     configHash: plan.configHash,
     applied,
     requests: encodeRequests(requests),
-    ...(plan.url ? { url: plan.url } : {}),
   });
   const state = (phase: EnvPhase, applied: ObjectRef[]) => stateWrite(stateOf(phase, applied));
 
   // 2. Namespace and guards (as the bot), then say we are deploying; a virtual cluster must start first.
   await deps.cluster.applyAsBot(guardObjects(ctx, plan.life));
+  await applyRoutes(ctx, routes.objects);
   await say(ctx, { ...report, kind: "deploying" });
   const target =
     controlPlane.length > 0
@@ -68,7 +71,7 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   const applied = await applyAll(target, tenant.objects, (refs) =>
     deps.cluster.annotate(namespace, state("deploying", union(previous, refs))),
   );
-  if (!applied.ok) return refuse(applied.problems, applied.detail ?? untouched(plan.env));
+  if (!applied.ok) return refuse(applied.problems, await refusedApply(ctx, plan.env, applied.detail));
   const refs = applied.refs;
   await recordDeploy(ctx, plan.env);
   const keep = new Set(refs.map(refKey));
@@ -90,6 +93,17 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     "environment applied",
   );
   return startRollout(ctx, { env: plan.env, state: rolling, target }, report);
+}
+
+/**
+ * What a refused apply left, in words. A first deploy the cluster refused before anything of the
+ * PR was applied removes the namespace made for it, so "Nothing was created" stays true and the
+ * next push starts clean.
+ */
+async function refusedApply(ctx: OpenCtx, env: EnvironmentRecord | null, detail?: string): Promise<string> {
+  if (detail) return detail;
+  if (!env) await ctx.deps.cluster.deleteNamespace(ctx.namespace);
+  return untouched(env);
 }
 
 /** After a successful apply: awake, guards just checked, and (on a new commit) active now. */

@@ -57,8 +57,6 @@ export interface VclusterVars {
   kubernetesImage: string;
   config: string;
   configHash: string;
-  apiHost: string;
-  ingressClass: string;
   persistence: string | null;
   cpu: string;
   memory: string;
@@ -85,9 +83,21 @@ export interface IngressVars {
   path: string;
 }
 
+export interface RoutesVars {
+  mode: "gateway" | "ingress";
+  namespace: string;
+  labels: Record<string, string>;
+  gateway: { namespace: string; name: string };
+  preview: { host: string; service: string; port: number; path: string } | null;
+  api: { host: string; service: string; port: number } | null;
+  ingressClass: string;
+  apiAnnotations: Record<string, string> | null;
+}
+
 export interface TemplateSources {
   namespace: string;
   ingress: string;
+  routes: string;
   vcluster: string;
   vclusterConfig: string;
   comment: string;
@@ -96,6 +106,7 @@ export interface TemplateSources {
 export interface GuardTemplates {
   namespace: TemplateFn<NamespaceVars>;
   ingress: TemplateFn<IngressVars>;
+  routes: TemplateFn<RoutesVars>;
   vcluster: TemplateFn<VclusterVars>;
   vclusterConfig: TemplateFn<VclusterConfigVars>;
 }
@@ -127,8 +138,6 @@ export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
       "kubernetesImage",
       "config",
       "configHash",
-      "apiHost",
-      "ingressClass",
       "persistence",
       "cpu",
       "memory",
@@ -141,6 +150,16 @@ export function compileGuardTemplates(src: TemplateSources): GuardTemplates {
       "persistence",
       "cpu",
       "memory",
+    ]),
+    routes: compileTemplate<RoutesVars>("routes.yaml.hbs", src.routes, [
+      "mode",
+      "namespace",
+      "labels",
+      "gateway",
+      "preview",
+      "api",
+      "ingressClass",
+      "apiAnnotations",
     ]),
     ingress: compileTemplate<IngressVars>("ingress.yaml.hbs", src.ingress, [
       "namespace",
@@ -253,7 +272,7 @@ export function imageParts(ref: string): ImageParts {
     : { registry: "docker.io", repository: path, tag };
 }
 
-/** The virtual cluster's host-side objects (config, services, control plane, API ingress), applied as the tenant. */
+/** The virtual cluster's host-side objects (config, services, control plane), applied as the tenant. */
 export function vclusterObjects(
   t: GuardTemplates,
   args: {
@@ -285,8 +304,6 @@ export function vclusterObjects(
       kubernetesImage: v.kubernetesImage,
       config,
       configHash: createHash("sha256").update(config).digest("hex").slice(0, 16),
-      apiHost: args.apiHost,
-      ingressClass: args.settings.ingressClass,
       persistence: v.persistence,
       cpu: v.cpu,
       memory: v.memory,

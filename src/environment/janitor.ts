@@ -15,7 +15,7 @@ export interface JanitorDeps {
   listEnvironments(): Promise<EnvironmentRecord[]>;
   /**
    * Open PR numbers of a repository and its id (null when it has no open PR to tell it by), or null
-   * when the repository or installation is gone.
+   * when GitHub says the repository or installation is gone (404). Throws when GitHub did not answer.
    */
   openPulls(
     installationId: number,
@@ -23,7 +23,6 @@ export interface JanitorDeps {
     repo: string,
   ): Promise<{ repoId: number | null; open: Set<number> } | null>;
   enqueue(job: ReconcileJob): Promise<void>;
-  deleteNamespace(name: string): Promise<void>;
   clock: Clock;
   log: Logger;
   prices: Prices;
@@ -35,6 +34,7 @@ export interface JanitorReport {
   environments: number;
   repositories: number;
   reconciled: { namespace: string; reason: string }[];
+  /** Purge jobs asked for: the job deletes the environment if GitHub still says so. */
   deleted: { namespace: string; reason: string }[];
   skipped: { namespace: string; reason: string }[];
   /** Per repository: environments and their estimated cost per day (from requested CPU and memory). */
@@ -73,6 +73,71 @@ function parse(env: EnvironmentRecord): Parsed | string {
   };
 }
 
+/** Every environment, by repository; the others are counted, skipped and said why. */
+async function byRepository(deps: JanitorDeps, report: JanitorReport): Promise<Map<string, Parsed[]>> {
+  const byRepo = new Map<string, Parsed[]>();
+  const now = deps.clock.now().getTime();
+  for (const env of await deps.listEnvironments()) {
+    report.environments++;
+    const p = env.phase === "Terminating" ? terminatingReason(env, now) : parse(env);
+    if (typeof p === "string") {
+      report.skipped.push({ namespace: env.name, reason: p });
+      continue;
+    }
+    const key = `${p.installationId}:${p.owner}/${p.repo}`.toLowerCase();
+    addCost(report, p, deps.prices);
+    addSaved(report, p.view, now);
+    byRepo.set(key, [...(byRepo.get(key) ?? []), p]);
+  }
+  return byRepo;
+}
+
+/** One look at GitHub for the repository, then one job per environment that needs one. */
+async function sweepRepository(deps: JanitorDeps, envs: Parsed[], report: JanitorReport): Promise<void> {
+  const first = envs[0]!;
+  let pulls: Awaited<ReturnType<JanitorDeps["openPulls"]>>;
+  try {
+    pulls = await deps.openPulls(first.installationId, first.owner, first.repo);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const reason = `GitHub did not list the open pull requests of ${first.owner}/${first.repo} (${why}); left for the next pass`;
+    for (const p of envs) report.skipped.push({ namespace: p.env.name, reason });
+    return;
+  }
+  const now = deps.clock.now();
+  const minute = Math.floor(now.getTime() / 60_000);
+  for (const p of envs) {
+    const job = {
+      installationId: p.installationId,
+      owner: p.owner,
+      repo: p.repo,
+      repoId: p.repoId,
+      number: p.pr,
+      delivery: `janitor:${p.env.name}:${minute}`,
+    };
+    const gone = goneReason(p, pulls);
+    if (gone) {
+      await deps.enqueue({ ...job, purge: true, reason: `janitor: ${gone}` });
+      report.deleted.push({ namespace: p.env.name, reason: gone });
+      continue;
+    }
+    const reason = reasonFor(p, pulls!.open, now, deps.rolloutTimeoutMs ?? 3_600_000);
+    if (!reason) continue;
+    await deps.enqueue({ ...job, reason: `janitor: ${reason}` });
+    report.reconciled.push({ namespace: p.env.name, reason });
+  }
+}
+
+/** Why the environment's repository looks gone (purged in the PR's queue group), or null. */
+function goneReason(p: Parsed, pulls: { repoId: number | null } | null): string | null {
+  if (pulls === null) return "repository gone or App uninstalled";
+  // The name now belongs to another repository (the one recorded was deleted or renamed away).
+  if (pulls.repoId !== null && pulls.repoId !== p.repoId) {
+    return `repository ${p.owner}/${p.repo} is now another repository (id ${pulls.repoId}, recorded ${p.repoId})`;
+  }
+  return null;
+}
+
 /** Deletion that has not finished after STUCK_AFTER_MS is reported as stuck, with what blocks it. */
 export const STUCK_AFTER_MS = 10 * 60_000;
 
@@ -87,14 +152,22 @@ function terminatingReason(env: EnvironmentRecord, now: number): string {
 /** Longer than any follow-up takes to come back after a rollout's timeout. */
 const ROLLOUT_GRACE_MS = 5 * 60_000;
 
+/** Still `rolling-out` well after its timeout: the follow-ups that would have said so were lost. */
+function rolloutOverdue(view: Parsed["view"], now: Date, rolloutTimeoutMs: number): boolean {
+  if (view.state?.phase !== "rolling-out") return false;
+  return now.getTime() > (view.state.rolloutSince?.getTime() ?? 0) + rolloutTimeoutMs + ROLLOUT_GRACE_MS;
+}
+
 /** Why this environment needs a reconcile now, most urgent first; null when it does not. */
 function reasonFor(p: Parsed, open: Set<number>, now: Date, rolloutTimeoutMs: number): string | null {
   const { view } = p;
   if (!open.has(p.pr)) return "pull request closed";
   if (expired(view, now)) return "expired";
-  const rollout = view.state?.phase === "rolling-out" ? (view.state.rolloutSince?.getTime() ?? 0) : null;
-  if (rollout !== null && now.getTime() > rollout + rolloutTimeoutMs + ROLLOUT_GRACE_MS)
-    return "rollout not finished after its timeout";
+  if (rolloutOverdue(view, now, rolloutTimeoutMs)) return "rollout not finished after its timeout";
+  // A job gave up, or was cut short on its last attempt: GitHub's view (or the deploy) may be half done.
+  if (view.unsettledSince) return "a job did not finish";
+  // A deploy in progress (the job runs after it, and finds it converged) or cut short.
+  if (view.state?.phase === "deploying") return "deploying";
   if (view.queued) return "queued: checking capacity";
   if (view.warnAt && view.warnAt.getTime() <= now.getTime()) return "expiry warning due";
   const sleep = view.sleep.policy ? sleepDue(view, view.sleep.policy, now) : null;
@@ -132,59 +205,9 @@ export async function sweep(deps: JanitorDeps): Promise<JanitorReport> {
     currency: deps.prices.currency,
     saved: { asleep: 0, cpuHours: 0, memoryGiBHours: 0 },
   };
-  const byRepo = new Map<string, Parsed[]>();
-  for (const env of await deps.listEnvironments()) {
-    report.environments++;
-    if (env.phase === "Terminating") {
-      report.skipped.push({
-        namespace: env.name,
-        reason: terminatingReason(env, deps.clock.now().getTime()),
-      });
-      continue;
-    }
-    const p = parse(env);
-    if (typeof p === "string") {
-      report.skipped.push({ namespace: env.name, reason: p });
-      continue;
-    }
-    const key = `${p.installationId}:${p.owner}/${p.repo}`.toLowerCase();
-    addCost(report, p, deps.prices);
-    addSaved(report, p.view, deps.clock.now().getTime());
-    byRepo.set(key, [...(byRepo.get(key) ?? []), p]);
-  }
+  const byRepo = await byRepository(deps, report);
   report.repositories = byRepo.size;
-  const now = deps.clock.now();
-  const minute = Math.floor(now.getTime() / 60_000);
-  for (const envs of byRepo.values()) {
-    const first = envs[0]!;
-    const pulls = await deps.openPulls(first.installationId, first.owner, first.repo);
-    for (const p of envs) {
-      // The name now belongs to another repository (the one recorded was deleted or renamed away).
-      const replaced = pulls !== null && pulls.repoId !== null && pulls.repoId !== p.repoId;
-      if (pulls === null || replaced) {
-        await deps.deleteNamespace(p.env.name);
-        report.deleted.push({
-          namespace: p.env.name,
-          reason: replaced
-            ? `repository ${p.owner}/${p.repo} is now another repository (id ${pulls.repoId}, recorded ${p.repoId})`
-            : "repository gone or App uninstalled",
-        });
-        continue;
-      }
-      const reason = reasonFor(p, pulls.open, now, deps.rolloutTimeoutMs ?? 3_600_000);
-      if (!reason) continue;
-      await deps.enqueue({
-        installationId: p.installationId,
-        owner: p.owner,
-        repo: p.repo,
-        repoId: p.repoId,
-        number: p.pr,
-        reason: `janitor: ${reason}`,
-        delivery: `janitor:${p.env.name}:${minute}`,
-      });
-      report.reconciled.push({ namespace: p.env.name, reason });
-    }
-  }
+  for (const envs of byRepo.values()) await sweepRepository(deps, envs, report);
   deps.log.info(
     {
       ...report,

@@ -26,6 +26,7 @@ export function guardObjects(ctx: OpenCtx, life: Life): KubeObject[] {
       isolation: config.isolation,
       previewHost: ctx.host,
       ingressClass: deps.settings.ingressClass,
+      gateway: deps.settings.routing.gateway,
       apiHost: vcluster ? ctx.apiHost : null,
     }),
     config,

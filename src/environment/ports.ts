@@ -161,6 +161,20 @@ export interface ClusterPort {
   annotate(namespace: string, write: AnnotationWrite): Promise<void>;
   /** Scales Deployments and StatefulSets as the tenant: `sleep` to 0 (remembering replicas), `wake` back. */
   scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult>;
+  /** Deletes prenv's own objects as the bot; missing ones, and kinds the cluster does not serve, are skipped. */
+  deleteAsBot(namespace: string, refs: ObjectRef[]): Promise<void>;
+  /**
+   * Waits, for at most `timeoutMs`, until the Gateway's controller has accepted every route (status
+   * conditions Accepted and ResolvedRefs True for that Gateway), read as the bot.
+   */
+  waitForRoutes(
+    namespace: string,
+    routes: ObjectRef[],
+    gateway: GatewayRef,
+    timeoutMs: number,
+  ): Promise<RouteWait>;
+  /** Asks `url` (GET, through PRENV_GATEWAY_ADDRESS or DNS) until it answers below 500, for at most `timeoutMs`. */
+  waitForUrl(url: string, timeoutMs: number): Promise<UrlWait>;
   /**
    * The virtual cluster of a host namespace, reached at `https://<apiHost>`: waits until it has
    * published its credentials and its API answers, for at most `timeoutMs`.
@@ -174,6 +188,32 @@ export interface ClusterPort {
 }
 
 export type Isolation = "namespace" | "vcluster";
+
+/** The operator's Gateway. */
+export interface GatewayRef {
+  namespace: string;
+  name: string;
+}
+
+/** One condition a Gateway's controller wrote on a route for that Gateway. */
+export interface RouteCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** A route as last seen: missing, or the conditions its controller wrote for the Gateway (none yet: []). */
+export interface RouteView {
+  route: ObjectRef;
+  exists: boolean;
+  conditions: RouteCondition[];
+}
+
+export type RouteWait = { accepted: true } | { accepted: false; routes: RouteView[] };
+
+/** The preview URL's answer: its status code, or why there was none (e.g. ECONNREFUSED, timeout). */
+export type UrlWait = { answered: true; status: number } | { answered: false; last: string };
 
 /** What an environment was built as, and (for a virtual cluster) where its API is. */
 export type AccessVia = { isolation: "namespace" } | { isolation: "vcluster"; apiHost: string };

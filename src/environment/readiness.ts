@@ -24,8 +24,6 @@ export interface ReadinessInput {
   target: WorkloadCluster;
   /** The Deployments and StatefulSets of the deploy. */
   workloads: ObjectRef[];
-  /** The preview URL the deploy promised, or null when the config asks for none. */
-  url: string | null;
 }
 
 export interface ReadinessCondition {

@@ -25,7 +25,7 @@ import { deploy } from "./deploy.js";
 import { configGate, gates } from "./gates.js";
 import { lifeOf, renewed, warnIfExpiring, type Life } from "./lifetime.js";
 import type { EnvironmentRecord, PrRef } from "./ports.js";
-import { readRecord, type EnvState } from "./record.js";
+import { readRecord, settledWrite, type EnvState } from "./record.js";
 import { repairIfDue } from "./repair.js";
 import { continueRollout } from "./rollout.js";
 import { applySleepPolicy, sleepNote } from "./sleep.js";
@@ -40,8 +40,25 @@ export async function reconcile(
   return reconcileJob(ref, deps, await readSnapshot(ref, deps), opts);
 }
 
-/** Reconciles from what the job has already read (commands change it first, then call this). */
+/**
+ * Reconciles from what the job has already read (commands change it first, then call this). An
+ * environment a job left unsettled (record.ts) is settled once this completes.
+ */
 export async function reconcileJob(
+  ref: PrRef,
+  deps: ReconcileDeps,
+  job: JobSnapshot,
+  opts: ReconcileOptions,
+): Promise<Outcome> {
+  const unsettled = job.located.env ? readRecord(job.located.env).unsettledSince : null;
+  const outcome = await converge(ref, deps, job, opts);
+  if (unsettled && outcome !== "deleted" && outcome !== "destroyed") {
+    await deps.cluster.annotate(job.located.namespace, settledWrite());
+  }
+  return outcome;
+}
+
+async function converge(
   ref: PrRef,
   deps: ReconcileDeps,
   job: JobSnapshot,

@@ -6,7 +6,10 @@
 // drops another's fields (see docs/adr/0010).
 import type { ObjectRef } from "../manifests/objects.js";
 import type { AnnotationWrite, EnvironmentRecord, Isolation } from "./ports.js";
+import { decodeRef, encodeRefs } from "./applied-refs.js";
 import { decodePolicy, encodePolicy, type SleepPolicy, type SleepReason } from "./sleep-policy.js";
+
+export { refKey } from "./applied-refs.js";
 
 const P = "prenv.dev";
 
@@ -39,6 +42,8 @@ const KEY = {
   apiHost: `${P}/api-host`,
   /** The IngressClass Ingresses in the namespace must name (deploy/policy.yaml). */
   ingressClass: `${P}/ingress-class`,
+  /** `<namespace>/<name>` of the operator's Gateway: the only parent HTTPRoutes there may name (deploy/policy.yaml). */
+  gateway: `${P}/gateway`,
   /** When the janitor should come back to warn. */
   warnAt: `${P}/warn-at`,
   /** The repo's sleep settings, so the janitor can decide without GitHub. */
@@ -51,8 +56,6 @@ const KEY = {
   requests: `${P}/requests`,
   /** When the workloads of a `rolling-out` deploy were applied: its timeout counts from it. */
   rolloutSince: `${P}/rollout-since`,
-  /** The preview URL the deploy promised (readiness conditions may look at it). */
-  url: `${P}/preview-url`,
   // Sleep (manager `prenv-sleep`).
   sleeping: `${P}/sleeping`,
   asleepSince: `${P}/asleep-since`,
@@ -65,6 +68,12 @@ const KEY = {
   lastActivity: `${P}/last-activity`,
   /** The expiry a warning was posted for (manager `prenv-warn`). */
   warnedFor: `${P}/expiry-warned-for`,
+  /**
+   * Since when a job about this environment may have left it, or GitHub's view of it, half done: set
+   * when a job starts its last attempt or prenv gives up on it (manager `prenv-unsettled`), cleared
+   * by the next reconcile that completes. The janitor reconciles such environments.
+   */
+  unsettledSince: `${P}/unsettled-since`,
 } as const;
 
 /** On a Deployment or StatefulSet put to sleep: its replica count before. */
@@ -80,6 +89,7 @@ export const MANAGER = {
   activity: "prenv-activity",
   warn: "prenv-warn",
   lifetime: "prenv-lifetime",
+  unsettled: "prenv-unsettled",
 } as const;
 
 /**
@@ -87,6 +97,7 @@ export const MANAGER = {
  * checked by follow-up jobs (rollout.ts); ready; failed.
  */
 export type EnvPhase = "deploying" | "rolling-out" | "ready" | "failed";
+const PHASES = new Set<string>(["deploying", "rolling-out", "ready", "failed"]);
 
 export interface EnvState {
   phase: EnvPhase;
@@ -97,8 +108,6 @@ export interface EnvState {
   requests?: string;
   /** `rolling-out` only: when the rollout began. */
   rolloutSince?: Date;
-  /** The preview URL, when the config asks for one. */
-  url?: string;
 }
 
 /**
@@ -137,6 +146,8 @@ export interface EnvironmentView {
   lastActivity: Date | null;
   /** When prenv last re-applied the guards. */
   checkedAt: Date | null;
+  /** Since when a job may have left the environment half done (see KEY.unsettledSince). */
+  unsettledSince: Date | null;
 }
 
 function date(text: string | undefined): Date | null {
@@ -212,6 +223,7 @@ export function readRecord(env: EnvironmentRecord): EnvironmentView {
     },
     lastActivity: a[KEY.lastActivity] !== undefined ? date(a[KEY.lastActivity]) : createdAt,
     checkedAt: date(a[KEY.checkedAt]),
+    unsettledSince: date(a[KEY.unsettledSince]),
   };
 }
 
@@ -244,6 +256,7 @@ export interface Identity {
   isolation: Isolation;
   previewHost: string;
   ingressClass: string;
+  gateway: { namespace: string; name: string };
   /** Only in vcluster mode. */
   apiHost: string | null;
 }
@@ -269,6 +282,7 @@ export function identityAnnotations(id: Identity): Record<string, string> {
     [KEY.isolation]: id.isolation,
     [KEY.previewHost]: id.previewHost,
     [KEY.ingressClass]: id.ingressClass,
+    [KEY.gateway]: `${id.gateway.namespace}/${id.gateway.name}`,
     ...(id.apiHost ? { [KEY.apiHost]: id.apiHost } : {}),
   };
 }
@@ -301,18 +315,11 @@ export function stateWrite(s: EnvState): AnnotationWrite {
       [KEY.phase]: s.phase,
       [KEY.deployedSha]: s.deployedSha,
       [KEY.configHash]: s.configHash,
-      [KEY.applied]: JSON.stringify(
-        s.applied.map((r) =>
-          r.namespace === undefined
-            ? [r.apiVersion, r.kind, r.name]
-            : [r.apiVersion, r.kind, r.name, r.namespace],
-        ),
-      ),
+      [KEY.applied]: encodeRefs(s.applied),
       ...(s.requests ? { [KEY.requests]: s.requests } : {}),
       ...(s.phase === "rolling-out" && s.rolloutSince
         ? { [KEY.rolloutSince]: s.rolloutSince.toISOString() }
         : {}),
-      ...(s.url ? { [KEY.url]: s.url } : {}),
     },
   };
 }
@@ -343,6 +350,16 @@ export function warnedWrite(expiresAt: Date): AnnotationWrite {
   return { manager: MANAGER.warn, annotations: { [KEY.warnedFor]: expiresAt.toISOString() } };
 }
 
+/** A job's last attempt starts, or prenv gave up on a job: the janitor comes back to reconcile. */
+export function unsettledWrite(now: Date): AnnotationWrite {
+  return { manager: MANAGER.unsettled, annotations: { [KEY.unsettledSince]: now.toISOString() } };
+}
+
+/** A reconcile completed: whatever a job left half done is done. */
+export function settledWrite(): AnnotationWrite {
+  return { manager: MANAGER.unsettled, annotations: { [KEY.unsettledSince]: "" } };
+}
+
 export function expiryWrite(expiresAt: Date): AnnotationWrite {
   return { manager: MANAGER.lifetime, annotations: { [KEY.expiresAt]: expiresAt.toISOString() } };
 }
@@ -357,9 +374,8 @@ export function afterWrite(env: EnvironmentRecord, write: AnnotationWrite): Envi
 
 /** Reads state back; anything malformed (edited by hand) counts as "no state", forcing a redeploy. */
 function decodeState(annotations: Record<string, string>): EnvState | null {
-  const phase = annotations[KEY.phase];
-  if (phase !== "deploying" && phase !== "rolling-out" && phase !== "ready" && phase !== "failed")
-    return null;
+  const phase = annotations[KEY.phase] as EnvPhase | undefined;
+  if (!phase || !PHASES.has(phase)) return null;
   const rolloutSince = date(annotations[KEY.rolloutSince]);
   let raw: unknown;
   try {
@@ -375,25 +391,5 @@ function decodeState(annotations: Record<string, string>): EnvState | null {
     applied: raw.flatMap(decodeRef),
     ...(annotations[KEY.requests] ? { requests: annotations[KEY.requests] } : {}),
     ...(phase === "rolling-out" && rolloutSince ? { rolloutSince } : {}),
-    ...(annotations[KEY.url] ? { url: annotations[KEY.url] } : {}),
   };
-}
-
-/** One entry of the applied list; malformed entries are dropped rather than pruning something wrong. */
-function decodeRef(r: unknown): ObjectRef[] {
-  if (!Array.isArray(r) || r.length < 3 || r.length > 4 || !r.every((x) => typeof x === "string")) return [];
-  const [apiVersion, kind, name, namespace] = r;
-  return [
-    { apiVersion: apiVersion!, kind: kind!, name: name!, ...(namespace !== undefined ? { namespace } : {}) },
-  ];
-}
-
-/** Identity of an applied object for pruning: API group, not version, so moving a manifest from
- * v1beta1 to v1 does not prune the object it just applied. Inside a virtual cluster the namespace
- * is part of it (`""` for cluster-scoped objects). */
-export function refKey(r: ObjectRef): string {
-  const group = r.apiVersion.includes("/") ? r.apiVersion.slice(0, r.apiVersion.indexOf("/")) : "core";
-  return r.namespace === undefined
-    ? `${group}/${r.kind}/${r.name}`
-    : `${group}/${r.kind}/${r.namespace}/${r.name}`;
 }

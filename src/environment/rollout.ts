@@ -6,7 +6,9 @@
 //
 // A follow-up is level-triggered and idempotent: it reads the namespace fresh, does nothing unless
 // the same commit and config are still rolling out there, and reads GitHub only once it has
-// something to say. A reconcile that meets a rolling-out environment looks too.
+// something to say. A reconcile that meets a rolling-out environment looks too. Once the workloads
+// are ready, the job that saw it checks that the environment is reachable (reachability.ts) before
+// it says "ready", as the deploy did when it waited.
 import type { RolloutCheck } from "../jobs/job.js";
 import type { Report } from "../report/comment.js";
 import { redactFailure } from "../report/redact.js";
@@ -26,6 +28,7 @@ import { decodeRequests, formatCost } from "./cost.js";
 import { lifeOf } from "./lifetime.js";
 import { locateForJob } from "./locate.js";
 import type { EnvironmentRecord, PrRef, WorkloadCluster } from "./ports.js";
+import { checkReachable } from "./reachability.js";
 import { evaluateReadiness, READINESS, type Readiness } from "./readiness.js";
 import { readRecord, stateWrite, type EnvState } from "./record.js";
 
@@ -144,7 +147,6 @@ function look(ctx: Ctx, r: Rollout): Promise<Readiness> {
     namespace: ctx.namespace,
     target: r.target,
     workloads: workloadsOf(r.state),
-    url: r.state.url ?? null,
   });
 }
 
@@ -174,6 +176,13 @@ async function finish(
   const { deps, namespace, pr, config } = ctx;
   const { state } = r;
   if (readiness.state === "ready") {
+    // Rolled out; "ready" also means reachable (the route accepted, the URL answering; ADR 11).
+    const reach = await checkReachable(ctx);
+    if (!reach.reachable) {
+      await deps.cluster.annotate(namespace, stateWrite({ ...state, phase: "failed" }));
+      await say(ctx, { ...report, kind: "failed", detail: reach.detail });
+      return "failed";
+    }
     await deps.cluster.annotate(namespace, stateWrite({ ...state, phase: "ready" }));
     await say(ctx, { ...report, kind: "ready" });
     const objects = state.applied.length;

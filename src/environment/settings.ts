@@ -14,6 +14,8 @@ export interface EnvironmentSettings {
   ingressClass: string;
   /** Namespace of the ingress controller: the only other namespace allowed to reach previews. */
   ingressNamespace: string;
+  /** How previews are reached, and what "ready" waits for. */
+  routing: RoutingSettings;
   /** Operator's cap on any environment's lifetime, in ms. */
   maxTtlMs: number;
   /** How long to wait for Deployments/StatefulSets to become ready, in ms. */
@@ -53,6 +55,24 @@ export interface EnvironmentSettings {
   vcluster: VclusterSettings;
   /** Self-service kubeconfigs. */
   access: AccessSettings;
+}
+
+export interface RoutingSettings {
+  /**
+   * `gateway`: an HTTPRoute per preview (and a TLSRoute per virtual cluster API) on the operator's
+   * shared Gateway. `ingress`: Ingresses of `ingressClass`, with no controller-specific annotations.
+   */
+  mode: "gateway" | "ingress";
+  /** The operator's Gateway every preview route attaches to. */
+  gateway: { name: string; namespace: string };
+  /** Where prenv connects to check a preview URL (`host:port`), the preview host kept as TLS name and Host; null: DNS. */
+  address: string | null;
+  /** What "ready" waits for after the rollout: the route accepted and the URL answering, the route only, or nothing more. */
+  readyCheck: "url" | "route" | "rollout";
+  /** How long to wait for the route and the URL after the rollout, in ms. */
+  readyTimeoutMs: number;
+  /** `ingress` mode: the operator's annotations for prenv's virtual cluster API Ingress (TLS passthrough is controller-specific). */
+  apiIngressAnnotations: Record<string, string>;
 }
 
 export interface VclusterSettings {

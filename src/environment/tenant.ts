@@ -1,5 +1,6 @@
 // The PR's own objects: its manifests read at the head commit, rendered and checked as untrusted
-// input (manifests/), plus prenv's preview Ingress; every Ingress may serve only the preview's host.
+// input (manifests/), plus prenv's preview Ingress (`routing: ingress`); every Ingress and HTTPRoute
+// may serve only the preview's host (HTTPRoutes: route-policy.ts).
 import type { KubeObject } from "../manifests/objects.js";
 import { readManifestFiles } from "../manifests/files.js";
 import { parseTenantManifests } from "../manifests/parse.js";
@@ -7,11 +8,12 @@ import type { TemplateVars } from "../manifests/template.js";
 import { PrenvError } from "../errors.js";
 import { renderSource } from "../sources/render.js";
 import type { RepoFile } from "../manifests/files.js";
-import type { RepoConfig } from "../config/schema.js";
 import type { OpenCtx } from "./context.js";
 import { ingressObject } from "./guards.js";
 import { branchSlug, shortSha } from "./naming.js";
 import { appliedLabels } from "./record.js";
+import { routeProblems } from "./route-policy.js";
+import { serviceNamespace } from "./routes.js";
 
 export type TenantObjects = { ok: true; objects: KubeObject[] } | { ok: false; problems: string[] };
 
@@ -42,16 +44,23 @@ export async function tenantObjects(ctx: OpenCtx): Promise<TenantObjects> {
   });
   if (!parsed.ok) return { ok: false, problems: parsed.errors.map((e) => e.message) };
   const tenant = parsed.objects.map((o) => o.object);
-  const ingress = ingressObject(deps.templates.guards, {
-    // Inside a virtual cluster the preview Ingress goes where the Service it routes to is.
-    namespace: config.isolation === "vcluster" ? serviceNamespace(tenant, config) : namespace,
-    labels,
-    host,
-    config,
-    settings: deps.settings,
-  });
+  const ingress =
+    deps.settings.routing.mode === "ingress"
+      ? ingressObject(deps.templates.guards, {
+          // Inside a virtual cluster the preview Ingress goes where the Service it routes to is.
+          namespace:
+            config.isolation === "vcluster" ? serviceNamespace(tenant, config.url?.service ?? "") : namespace,
+          labels,
+          host,
+          config,
+          settings: deps.settings,
+        })
+      : null;
   const objects = [...tenant, ...(ingress ? [ingress] : [])];
-  const hostProblems = foreignIngressHosts(objects, host);
+  const hostProblems = [
+    ...foreignIngressHosts(objects, host),
+    ...routeProblems(objects, host, deps.settings.routing.gateway),
+  ];
   return hostProblems.length > 0 ? { ok: false, problems: hostProblems } : { ok: true, objects };
 }
 
@@ -74,12 +83,6 @@ async function sourceFiles(
       return { ok: false, problem: err.message };
     throw err;
   }
-}
-
-/** The namespace (inside a virtual cluster) of the Service the preview URL routes to. */
-function serviceNamespace(objects: KubeObject[], config: RepoConfig): string {
-  const service = objects.find((o) => o.kind === "Service" && o.metadata.name === config.url?.service);
-  return service?.metadata.namespace || "default";
 }
 
 /** Ingress hosts other than the preview's own would let a PR take traffic meant for someone else. */

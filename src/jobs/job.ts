@@ -13,6 +13,11 @@ export interface ReconcileJob {
   delivery: string;
   /** For `issue_comment` events: the comment whose `/env` commands to run (read fresh by the worker). */
   commentId?: number;
+  /**
+   * From the janitor: the repository looked gone (or replaced); delete the environment recorded
+   * for `repoId` and `number` if GitHub still says so (src/environment/purge.ts).
+   */
+  purge?: true;
   /** A follow-up look at a rollout (src/environment/rollout.ts), scheduled by the deploy. */
   check?: RolloutCheck;
 }

@@ -16,6 +16,7 @@ const jobSchema = z.strictObject({
   reason: text(0, 200),
   delivery: text(1, 200),
   commentId: z.optional(positive()),
+  purge: z.optional(z.literal(true)),
   check: z.optional(
     z.strictObject({
       sha: z.string().check(z.regex(/^[0-9a-f]{40}$/)),

@@ -9,6 +9,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     run: (job) => runJob(root, job),
     maxReceiveCount: root.settings.aws.maxReceiveCount,
     giveUp: root.tell,
+    lastAttempt: root.unsettle,
     log: root.log,
   });
 }

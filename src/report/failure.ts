@@ -22,10 +22,11 @@ function detailOf(err: unknown, stop: Stop): string {
   return `prenv could not process this pull request after ${stop.attempts} attempts (${code}). ${next}`;
 }
 
-export function failureReport(err: unknown, stop: Stop): Report {
+/** `sha`: the PR's head, whose check run and Deployment, if in progress, end with the error. */
+export function failureReport(err: unknown, stop: Stop, sha: string | null = null): Report {
   return {
     kind: "error",
-    sha: null,
+    sha,
     url: null,
     namespace: null,
     expiresAt: null,

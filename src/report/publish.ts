@@ -1,6 +1,11 @@
-// Puts a report on GitHub: the one PR comment, the check run on the head commit, and the
-// GitHub Deployment of the environment. Idempotent: what already says the same is not written.
-import type { CheckRunReport, DeploymentState, GitHubPort } from "../environment/ports.js";
+// Puts a report on GitHub: the one PR comment, the GitHub Deployment of the environment, and the
+// check run on the head commit. Idempotent: what already says the same is not written.
+//
+// A job can end in the middle of a deploy (killed, timed out, out of attempts) and the PR move on
+// to another commit before the next job. The Deployment is written before the check run, so every
+// commit prenv started deploying has a Deployment; the next report that lists the Deployments
+// finishes those left in progress for other commits, and their check runs, as superseded.
+import type { CheckRunReport, DeploymentState, DeploymentView, GitHubPort } from "../environment/ports.js";
 import type { TemplateFn } from "../templates/engine.js";
 import { COMMENT_MARKER, renderComment, type CommentVars, type Report, type ReportKind } from "./comment.js";
 
@@ -21,7 +26,20 @@ const CHECKS: Partial<Record<ReportKind, Omit<CheckRunReport, "summary">>> = {
   "invalid-config": { status: "completed", conclusion: "failure", title: "Invalid .github/prenv.yml" },
   "checks-failed": { status: "completed", conclusion: "failure", title: "Required checks failed" },
   "awaiting-approval": { status: "completed", conclusion: "neutral", title: "Waiting for /env deploy" },
+  error: { status: "completed", conclusion: "failure", title: "prenv could not process this pull request" },
 };
+
+/** prenv's check run on `sha`, if it is still in progress: completed as cancelled, saying why. */
+async function finishCheckRun(deps: PublishDeps, sha: string, why: string): Promise<void> {
+  const run = await deps.github.findCheckRun(sha, deps.checkName);
+  if (!run || run.status === "completed") return;
+  await deps.github.updateCheckRun(run.id, {
+    status: "completed",
+    conclusion: "cancelled",
+    title: "Preview deployment stopped",
+    summary: `prenv stopped deploying this commit. ${why}`,
+  });
+}
 
 const DEPLOYMENT_STATES: Partial<Record<ReportKind, DeploymentState>> = {
   deploying: "in_progress",
@@ -32,8 +50,8 @@ const DEPLOYMENT_STATES: Partial<Record<ReportKind, DeploymentState>> = {
 export async function publish(report: Report, deps: PublishDeps): Promise<void> {
   const body = renderComment(deps.comment, report);
   await upsertComment(deps.github, body, report.kind);
-  if (report.sha) await upsertCheckRun(deps, report.sha, report, body);
   await updateDeployment(deps, report);
+  if (report.sha) await upsertCheckRun(deps, report.sha, report, body);
 }
 
 async function upsertComment(github: GitHubPort, body: string, kind: ReportKind): Promise<void> {
@@ -70,19 +88,17 @@ async function upsertCheckRun(deps: PublishDeps, sha: string, report: Report, bo
   if (!same) await deps.github.updateCheckRun(existing.id, wanted);
 }
 
+const UNFINISHED = new Set<DeploymentView["state"]>(["in_progress", "queued", "pending"]);
+
 async function updateDeployment(deps: PublishDeps, report: Report): Promise<void> {
-  const { github, environment } = deps;
-  if (report.kind === "deleted" || report.kind === "destroyed") {
-    for (const d of await github.listDeployments(environment)) {
-      if (d.state !== "inactive") {
-        await github.setDeploymentStatus(d.id, "inactive", { description: "Preview environment deleted" });
-      }
-    }
-    return;
-  }
+  if (report.kind === "deleted" || report.kind === "destroyed") return deactivate(deps);
+  const ended = ENDED[report.kind];
+  if (ended) return report.sha ? endUnfinished(deps, report.sha, ended) : undefined;
   const state = DEPLOYMENT_STATES[report.kind];
   if (!state || !report.sha) return;
+  const { github, environment } = deps;
   const deployments = await github.listDeployments(environment);
+  await supersede(deps, deployments, report.sha);
   const deployment =
     deployments.find((d) => d.sha === report.sha) ??
     (await github.createDeployment(report.sha, environment, `Preview of PR ${environment}`));
@@ -97,4 +113,43 @@ async function updateDeployment(deps: PublishDeps, report: Report): Promise<void
     }[state],
     ...(state === "success" && report.url ? { environmentUrl: report.url } : {}),
   });
+}
+
+/** The environment is gone: every Deployment inactive, and check runs still in progress ended. */
+async function deactivate(deps: PublishDeps): Promise<void> {
+  for (const d of await deps.github.listDeployments(deps.environment)) {
+    if (UNFINISHED.has(d.state)) await finishCheckRun(deps, d.sha, "The environment was deleted.");
+    if (d.state !== "inactive") {
+      await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Preview environment deleted" });
+    }
+  }
+}
+
+/** Reports that end a deploy of the head without deploying it: refused manifests, a job prenv gave up on. */
+const ENDED: Partial<Record<ReportKind, { state: DeploymentState; description: string }>> = {
+  "manifest-invalid": { state: "failure", description: "Manifests refused" },
+  error: { state: "error", description: "prenv gave up" },
+};
+
+/** The head's Deployment, if one is in progress, ends (none is created for it). */
+async function endUnfinished(
+  deps: PublishDeps,
+  sha: string,
+  end: { state: DeploymentState; description: string },
+): Promise<void> {
+  for (const d of await deps.github.listDeployments(deps.environment)) {
+    if (d.sha === sha && UNFINISHED.has(d.state)) {
+      await deps.github.setDeploymentStatus(d.id, end.state, { description: end.description });
+    }
+  }
+}
+
+/** Deployments of other commits that a cut-short job left in progress: superseded by `sha`. */
+async function supersede(deps: PublishDeps, deployments: DeploymentView[], sha: string): Promise<void> {
+  for (const d of deployments) {
+    if (d.sha === sha || !UNFINISHED.has(d.state)) continue;
+    const why = `The pull request moved on to ${sha.slice(0, 7)} before this commit's deployment finished.`;
+    await finishCheckRun(deps, d.sha, why);
+    await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Superseded" });
+  }
 }

@@ -98,6 +98,20 @@ export const envSchema = z.object({
   PRENV_URL_SCHEME: z._default(oneOf(["http", "https"]), "https"),
   PRENV_INGRESS_CLASS: text(pattern(DNS_LABEL, "must be an IngressClass name"), "nginx"),
   PRENV_INGRESS_NAMESPACE: text(pattern(DNS_LABEL, "must be a namespace name"), "ingress-nginx"),
+  PRENV_ROUTING: z._default(oneOf(["gateway", "ingress"]), "gateway"),
+  PRENV_GATEWAY_NAME: text(pattern(DNS_NAME, "must be a Gateway's name"), "prenv"),
+  PRENV_GATEWAY_NAMESPACE: text(pattern(DNS_LABEL, "must be a namespace name"), "prenv-gateway"),
+  PRENV_GATEWAY_ADDRESS: z.optional(
+    pattern(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/i, "must be host:port, e.g. gateway.internal:443"),
+  ),
+  PRENV_READY_CHECK: z._default(oneOf(["url", "route", "rollout"]), "url"),
+  PRENV_READY_TIMEOUT_SECONDS: z._default(whole(5, 600), 60),
+  PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS: z.optional(
+    pattern(
+      /^([a-z0-9.\-/]+=[^,=]*)(,[a-z0-9.\-/]+=[^,=]*)*$/i,
+      "must be key=value pairs separated by commas, e.g. example.com/ssl-passthrough=true",
+    ),
+  ),
   PRENV_NAMESPACE_PREFIX: text(
     pattern(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter"),
     "pr",

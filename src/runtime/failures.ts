@@ -9,8 +9,13 @@ import { GitHubPullRequest } from "../adapters/github/pull-request.js";
 import type { ReconcileDeps } from "../environment/context.js";
 import { failureAction, isPrenvError } from "../errors.js";
 import type { ReconcileJob } from "../jobs/job.js";
+import { COMMENT_MARKER, readMeta } from "../report/comment.js";
 import { failureReport, type Stop } from "../report/failure.js";
 import { publish } from "../report/publish.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { locateEnvironment } from "../environment/locate.js";
+import { unsettledWrite } from "../environment/record.js";
+import { hostCluster } from "./root/cluster.js";
 import type { Settings } from "./settings.js";
 
 /** Attempts the local queue gives a job (on AWS: the queue's maxReceiveCount). */
@@ -44,12 +49,41 @@ export function tellPullRequest(deps: {
   return async (job, err, stop) => {
     const octokit = await deps.probot.auth(job.installationId);
     const ref = { owner: job.owner, repo: job.repo, number: job.number, installationId: job.installationId };
-    await publish(failureReport(err, stop), {
-      github: new GitHubPullRequest(octokit, ref, await appIdentity(deps.probot)),
-      comment: deps.templates.comment,
-      checkName: deps.settings.environment.checkName,
-      environment: `pr-${job.number}`,
-    });
+    const github = new GitHubPullRequest(octokit, ref, await appIdentity(deps.probot));
+    // The head's check run and Deployment end too; the comment keeps its hidden state (approvals,
+    // `/env destroy`, command times), or the next reconcile would forget them.
+    const pr = await github.getPull().catch(() => null);
+    const meta = readMeta((await github.findComment(COMMENT_MARKER))?.body);
+    const head = pr?.state === "open" ? pr.headSha : null;
+    await publish(
+      { ...failureReport(err, stop, head), meta },
+      {
+        github,
+        comment: deps.templates.comment,
+        checkName: deps.settings.environment.checkName,
+        environment: `pr-${job.number}`,
+      },
+    );
+  };
+}
+
+/** Marks a job's environment unsettled (record.ts); the janitor then reconciles it. */
+export type Unsettle = (job: ReconcileJob) => Promise<void>;
+
+/** The marker on the real cluster: only an environment that records the job's repository and PR. */
+export function unsettleEnvironment(deps: {
+  kubeConfig: () => Promise<KubeConfig>;
+  settings: Settings;
+  log: Pick<Pino, "warn">;
+  now?: () => Date;
+}): Unsettle {
+  return async (job) => {
+    if (!job.repoId) return;
+    const cluster = hostCluster(await deps.kubeConfig(), deps.settings);
+    const where = { owner: job.owner, repo: job.repo, number: job.number, repoId: job.repoId };
+    const log = { warn: (meta: object, msg: string) => deps.log.warn(meta, msg) };
+    const located = await locateEnvironment(cluster, where, deps.settings.environment.namespacePrefix, log);
+    if (located.env) await cluster.annotate(located.namespace, unsettledWrite(deps.now?.() ?? new Date()));
   };
 }
 
@@ -75,11 +109,18 @@ export function logFailure(
  * The local queue's error handler: backoff while the policy says retry, else tell the PR (a failure
  * to tell is logged, never thrown) and drop the job.
  */
-export function localFailurePolicy(log: Pick<Pino, "warn" | "error">, tell: Tell | null) {
+export function localFailurePolicy(
+  log: Pick<Pino, "warn" | "error">,
+  tell: Tell | null,
+  unsettle: Unsettle | null = null,
+) {
   return async (job: ReconcileJob, err: unknown, attempt: number): Promise<{ retryInMs: number | null }> => {
     const v = verdict(err, attempt, { maxAttempts: LOCAL_ATTEMPTS, deadLetter: false });
     logFailure(log, { job, err, attempt, verdict: v });
     if (v.retry) return { retryInMs: Math.min(60_000, 1000 * 2 ** attempt) };
+    await unsettle?.(job).catch((e: unknown) =>
+      log.error({ pr: job.number, err: errorMeta(e) }, "could not mark the environment for the janitor"),
+    );
     if (tell) {
       await tell(job, err, v.stop).catch((e: unknown) =>
         log.error({ pr: job.number, err: errorMeta(e) }, "could not tell the pull request"),

@@ -3,6 +3,7 @@
 // operator sets PRENV_POD_SECURITY_VERSION), so a host upgrade never silently changes what previews
 // may run, and "latest" is never used.
 import { VersionApi, type KubeConfig } from "@kubernetes/client-node";
+import { retrying } from "../adapters/kubernetes/retry.js";
 import type { Settings } from "./settings.js";
 
 const versions = new WeakMap<KubeConfig, Promise<string>>();
@@ -11,18 +12,16 @@ const versions = new WeakMap<KubeConfig, Promise<string>>();
 export function hostMinorVersion(kubeConfig: KubeConfig): Promise<string> {
   let version = versions.get(kubeConfig);
   if (!version) {
-    version = kubeConfig
-      .makeApiClient(VersionApi)
-      .getCode()
-      .then((info) => {
-        const minor = /^[0-9]+/.exec(info.minor)?.[0];
-        if (info.major !== "1" || !minor) {
-          throw new Error(
-            `the API server reports version ${info.major}.${info.minor}, which prenv cannot read`,
-          );
-        }
-        return `v1.${minor}`;
-      });
+    const api = kubeConfig.makeApiClient(VersionApi);
+    version = retrying(() => api.getCode()).then((info) => {
+      const minor = /^[0-9]+/.exec(info.minor)?.[0];
+      if (info.major !== "1" || !minor) {
+        throw new Error(
+          `the API server reports version ${info.major}.${info.minor}, which prenv cannot read`,
+        );
+      }
+      return `v1.${minor}`;
+    });
     versions.set(kubeConfig, version);
     version.catch(() => versions.delete(kubeConfig));
   }

@@ -27,13 +27,9 @@ export interface JanitorRun {
 export function runSweep(r: JanitorRun): Promise<JanitorReport> {
   return sweep({
     listEnvironments: async () => (await r.cluster.listEnvironments()).filter(r.only ?? (() => true)),
-    openPulls: async (installationId, owner, repo) => {
-      // No installation token: the App was uninstalled (or the installation is gone).
-      const octokit = await r.probot.auth(installationId).catch(() => null);
-      return octokit ? openPullNumbers(octokit, owner, repo) : null;
-    },
+    openPulls: async (installationId, owner, repo) =>
+      openPullNumbers(await r.probot.auth(installationId), owner, repo),
     enqueue: (job) => (r.dryRun ? Promise.resolve() : r.enqueue(job)),
-    deleteNamespace: (name) => (r.dryRun ? Promise.resolve() : r.cluster.deleteNamespace(name)),
     clock: { now: r.now ?? (() => new Date()) },
     prices: r.prices,
     ...(r.rolloutTimeoutMs ? { rolloutTimeoutMs: r.rolloutTimeoutMs } : {}),

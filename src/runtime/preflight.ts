@@ -20,6 +20,12 @@ export const REQUIRED_PERMISSIONS: Need[] = [
   { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io", name: "prenv-tenant" },
   { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io", name: "prenv-vcluster" },
   { verb: "impersonate", resource: "serviceaccounts", name: "prenv-tenant" },
+  ...["httproutes", "tlsroutes"].map((resource) => ({
+    verb: "patch",
+    resource,
+    group: "gateway.networking.k8s.io",
+  })),
+  { verb: "patch", resource: "ingresses", group: "networking.k8s.io" },
 ];
 
 /** What deploy/rbac.yaml grants the kubeconfig endpoint's identity (group prenv-kubeconfig). */

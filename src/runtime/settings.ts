@@ -99,12 +99,14 @@ function crossChecks(e: Env): string[] {
       problems.push(`${name}: must be at most ${253 - 64} characters (hosts are <namespace>.${name})`);
   }
   if (e.PRENV_JOB_TIMEOUT_SECONDS !== undefined) {
-    // A job that may wait for a new virtual cluster must end before its function. (Rollouts are
-    // not waited for in a job: follow-up jobs look at them; see src/environment/rollout.ts.)
-    const longest = e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + 60;
+    // A job that may wait for a new virtual cluster, and for the route and URL once the workloads are
+    // ready, must end before its function. (Rollouts are not waited for in a job: follow-up jobs
+    // look at them; see src/environment/rollout.ts.)
+    const ready = e.PRENV_READY_CHECK === "rollout" ? 0 : e.PRENV_READY_TIMEOUT_SECONDS;
+    const longest = e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + ready + 60;
     if (longest > e.PRENV_JOB_TIMEOUT_SECONDS) {
       problems.push(
-        `PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the wait`,
+        `PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + PRENV_READY_TIMEOUT_SECONDS (${ready}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
       );
     }
   }
@@ -127,6 +129,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       urlScheme: e.PRENV_URL_SCHEME,
       ingressClass: e.PRENV_INGRESS_CLASS,
       ingressNamespace: e.PRENV_INGRESS_NAMESPACE,
+      routing: {
+        mode: e.PRENV_ROUTING,
+        gateway: { name: e.PRENV_GATEWAY_NAME, namespace: e.PRENV_GATEWAY_NAMESPACE },
+        address: e.PRENV_GATEWAY_ADDRESS ?? null,
+        readyCheck: e.PRENV_READY_CHECK,
+        readyTimeoutMs: e.PRENV_READY_TIMEOUT_SECONDS * 1000,
+        apiIngressAnnotations: pairs(e.PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS),
+      },
       maxTtlMs: e.PRENV_MAX_TTL,
       rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
       rolloutCheckMaxMs: e.PRENV_ROLLOUT_CHECK_SECONDS * 1000,
@@ -256,4 +266,10 @@ function githubUrls(e: Env): { apiUrl: string; webUrl: string } {
   const ghe = /^https:\/\/api\.([^/]+\.ghe\.com)$/.exec(apiUrl);
   if (ghe) return { apiUrl, webUrl: `https://${ghe[1]}` };
   return { apiUrl, webUrl: apiUrl.replace(/\/api\/v3$/, "") };
+}
+
+/** `k=v,k=v` → an object (the schema has checked the shape). */
+function pairs(text: string | undefined): Record<string, string> {
+  if (!text) return {};
+  return Object.fromEntries(text.split(",").map((kv) => kv.split("=") as [string, string]));
 }

@@ -21,6 +21,11 @@ export interface BatchDeps {
   maxReceiveCount: number;
   /** Tells the PR that prenv stopped working on the job (gave up, or reports the error). */
   giveUp(job: ReconcileJob, err: unknown, stop: Stop): Promise<void>;
+  /**
+   * Before a job's last attempt: marks its environment unsettled, so that the janitor repairs what
+   * the job may leave half done even if it never ends (killed, timed out) and nothing else runs.
+   */
+  lastAttempt?(job: ReconcileJob): Promise<void>;
   log: { error(meta: object, msg: string): void; warn(meta: object, msg: string): void };
 }
 
@@ -44,6 +49,7 @@ export async function processBatch(
     let job: ReconcileJob | undefined;
     try {
       job = parseJob(record.body);
+      if (receives >= deps.maxReceiveCount) await deps.lastAttempt?.(job).catch(() => undefined);
       await deps.run(job);
     } catch (err) {
       const meta = { messageId: record.messageId, group, receives, err: errorMeta(err).message };

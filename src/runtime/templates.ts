@@ -13,6 +13,7 @@ export function readTemplateSources(dir: string = TEMPLATES_DIR): TemplateSource
   return {
     namespace: read("namespace.yaml.hbs"),
     ingress: read("ingress.yaml.hbs"),
+    routes: read("routes.yaml.hbs"),
     vcluster: read("vcluster.yaml.hbs"),
     vclusterConfig: read("vcluster-config.yaml.hbs"),
     comment: read("comment.md.hbs"),

@@ -5,7 +5,9 @@ import type { Logger as Pino } from "pino";
 import type { Probot } from "probot";
 import { appIdentity } from "../adapters/github/app-identity.js";
 import { GitHubPullRequest } from "../adapters/github/pull-request.js";
+import { currentRepositoryId } from "../adapters/github/repository.js";
 import type { Outcome, ReconcileDeps } from "../environment/context.js";
+import { purge } from "../environment/purge.js";
 import { reconcile } from "../environment/reconcile.js";
 import { checkRollout } from "../environment/rollout.js";
 import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
@@ -35,6 +37,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     delivery: job.delivery,
     reason: job.reason,
   });
+  if (job.purge && job.repoId) return purgeJob({ ...job, repoId: job.repoId }, deps, log);
   const octokit = await deps.probot.auth(job.installationId);
   const app = await appIdentity(deps.probot);
   const settings = await withHostSettings(deps.settings, deps.kubeConfig);
@@ -64,5 +67,21 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
       : await reconcile(ref, reconcileDeps);
   const what = job.check ? "rollout checked" : job.commentId ? "commands handled" : "reconciled";
   log.info({ outcome, ms: Date.now() - started }, what);
+  return outcome;
+}
+
+/** The janitor's purge of a gone (or replaced) repository's environment: needs no installation. */
+async function purgeJob(
+  job: ReconcileJob & { repoId: number },
+  deps: WorkerDeps,
+  log: Pino,
+): Promise<Outcome> {
+  const outcome = await purge(job, {
+    cluster: hostCluster(deps.kubeConfig, deps.settings),
+    log: domainLogger(log),
+    prefix: deps.settings.environment.namespacePrefix,
+    repositoryId: () => currentRepositoryId(deps.probot, job.owner, job.repo),
+  });
+  log.info({ outcome }, "purge handled");
   return outcome;
 }

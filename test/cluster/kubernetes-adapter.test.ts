@@ -240,7 +240,6 @@ describe("a deletion that cannot finish", () => {
         listEnvironments: async () => (await cluster.listEnvironments()).filter((e) => e.name === ns),
         openPulls: () => Promise.reject(new Error("not asked for terminating environments")),
         enqueue: () => Promise.reject(new Error("nothing to enqueue")),
-        deleteNamespace: () => Promise.reject(new Error("nothing to delete")),
         clock: { now: () => now },
         log: { info: () => undefined, warn: () => undefined, error: () => undefined },
         prices: testSettings().environment.prices,

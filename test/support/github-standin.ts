@@ -104,6 +104,12 @@ export interface StandInOptions {
   /** The App's id and slug; the bot user is `<slug>[bot]`. Default: APP_ID from app-key.ts, "prenv". */
   appId?: number;
   appSlug?: string;
+  /**
+   * Fault injection at the HTTP boundary: called for every request before any route; a reply is
+   * sent instead of routing the request (recorded with the route `(fault)`, never unexpected), and
+   * `"reset"` destroys the connection without an answer.
+   */
+  faults?: (call: { host: GitHubHost; method: string; path: string }) => StandInReply | "reset" | undefined;
 }
 
 /**
@@ -674,6 +680,7 @@ export class GitHubStandIn {
   /** Like installation tokens, user access tokens stay valid across `reset()`. */
   readonly #userTokens = new Map<string, UserAccessToken>();
   readonly #userIds = new Map<string, number>();
+  readonly #faults: StandInOptions["faults"];
 
   /** Use {@link startGitHubStandIn}. */
   constructor(
@@ -688,6 +695,7 @@ export class GitHubStandIn {
     this.#now = options.now ?? (() => new Date());
     const slug = options.appSlug ?? "prenv";
     this.#app = { id: options.appId ?? APP_ID, slug, name: slug };
+    this.#faults = options.faults;
     for (const [server, host] of [
       [api.server, "api"],
       [web.server, "web"],
@@ -1010,6 +1018,22 @@ export class GitHubStandIn {
     const url = new URL(req.url ?? "/", host === "api" ? this.url : this.webUrl);
     const method = (req.method ?? "GET").toUpperCase();
     const text = await readBody(req);
+    const fault = this.#faults?.({ host, method, path: url.pathname });
+    if (fault) {
+      this.#calls.push({
+        host,
+        method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        body: undefined,
+        headers: req.headers,
+        route: "(fault)",
+        status: fault === "reset" ? 0 : (fault.status ?? 200),
+      });
+      if (fault === "reset") req.socket.destroy();
+      else send(res, fault);
+      return;
+    }
     const parsed = parseBody(text, req.headers["content-type"]);
     const route = this.#routes.findLast(
       (entry) => entry.host === host && entry.method === method && matchPattern(entry.segments, url.pathname),

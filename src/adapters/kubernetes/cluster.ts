@@ -17,9 +17,12 @@ import type {
   ClusterPort,
   EnvironmentRecord,
   FailureReport,
+  GatewayRef,
   IssuedAccess,
   RolloutState,
+  RouteWait,
   ScaleResult,
+  UrlWait,
   VirtualClusterState,
 } from "../../environment/ports.js";
 import { isManaged, managedSelector, MANAGER } from "../../environment/record.js";
@@ -28,6 +31,7 @@ import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import { translateKubeError } from "./errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
 import { applyEach, bounded, Connection, RawKube, statusMessage } from "./raw.js";
+import { retrying } from "./retry.js";
 import { issueTenantAccess, issueVirtualAccess, type TokenContext } from "./tokens.js";
 import {
   NotPublished,
@@ -37,6 +41,7 @@ import {
   type PollOptions,
 } from "./virtual.js";
 import { diagnoseNamespaces } from "./diagnosis.js";
+import { pollRoutes, pollUrl, readRoute } from "./edge.js";
 import { deploymentReady, scaleWorkloads, statefulSetReady, workloadReady } from "./workloads.js";
 
 export { statusMessage } from "./raw.js";
@@ -55,6 +60,8 @@ export interface ClusterOptions {
   virtualAddress?: string | null;
   /** API server URL for namespace-mode kubeconfigs; default: this kubeconfig's server. */
   hostServer?: string | null;
+  /** Where to connect for preview URLs (host:port), keeping the preview host as TLS name and Host. */
+  gatewayAddress?: string | null;
 }
 
 export class KubernetesCluster implements ClusterPort {
@@ -85,7 +92,7 @@ export class KubernetesCluster implements ClusterPort {
 
   async readEnvironment(namespace: string): Promise<EnvironmentRecord | null> {
     try {
-      return toRecord(await this.core.readNamespace({ name: namespace }));
+      return toRecord(await retrying(() => this.core.readNamespace({ name: namespace })));
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return null;
       throw this.translate(err, `read namespace ${namespace}`);
@@ -99,11 +106,10 @@ export class KubernetesCluster implements ClusterPort {
     do {
       let page;
       try {
-        page = await this.core.listNamespace({
-          labelSelector: managedSelector(),
-          limit: 100,
-          _continue: cont,
-        });
+        const from = cont;
+        page = await retrying(() =>
+          this.core.listNamespace({ labelSelector: managedSelector(), limit: 100, _continue: from }),
+        );
       } catch (err) {
         throw this.translate(err, "list prenv's namespaces");
       }
@@ -184,6 +190,37 @@ export class KubernetesCluster implements ClusterPort {
     }
   }
 
+  async deleteAsBot(namespace: string, refs: ObjectRef[]): Promise<void> {
+    for (const r of refs) {
+      try {
+        await this.raw.delete(r, namespace);
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) continue;
+        throw this.translate(err, `delete ${r.kind}/${r.name}`);
+      }
+    }
+  }
+
+  async waitForRoutes(
+    namespace: string,
+    routes: ObjectRef[],
+    gateway: GatewayRef,
+    timeoutMs: number,
+  ): Promise<RouteWait> {
+    const read = async (r: ObjectRef) => {
+      try {
+        return await readRoute(this.raw, namespace, r, gateway);
+      } catch (err) {
+        throw this.translate(err, `read ${r.kind}/${r.name}`);
+      }
+    };
+    return pollRoutes(read, routes, timeoutMs, this.poll);
+  }
+
+  waitForUrl(url: string, timeoutMs: number): Promise<UrlWait> {
+    return pollUrl(url, this.opts.gatewayAddress ?? null, timeoutMs, this.poll);
+  }
+
   async rolloutState(namespace: string, workloads: ObjectRef[]): Promise<RolloutState> {
     const apps = this.tenant(namespace).makeApiClient(AppsV1Api);
     const translate = (err: unknown, what: string) => this.translate(err, what);
@@ -216,7 +253,8 @@ export class KubernetesCluster implements ClusterPort {
       if (kc) {
         const connection = new Connection();
         try {
-          await new RawKube(kc, connection).request("GET", "/readyz");
+          // Not retried here: this loop polls until the virtual cluster answers.
+          await new RawKube(kc, connection).request("GET", "/readyz", { retry: false });
           return { ready: true, cluster: this.virtualWorkloads(kc, connection) };
         } catch (err) {
           reason = notReadyReason(err, apiHost);
@@ -277,9 +315,10 @@ export class KubernetesCluster implements ClusterPort {
     }
     if (env.phase === "Terminating") return;
     try {
-      await this.core.deleteNamespace({ name: namespace, propagationPolicy: "Background" });
+      await retrying(() => this.core.deleteNamespace({ name: namespace, propagationPolicy: "Background" }));
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return;
+      // Gone, or already being deleted (a retried delete whose first answer was lost).
+      if (err instanceof ApiException && (err.code === 404 || err.code === 409)) return;
       throw this.translate(err, `delete namespace ${namespace}`);
     }
   }

@@ -10,6 +10,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import type { FailureReport, PodDiagnosis } from "../../environment/ports.js";
+import { retrying } from "./retry.js";
 
 /** Failing pods (at most 5, with their last log lines) and recent warning events, per namespace. */
 export async function diagnoseNamespaces(kc: KubeConfig, namespaces: string[]): Promise<FailureReport> {
@@ -17,8 +18,8 @@ export async function diagnoseNamespaces(kc: KubeConfig, namespaces: string[]): 
   const report: FailureReport = { pods: [], events: [] };
   for (const namespace of namespaces.slice(0, 5)) {
     const [pods, events] = await Promise.all([
-      core.listNamespacedPod({ namespace }),
-      core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" }),
+      retrying(() => core.listNamespacedPod({ namespace })),
+      retrying(() => core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" })),
     ]);
     const unhealthy = pods.items.filter((p) => !podReady(p)).slice(0, 5 - report.pods.length);
     for (const p of unhealthy) report.pods.push(await diagnosePod(core, namespace, p, events.items));

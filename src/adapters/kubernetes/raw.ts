@@ -12,6 +12,7 @@ import { ApiException, RequestContext, type KubeConfig } from "@kubernetes/clien
 import { request as send, type Dispatcher } from "undici";
 import type { KubeObject } from "../../manifests/objects.js";
 import { PrenvError } from "../../errors.js";
+import { retrying, typedPatchRefusal } from "./retry.js";
 
 export interface ResourceInfo {
   plural: string;
@@ -66,10 +67,21 @@ export class RawKube {
     private readonly connection: Connection = new Connection(),
   ) {}
 
-  async request(
+  /** One request; transient failures are retried (retry.ts) unless `retry` is false. */
+  request(
     method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
     path: string,
-    opts: { body?: unknown; contentType?: string } = {},
+    opts: { body?: unknown; contentType?: string; retry?: boolean } = {},
+  ): Promise<unknown> {
+    return opts.retry === false
+      ? this.send(method, path, opts)
+      : retrying(() => this.send(method, path, opts));
+  }
+
+  private async send(
+    method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
+    path: string,
+    opts: { body?: unknown; contentType?: string },
   ): Promise<unknown> {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new Error("the kubeconfig's current context has no cluster server");
@@ -106,7 +118,16 @@ export class RawKube {
       // leave as text
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return body;
-    throw new ApiException(res.statusCode, `HTTP ${res.statusCode} from ${method} ${url.pathname}`, body, {});
+    // The answer's headers go with the error: retry.ts honours a Retry-After.
+    const answered = Object.fromEntries(
+      Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]),
+    );
+    throw new ApiException(
+      res.statusCode,
+      `HTTP ${res.statusCode} from ${method} ${url.pathname}`,
+      body,
+      answered,
+    );
   }
 
   private groupPath(apiVersion: string): string {
@@ -183,7 +204,8 @@ export const APPLY_CONCURRENCY = 16;
 
 /**
  * Applies `objects` with `one`, up to APPLY_CONCURRENCY at a time (they are of one wave: none needs
- * another to exist first; see src/environment/apply.ts). Refusals (4xx) are collected: a dry run
+ * another to exist first; see src/environment/apply.ts). Refusals (4xx, and the 500 with which
+ * server-side apply refuses an object it cannot type) are collected: a dry run
  * checks every object, a real apply starts no more once one is refused; then one MANIFEST_INVALID
  * names them all, in the objects' order, starting with `how.who` ("The cluster"). Other failures
  * go through `translate` (`what` names the object, and `how.where` where it is). Results are in the
@@ -205,8 +227,8 @@ export async function applyEach<T>(
       try {
         done[index] = await one(o);
       } catch (err) {
-        if (err instanceof ApiException && err.code >= 400 && err.code < 500) {
-          refused.push({ index, text: `${o.kind}/${o.metadata.name}: ${statusMessage(err)}` });
+        if (err instanceof ApiException && ((err.code >= 400 && err.code < 500) || typedPatchRefusal(err))) {
+          refused.push({ index, text: `${o.kind}/${o.metadata.name}: ${refusalMessage(err)}` });
         } else {
           failure ??= translate(err, `apply ${o.kind}/${o.metadata.name}${where}`);
         }
@@ -239,6 +261,20 @@ export async function bounded<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, items.length) }, worker));
+}
+
+/**
+ * Why the API server refused an object. Server-side apply words a schema mismatch for Go readers
+ * ("failed to create typed patch object (/x; /v1, Kind=ConfigMap): .data.enabled: expected
+ * string, got &value.valueUnstructured{Value:true}"): that is said as the field and the problem.
+ */
+function refusalMessage(err: ApiException<unknown>): string {
+  const message = statusMessage(err);
+  if (!typedPatchRefusal(err)) return message;
+  const detail = message
+    .replace(/^failed to create typed (?:patch|live) object \([^)]*\): /, "")
+    .replace(/&value\.valueUnstructured\{Value:(.*?)\}/g, "$1");
+  return `${detail} (the object does not fit its kind's schema)`;
 }
 
 /** The message of a Kubernetes Status in an API error, else the start of its body. */

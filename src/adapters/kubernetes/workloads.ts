@@ -7,6 +7,7 @@ import { REPLICAS_BEFORE_SLEEP } from "../../environment/record.js";
 import type { PrenvError } from "../../errors.js";
 import type { ObjectRef } from "../../manifests/objects.js";
 import type { RawKube } from "./raw.js";
+import { retrying } from "./retry.js";
 import type { PollOptions } from "./virtual.js";
 
 type Translate = (err: unknown, what: string) => PrenvError;
@@ -109,9 +110,13 @@ export async function workloadReady(
 ): Promise<boolean | "failed"> {
   try {
     if (w.kind === "Deployment") {
-      return deploymentReady(await apps.readNamespacedDeployment({ name: w.name, namespace }));
+      return deploymentReady(
+        await retrying(() => apps.readNamespacedDeployment({ name: w.name, namespace })),
+      );
     }
-    return statefulSetReady(await apps.readNamespacedStatefulSet({ name: w.name, namespace }));
+    return statefulSetReady(
+      await retrying(() => apps.readNamespacedStatefulSet({ name: w.name, namespace })),
+    );
   } catch (err) {
     if (err instanceof ApiException && err.code === 404) return false;
     throw translate(err, `read ${w.kind}/${w.name}`);

@@ -5,7 +5,7 @@ import type { Logger as Pino } from "pino";
 import type { Probot } from "probot";
 import type { JanitorReport } from "../../environment/janitor.js";
 import type { JobQueue, LaterQueue, ReconcileJob } from "../../jobs/job.js";
-import { tellPullRequest, type Tell } from "../failures.js";
+import { tellPullRequest, unsettleEnvironment, type Tell, type Unsettle } from "../failures.js";
 import { runSweep } from "../janitor.js";
 import { loadSettings, type Settings } from "../settings.js";
 import { loadTemplates } from "../templates.js";
@@ -30,6 +30,8 @@ export interface BotRoot {
   queue(): JobQueue & LaterQueue;
   /** Tells a job's PR that prenv stopped working on it. */
   tell: Tell;
+  /** Marks a job's environment for the janitor (before its last attempt). */
+  unsettle: Unsettle;
 }
 
 /** From the process environment, once per container. */
@@ -50,6 +52,7 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
     kubeConfig,
     queue: () => (queue ??= sqsQueue(full, functionCredentials(full))),
     tell: tellPullRequest({ probot, settings: full, templates }),
+    unsettle: unsettleEnvironment({ kubeConfig, settings: full, log }),
   };
 }
 

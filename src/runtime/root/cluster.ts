@@ -7,5 +7,6 @@ export function hostCluster(kubeConfig: KubeConfig, settings: Settings): Kuberne
   return new KubernetesCluster(kubeConfig, {
     virtualAddress: settings.environment.vcluster.apiAddress,
     hostServer: settings.environment.access.hostServer,
+    gatewayAddress: settings.environment.routing.address,
   });
 }

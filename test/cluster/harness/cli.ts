@@ -1,10 +1,13 @@
 // `npm run cluster:up` / `npm run cluster:down`: the test control plane and its node as a
 // long-running local cluster, for trying prenv by hand (`npm start` with KUBECONFIG pointing at
-// it). `cluster:up -- --no-node` starts the control plane alone.
+// it), with the Gateway API CRDs and, on the node, the data plane and its Gateway.
+// `cluster:up -- --no-node` starts the control plane alone (with the CRDs).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ACCESS_CONTEXT, BOT_CONTEXT, startControlPlane } from "./controlplane.js";
+import { loadKubeConfig } from "../../../src/adapters/kubernetes/kubeconfig.js";
+import { ACCESS_CONTEXT, ADMIN_CONTEXT, BOT_CONTEXT, startControlPlane } from "./controlplane.js";
+import { ensureGatewayBuild, installGatewayCrds, startDataPlane, type DataPlaneInfo } from "./gateway.js";
 import {
   createNodeNetwork,
   networkState,
@@ -22,6 +25,7 @@ interface State {
   kubeconfig: string;
   server: string;
   node?: { state: NodeState; info: NodeInfo };
+  dataPlane?: DataPlaneInfo;
 }
 
 const cacheRoot =
@@ -51,9 +55,18 @@ function usage(s: State): string {
         `  memory now: ${JSON.stringify(nodeMemory(s.node.state))}`,
       ]
     : ["  no node (pods are not run)"];
+  const d = s.dataPlane;
+  const gateway = d
+    ? [
+        `  Gateway ${d.gateway.namespace}/${d.gateway.name} (Traefik ${d.versions.traefik}, Gateway API ${d.versions["gateway-api"]}) at ${d.address}:`,
+        `    curl --cacert ${d.caDir}/ca.crt --resolve <namespace>.${d.baseDomain}:443:${d.address.split(":")[0]} ... (port ${d.address.split(":")[1]})`,
+        `    prenv: PRENV_BASE_DOMAIN=${d.baseDomain} PRENV_GATEWAY_ADDRESS=${d.address} PRENV_VCLUSTER_API_ADDRESS=${d.address} PRENV_INGRESS_NAMESPACE=${d.gateway.namespace}`,
+      ]
+    : ["  Gateway API CRDs installed; no data plane (no node)"];
   return [
     `control plane running at ${s.server}`,
     ...node,
+    ...gateway,
     `  export KUBECONFIG=${s.kubeconfig}`,
     `  contexts: admin (cluster-admin), ${BOT_CONTEXT} and ${ACCESS_CONTEXT} (exactly deploy/rbac.yaml's rights for each)`,
     `  run prenv against it: KUBECONFIG=${s.kubeconfig} KUBE_CONTEXT=${BOT_CONTEXT} PRENV_ACCESS_KUBE_CONTEXT=${ACCESS_CONTEXT} npm start`,
@@ -79,12 +92,19 @@ async function up(): Promise<void> {
   try {
     plane = await startControlPlane({ runDir, detached: true, log, nodeAddress: net?.hostIP });
     const node = net ? await startNode({ plane, net, detached: true, log }) : undefined;
+    const admin = loadKubeConfig(plane.kubeconfigPath, ADMIN_CONTEXT);
+    const gatewayBuild = ensureGatewayBuild(log);
+    await installGatewayCrds(admin, gatewayBuild);
+    const dataPlane = node
+      ? await startDataPlane({ admin, node: node.info, buildDir: gatewayBuild, runDir, log })
+      : undefined;
     const state: State = {
       pids: plane.pids,
       etcdDataDir: plane.etcdDataDir,
       kubeconfig: plane.kubeconfigPath,
       server: plane.server,
       ...(node ? { node: { state: node.state, info: node.info } } : {}),
+      ...(dataPlane ? { dataPlane } : {}),
     };
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
     console.log(usage(state));
@@ -110,6 +130,7 @@ async function down(): Promise<void> {
     if (alive(pid)) process.kill(pid, "SIGKILL");
   }
   rmSync(s.etcdDataDir, { recursive: true, force: true });
+  if (s.dataPlane) rmSync(s.dataPlane.caDir, { recursive: true, force: true });
   rmSync(stateFile, { force: true });
   console.log(`control plane${s.node ? " and node" : ""} stopped (pids ${s.pids.join(", ")})`);
 }

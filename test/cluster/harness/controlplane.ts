@@ -1,9 +1,11 @@
 // A real Kubernetes control plane for tests: etcd (data on tmpfs), kube-apiserver on 127.0.0.1
 // with RBAC and the admission plugins prenv depends on, kube-controller-manager running the
 // controllers whose behaviour prenv relies on, and kube-scheduler. With `nodeAddress` it is ready
-// for a node (test/cluster/harness/node.ts): the API server also answers on that address (the
-// `kubernetes` Service's endpoint, so pods reach it), authorizes kubelets with the Node
-// authorizer, and reaches them with a client certificate. Built by test/cluster/k8s/build.sh.
+// for a node (test/cluster/harness/node.ts): the API server answers on that address instead, on
+// port 443 as EKS's does (the `kubernetes` Service's endpoint, so pods reach it, and network
+// policies that admit the API server by its port hold as in production), authorizes kubelets with
+// the Node authorizer, and reaches them with a client certificate. Built by
+// test/cluster/k8s/build.sh.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -50,8 +52,8 @@ export interface StartOptions {
   /** Leave the processes running when this Node process exits (for `npm run cluster:up`). */
   detached?: boolean;
   /**
-   * The host's address on the link to a node (see node.ts): the API server listens on every
-   * address (still reached at 127.0.0.1 here) and advertises this one, which becomes the
+   * The host's address on the link to a node (see node.ts): the API server listens there, on
+   * port 443 (the address is this run's alone, so the port is too), and advertises it: the
    * endpoint of the `kubernetes` Service.
    */
   nodeAddress?: string;
@@ -254,8 +256,9 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   const kubeletClient = pki.client("apiserver-kubelet-client", KUBELET_CLIENT_USER, []);
 
   const etcdData = tmpfsDir("prenv-etcd-");
-  const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const server = `https://127.0.0.1:${apiPort}`;
+  const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
+  const apiPort = opts.nodeAddress ? 443 : await freePort();
+  const server = `https://${opts.nodeAddress ?? "127.0.0.1"}:${apiPort}`;
   const started = Date.now();
   const procs: Proc[] = [];
   const cleanupData = () => rmSync(etcdData, { recursive: true, force: true });
@@ -417,13 +420,17 @@ export const KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client";
 
 /**
  * Without a node the API server binds only loopback and keeps no endpoints for the `kubernetes`
- * Service (127.0.0.1 is not a valid endpoint). With a node it listens on every address and
- * advertises the host's end of the node's link, so the Service's endpoint is reachable from pods.
+ * Service (127.0.0.1 is not a valid endpoint). With a node it listens on the host's end of the
+ * node's link and advertises it, so the Service's endpoint is reachable from pods.
  */
 function apiServerAddressFlags(nodeAddress: string | undefined): string[] {
   if (!nodeAddress)
     return ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none"];
-  return ["--bind-address=0.0.0.0", `--advertise-address=${nodeAddress}`, "--endpoint-reconciler-type=lease"];
+  return [
+    `--bind-address=${nodeAddress}`,
+    `--advertise-address=${nodeAddress}`,
+    "--endpoint-reconciler-type=lease",
+  ];
 }
 
 /** Lets the API server's kubelet client use the kubelet API (logs, exec, port-forward, stats). */

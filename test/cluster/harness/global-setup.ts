@@ -1,12 +1,16 @@
 // Starts one control plane and one node for the whole cluster tier, or points the tier at
 // PRENV_TEST_KUBECONFIG. Test files read the kubeconfig through `inject("kubeconfig")` and the
 // node through `inject("node")` (null when there is none: `inject("nodeSkipReason")` says why).
+// The Gateway API CRDs are installed on the control plane, and with a node the data plane runs on
+// it (`inject("dataPlane")`, null when there is none: `inject("dataPlaneSkipReason")` says why).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { applyManifestFile } from "./apply.js";
-import { repoRoot, startControlPlane, type ControlPlane } from "./controlplane.js";
+import { loadKubeConfig } from "../../../src/adapters/kubernetes/kubeconfig.js";
+import { ADMIN_CONTEXT, repoRoot, startControlPlane, type ControlPlane } from "./controlplane.js";
+import { ensureGatewayBuild, installGatewayCrds, startDataPlane, type DataPlaneInfo } from "./gateway.js";
 import {
   createNodeNetwork,
   networkState,
@@ -25,6 +29,8 @@ declare module "vitest" {
     clusterMode: "local" | "external";
     node: NodeInfo | null;
     nodeSkipReason: string;
+    dataPlane: DataPlaneInfo | null;
+    dataPlaneSkipReason: string;
   }
 }
 
@@ -48,15 +54,26 @@ export async function setup(project: TestProject): Promise<void> {
       "PRENV_TEST_KUBECONFIG is set: the node scenarios need the local test node and its images",
     );
     console.warn("[cluster] node scenarios SKIPPED: PRENV_TEST_KUBECONFIG is set");
+    project.provide("dataPlane", null);
+    project.provide(
+      "dataPlaneSkipReason",
+      "PRENV_TEST_KUBECONFIG is set: the data plane runs on the local test node",
+    );
     return;
   }
   const log = (l: string) => console.log(`[cluster] ${l}`);
   runDir = mkdtempSync(join(tmpdir(), "prenv-cluster-test-"));
   const wantNode = decideNode();
   net = wantNode.run ? createNodeNetwork(runDir) : undefined;
+  let dataPlane: DataPlaneInfo | null = null;
   try {
     plane = await startControlPlane({ runDir, log, nodeAddress: net?.hostIP });
     if (net) node = await startNode({ plane, net, log });
+    const admin = loadKubeConfig(plane.kubeconfigPath, ADMIN_CONTEXT);
+    const gatewayBuild = ensureGatewayBuild(log);
+    await installGatewayCrds(admin, gatewayBuild);
+    if (node)
+      dataPlane = await startDataPlane({ admin, node: node.info, buildDir: gatewayBuild, runDir, log });
   } catch (err) {
     await teardown();
     throw err;
@@ -65,6 +82,11 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide("clusterMode", "local");
   project.provide("node", node?.info ?? null);
   project.provide("nodeSkipReason", wantNode.run ? "" : wantNode.reason);
+  project.provide("dataPlane", dataPlane);
+  project.provide(
+    "dataPlaneSkipReason",
+    dataPlane ? "" : `no test node: ${wantNode.run ? "" : wantNode.reason}`,
+  );
   if (!wantNode.run) console.warn(`[cluster] node scenarios SKIPPED: ${wantNode.reason}`);
 }
 

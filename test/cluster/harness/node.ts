@@ -8,8 +8,12 @@
 //   benchmarking range 198.18.0.0/15 chosen at random and checked unused;
 // - its own private mount namespace with fresh tmpfs over /run, /var/lib and /var/log, so
 //   containerd's and kubelet's default paths (sockets, shim sockets, netns mounts, CNI state, pod
-//   logs, image store) are per run and vanish with it; in it, kubelet's kernel tunables are read
-//   from files of the run, so it never rewrites the host's (vm.overcommit_memory, kernel.panic...);
+//   logs, image store) are per run and vanish with it; kubelet's own directory (/var/lib/kubelet,
+//   where pods' emptyDir volumes live) is a directory of the run on disk instead, as on a real
+//   node: pages of a tmpfs are charged to the pod that writes them and cannot be reclaimed, so
+//   a pod that copies a few hundred MiB into an emptyDir (vcluster's init container does) would be
+//   OOM-killed here and nowhere else; in it, kubelet's kernel tunables are read from files of the
+//   run, so it never rewrites the host's (vm.overcommit_memory, kernel.panic...);
 // - its own cgroup root (/prenv-node-<id>) in every v1 hierarchy: the node's daemons, their shims
 //   and every container live under it.
 // Teardown kills what runs in that cgroup tree, unmounts the two namespace files (which destroys
@@ -201,8 +205,10 @@ export function createNodeNetwork(runDir: string): NodeNetwork {
   const dir = join(runDir, "node");
   const nsDir = join(dir, "ns");
   const sysctlDir = join(dir, "sysctl");
+  const kubeletDir = join(dir, "kubelet");
   mkdirSync(nsDir, { recursive: true });
   mkdirSync(sysctlDir, { recursive: true });
+  mkdirSync(kubeletDir, { recursive: true });
   const netns = join(nsDir, "net");
   const mntns = join(nsDir, "mnt");
   writeFileSync(netns, "");
@@ -223,6 +229,7 @@ export function createNodeNetwork(runDir: string): NodeNetwork {
       sh(`unshare --net=${netns} --mount=${mntns} --propagation private -- sh -euc '
 mount -t tmpfs -o mode=0755,size=4g prenv-node-run /run
 mount -t tmpfs -o mode=0755,size=8g prenv-node-lib /var/lib
+mkdir /var/lib/kubelet && mount --bind ${kubeletDir} /var/lib/kubelet
 mount -t tmpfs -o mode=0755,size=1g prenv-node-log /var/log
 ${binds.join("\n")}
 ip link set lo up

@@ -1,10 +1,19 @@
 // TLS passthrough by SNI for the cluster tier, as an ingress controller with ssl-passthrough serves
 // a virtual cluster's API: a connection's TLS server name is looked up in the Ingresses on the host
-// that ask for passthrough, their backend Service's selector finds the pod, and the bytes go to
-// that pod's address unchanged (TLS ends at the vcluster, which proves its certificate covers the
-// per-PR host). Listens on 127.0.0.1: what PRENV_VCLUSTER_API_ADDRESS is set to in the tests.
-import { NetworkingV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { connect, createServer, type Server, type Socket } from "node:net";
+// that ask for passthrough, and the bytes go unchanged to a Ready endpoint of their backend
+// Service, as ingress-nginx picks one from the Service's EndpointSlices (TLS ends at the vcluster,
+// which proves its certificate covers the per-PR host). Listens on 127.0.0.1: what
+// PRENV_VCLUSTER_API_ADDRESS is set to in the tests.
+//
+// The endpoint is dialled from inside the test node (startNodeDialer), as from an ingress
+// controller on the node's network: kube-router's policies treat the connection as the node's own
+// (as they treat the kubelet's probes). Pod addresses exist only inside the node's network
+// namespace, so that is where every connection to them starts.
+import { CoreV1Api, DiscoveryV1Api, NetworkingV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { spawn } from "node:child_process";
+import { request } from "node:http";
+import { createServer, type Server, type Socket } from "node:net";
+import type { NodeInfo } from "./node.js";
 
 /**
  * The TLS server name of a ClientHello; null when `hello` is not a ClientHello carrying one,
@@ -43,6 +52,95 @@ export function serverName(hello: Buffer): string | null | undefined {
   return null;
 }
 
+/** Opens TCP connections from inside the test node. */
+export interface NodeDialer {
+  dial(host: string, port: number): Promise<Socket>;
+  close(): Promise<void>;
+}
+
+// The node's end: an HTTP CONNECT server on the node's address, answering only the host's end of
+// the node's link (never a pod: its connections would leave the node as the node's own). It exits
+// when the harness does (its standard input closes).
+const DIALER = `
+const http = require("node:http"), net = require("node:net");
+const [listen, peer] = process.argv.slice(1);
+const server = http.createServer((req, res) => res.writeHead(405).end());
+server.on("connect", (req, socket, head) => {
+  if (socket.remoteAddress !== peer) return socket.destroy();
+  const at = req.url.lastIndexOf(":");
+  const upstream = net.connect(Number(req.url.slice(at + 1)), req.url.slice(0, at));
+  let established = false;
+  upstream.once("connect", () => {
+    established = true;
+    socket.write("HTTP/1.1 200 Connection Established\\r\\n\\r\\n");
+    if (head.length) upstream.write(head);
+    upstream.pipe(socket).pipe(upstream);
+  });
+  upstream.on("error", (err) =>
+    established ? socket.destroy() : socket.end("HTTP/1.1 502 " + err.code + "\\r\\n\\r\\n"));
+  upstream.on("close", () => socket.destroy());
+  socket.on("error", () => upstream.destroy());
+  socket.on("close", () => upstream.destroy());
+});
+server.listen(0, listen, () => console.log(server.address().port));
+process.stdin.on("end", () => process.exit(0)).resume();
+`;
+
+/**
+ * Starts the dialer in the node's network namespace. `peer` is the host's end of the node's link
+ * (the address the host's connections to the node come from).
+ */
+export async function startNodeDialer(
+  node: Pick<NodeInfo, "netns" | "nodeIP">,
+  peer: string,
+): Promise<NodeDialer> {
+  const child = spawn(
+    "nsenter",
+    [`--net=${node.netns}`, "--", process.execPath, "-e", DIALER, node.nodeIP, peer],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("\n")) resolve(Number(out.trim()));
+    });
+    child.once("exit", (code) => reject(new Error(`the node's dialer exited (${code})`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    dial: (host, targetPort) =>
+      new Promise<Socket>((resolve, reject) => {
+        const req = request({
+          host: node.nodeIP,
+          port,
+          method: "CONNECT",
+          path: `${host}:${targetPort}`,
+          agent: false,
+        });
+        req.once("connect", (res, socket, head) => {
+          if (res.statusCode !== 200) {
+            socket.destroy();
+            return reject(
+              new Error(`from the node, ${host}:${targetPort}: ${res.statusCode} ${res.statusMessage}`),
+            );
+          }
+          if (head.length) socket.unshift(head);
+          resolve(socket);
+        });
+        req.once("error", reject);
+        req.end();
+      }),
+    async close() {
+      child.stdin.end();
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
 export interface Passthrough {
   /** `127.0.0.1:<port>`. */
   address: string;
@@ -50,15 +148,16 @@ export interface Passthrough {
 }
 
 /**
- * Routes by SNI to `podAddress(namespace, podLabels)` of the pod behind the passthrough Ingress
- * for that host (its Service's selector decides which pod, its targetPort which port).
+ * Routes by SNI to a Ready endpoint of the backend Service of the passthrough Ingress for that host,
+ * dialled through `node`.
  */
 export async function startPassthrough(
   admin: KubeConfig,
-  podAddress: (namespace: string, selector: Record<string, string>) => string | null,
+  node: Pick<NodeDialer, "dial">,
 ): Promise<Passthrough> {
   const net = admin.makeApiClient(NetworkingV1Api);
   const core = admin.makeApiClient(CoreV1Api);
+  const discovery = admin.makeApiClient(DiscoveryV1Api);
 
   async function backend(host: string): Promise<{ ip: string; port: number } | null> {
     const ingresses = await net.listIngressForAllNamespaces();
@@ -72,9 +171,19 @@ export async function startPassthrough(
       const port = svc.spec?.ports?.find((p) =>
         svcRef.port?.name ? p.name === svcRef.port.name : p.port === svcRef.port?.number,
       );
-      const ip = podAddress(namespace, svc.spec?.selector ?? {});
-      if (!ip || typeof port?.targetPort !== "number") return null;
-      return { ip, port: port.targetPort };
+      if (!port) return null;
+      const slices = await discovery.listNamespacedEndpointSlice({
+        namespace,
+        labelSelector: `kubernetes.io/service-name=${svcRef.name}`,
+      });
+      for (const slice of slices.items) {
+        const target = slice.ports?.find((p) => (p.name ?? "") === (port.name ?? ""))?.port;
+        const ready = (slice.endpoints ?? []).find(
+          (e) => e.conditions?.ready !== false && e.addresses.length > 0,
+        );
+        if (target && ready) return { ip: ready.addresses[0]!, port: target };
+      }
+      return null;
     }
     return null;
   }
@@ -92,14 +201,10 @@ export async function startPassthrough(
       client.off("data", onData);
       client.pause();
       if (!name) return void client.destroy();
-      backend(name).then(
-        (to) => {
+      backend(name)
+        .then(async (to) => {
           if (!to) return void client.destroy();
-          const upstream = connect(to.port, to.ip, () => {
-            upstream.write(hello);
-            client.pipe(upstream).pipe(client);
-            client.resume();
-          });
+          const upstream = await node.dial(to.ip, to.port);
           sockets.add(upstream);
           upstream.on("close", () => {
             sockets.delete(upstream);
@@ -107,9 +212,11 @@ export async function startPassthrough(
           });
           upstream.on("error", () => client.destroy());
           client.on("close", () => upstream.destroy());
-        },
-        () => client.destroy(),
-      );
+          upstream.write(hello);
+          client.pipe(upstream).pipe(client);
+          client.resume();
+        })
+        .catch(() => client.destroy());
     };
     client.on("data", onData);
   });

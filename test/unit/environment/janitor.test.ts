@@ -25,24 +25,20 @@ function env(name: string, repoId: string, pr = 7): EnvironmentRecord {
   };
 }
 
-async function run(
-  envs: EnvironmentRecord[],
-  pulls: { repoId: number | null; open: Set<number> } | null,
-  rolloutTimeoutMs?: number,
-) {
+type Pulls = { repoId: number | null; open: Set<number> } | null;
+
+async function run(envs: EnvironmentRecord[], pulls: Pulls | Error, rolloutTimeoutMs?: number) {
   const jobs: ReconcileJob[] = [];
-  const deleted: string[] = [];
   const report = await sweep({
     listEnvironments: () => Promise.resolve(envs),
-    openPulls: () => Promise.resolve(pulls),
+    openPulls: () => (pulls instanceof Error ? Promise.reject(pulls) : Promise.resolve(pulls)),
     enqueue: (job) => Promise.resolve(void jobs.push(job)),
-    deleteNamespace: (name) => Promise.resolve(void deleted.push(name)),
     clock: { now: () => NOW },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     prices: { cpuHour: 0, gibHour: 0, currency: "USD" },
     ...(rolloutTimeoutMs ? { rolloutTimeoutMs } : {}),
   });
-  return { jobs, deleted, report };
+  return { jobs, report };
 }
 
 describe("janitor sweep", () => {
@@ -63,16 +59,33 @@ describe("janitor sweep", () => {
   });
 
   it("leaves an open PR's environment alone when the repository id matches", async () => {
-    const { jobs, deleted } = await run([env("a", "100")], { repoId: 100, open: new Set([7]) });
+    const { jobs } = await run([env("a", "100")], { repoId: 100, open: new Set([7]) });
     expect(jobs).toEqual([]);
-    expect(deleted).toEqual([]);
   });
 
-  it("deletes an environment whose repository name now belongs to another repository", async () => {
-    const { jobs, deleted, report } = await run([env("a", "100")], { repoId: 200, open: new Set([7]) });
-    expect(jobs).toEqual([]);
-    expect(deleted).toEqual(["a"]);
+  it("asks for a purge, in the PR's queue group, of an environment whose repository name now belongs to another repository", async () => {
+    const { jobs, report } = await run([env("a", "100")], { repoId: 200, open: new Set([7]) });
+    expect(jobs).toEqual([
+      expect.objectContaining({ owner: "acme", repo: "web", number: 7, repoId: 100, purge: true }),
+    ]);
     expect(report.deleted[0]!.reason).toMatch(/now another repository \(id 200, recorded 100\)/);
+  });
+
+  it("asks for a purge of an environment whose repository GitHub says is gone", async () => {
+    const { jobs, report } = await run([env("a", "100")], null);
+    expect(jobs).toEqual([expect.objectContaining({ number: 7, repoId: 100, purge: true })]);
+    expect(report.deleted).toEqual([{ namespace: "a", reason: "repository gone or App uninstalled" }]);
+  });
+
+  it("changes nothing for a repository GitHub did not answer for (a 5xx, a rate limit): skipped until the next pass", async () => {
+    const { jobs, report } = await run(
+      [env("a", "100"), env("b", "100", 8)],
+      new Error("GitHub API 403 failed while trying to list the open pull requests of acme/web."),
+    );
+    expect(jobs).toEqual([]);
+    expect(report.deleted).toEqual([]);
+    expect(report.skipped.map((s) => s.namespace)).toEqual(["a", "b"]);
+    expect(report.skipped[0]!.reason).toMatch(/did not list the open pull requests of acme\/web .*next pass/);
   });
 
   it("asks for a reconcile of a closed PR with the repository id recorded on its namespace", async () => {
@@ -88,11 +101,28 @@ describe("janitor sweep", () => {
     ]);
   });
 
+  it.each([
+    [
+      "a job gave up or was cut short on its last attempt",
+      { "prenv.dev/unsettled-since": NOW.toISOString() },
+      "a job did not finish",
+    ],
+    [
+      "a deploy is in progress or was cut short",
+      { "prenv.dev/state": "deploying", "prenv.dev/applied-objects": "[]" },
+      "deploying",
+    ],
+  ])("asks for a reconcile of an open PR's environment when %s", async (_what, annotations, reason) => {
+    const e = env("a", "100");
+    e.annotations = { ...e.annotations, ...annotations };
+    const { jobs } = await run([e], { repoId: 100, open: new Set([7]) });
+    expect(jobs).toEqual([expect.objectContaining({ number: 7, reason: `janitor: ${reason}` })]);
+  });
+
   it("skips a namespace whose labels do not record an owner", async () => {
     const broken = env("a", "not-a-number");
-    const { jobs, deleted, report } = await run([broken], { repoId: 100, open: new Set() });
+    const { jobs, report } = await run([broken], { repoId: 100, open: new Set() });
     expect(jobs).toEqual([]);
-    expect(deleted).toEqual([]);
     expect(report.skipped[0]!.reason).toMatch(/prenv.dev\/repo-id/);
   });
 });

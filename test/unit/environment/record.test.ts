@@ -22,14 +22,13 @@ describe("environment state on namespace annotations", () => {
     expect(decodeState(encodeState(state))).toEqual(state);
   });
 
-  it("round-trips a rollout in progress with when it began and the URL it promised; a settled one keeps no start", () => {
+  it("round-trips a rollout in progress with when it began; a settled one keeps no start", () => {
     const rolling = {
       phase: "rolling-out" as const,
       deployedSha: "b".repeat(40),
       configHash: "0123456789abcdef",
       applied: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }],
       rolloutSince: new Date("2026-05-01T10:00:00.000Z"),
-      url: "https://pr-1.preview.test/",
     };
     expect(decodeState(encodeState(rolling))).toEqual(rolling);
     expect(encodeState({ ...rolling, phase: "ready" })).not.toHaveProperty(["prenv.dev/rollout-since"]);

@@ -129,6 +129,7 @@ describe.skipIf(!chart.ok)(`vcluster ${chart.ok ? chart.version : ""} configurat
       "controlPlane.statefulSet.persistence.volumeClaim.enabled": false,
       "controlPlane.statefulSet.probes.livenessProbe.initialDelaySeconds": 0,
       "controlPlane.statefulSet.probes.startupProbe.failureThreshold": 100,
+      "networking.advanced.fallbackHostCluster": true,
       "policies.podSecurityStandard": "restricted",
       "exportKubeConfig.server": `https://${API_HOST}`,
       "telemetry.enabled": false,

@@ -107,7 +107,10 @@ describe("LocalQueue", () => {
   it("keeps a follow-up beside a waiting reconcile of the same PR, and runs it after, in order", async () => {
     const r = gatedRunner();
     const q = new LocalQueue({ run: (j) => r.run(j), onError: () => ({ retryInMs: null }) });
-    const check = { ...job(1, "check"), check: { sha: "a".repeat(40), configHash: "abc", since: 0, attempt: 1 } };
+    const check = {
+      ...job(1, "check"),
+      check: { sha: "a".repeat(40), configHash: "abc", since: 0, attempt: 1 },
+    };
     await q.enqueue(job(1, "a"));
     await tick();
     await q.enqueue(check);

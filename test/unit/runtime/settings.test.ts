@@ -86,12 +86,20 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
 });
 
 describe("loadSettings: operator limits", () => {
-  it("refuses a virtual cluster wait that cannot fit in the worker's timeout; rollouts are not waited for in a job", () => {
+  it("refuses waits that cannot fit in the worker's timeout, naming the settings; rollouts are not waited for in a job", () => {
     expect(() =>
       loadSettings({ PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "600", PRENV_JOB_TIMEOUT_SECONDS: "600" }),
     ).toThrow(
-      /PRENV_VCLUSTER_READY_TIMEOUT_SECONDS \(600\) \+ 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS \(600\)/,
+      /PRENV_VCLUSTER_READY_TIMEOUT_SECONDS \(600\) \+ PRENV_READY_TIMEOUT_SECONDS \(60\) \+ 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS \(600\)/,
     );
+    // The defaults (240 + 60 + 60 s) fit; without the URL check its wait does not count.
+    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "360" })).not.toThrow();
+    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "359" })).toThrow(
+      /PRENV_READY_TIMEOUT_SECONDS \(60\)/,
+    );
+    expect(() =>
+      loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "359", PRENV_READY_CHECK: "rollout" }),
+    ).not.toThrow();
     expect(() =>
       loadSettings({ PRENV_ROLLOUT_TIMEOUT_SECONDS: "1800", PRENV_JOB_TIMEOUT_SECONDS: "600" }),
     ).not.toThrow();
@@ -99,6 +107,31 @@ describe("loadSettings: operator limits", () => {
       rolloutTimeoutMs: 300_000,
       rolloutCheckMaxMs: 20_000,
     });
+  });
+
+  it("routing: gateway by default, on the Gateway prenv-gateway/prenv, ready when the URL answers", () => {
+    expect(loadSettings({}).environment.routing).toEqual({
+      mode: "gateway",
+      gateway: { namespace: "prenv-gateway", name: "prenv" },
+      address: null,
+      readyCheck: "url",
+      readyTimeoutMs: 60_000,
+      apiIngressAnnotations: {},
+    });
+    const custom = loadSettings({
+      PRENV_ROUTING: "ingress",
+      PRENV_GATEWAY_ADDRESS: "gw.internal:8443",
+      PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS: "example.com/passthrough=true,example.com/backend=https",
+    }).environment.routing;
+    expect(custom).toMatchObject({
+      mode: "ingress",
+      address: "gw.internal:8443",
+      apiIngressAnnotations: { "example.com/passthrough": "true", "example.com/backend": "https" },
+    });
+    expect(() => loadSettings({ PRENV_ROUTING: "nginx" })).toThrow(/PRENV_ROUTING/);
+    expect(() => loadSettings({ PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS: "no-value" })).toThrow(
+      /PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS: must be key=value pairs/,
+    );
   });
 
   it("has defaults for the quota ceilings, object counts and egress, and reads lists", () => {

@@ -124,7 +124,7 @@ describe("rendered templates", () => {
     );
   });
 
-  it("the virtual cluster's host objects: config, workload service account, service, control plane without persistence, API ingress", async () => {
+  it("the virtual cluster's host objects: config, workload service account, service, control plane without persistence", async () => {
     const vc = parseRepoConfig({ isolation: "vcluster" });
     if (!vc.ok) throw new Error("test config invalid");
     const objects = vclusterObjects(t.guards, {
@@ -139,7 +139,6 @@ describe("rendered templates", () => {
       "ServiceAccount/vc-workload-vcluster",
       "Service/vcluster",
       "Deployment/vcluster",
-      "Ingress/prenv-vcluster-api",
     ]);
     await expect(objects.map((o) => stringify(o)).join("---\n")).toMatchFileSnapshot(
       "golden/vcluster.yaml",
@@ -163,7 +162,6 @@ describe("rendered templates", () => {
       "Service/vcluster",
       "Service/vcluster-headless",
       "StatefulSet/vcluster",
-      "Ingress/prenv-vcluster-api",
     ]);
     const sts = objects[4] as unknown as { spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } };
     expect(sts.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe("5Gi");
@@ -200,6 +198,45 @@ describe("rendered templates", () => {
     ["ghcr.io/x/y:1.0@sha256:" + "a".repeat(64), { registry: "ghcr.io", repository: "x/y", tag: "1.0" }],
   ])("image %s splits into the parts vcluster.yaml spells", (ref, parts) => {
     expect(imageParts(ref)).toEqual(parts);
+  });
+
+  it("prenv's routes on the operator's Gateway: the preview's HTTPRoute and the virtual cluster API's TLSRoute", async () => {
+    const text = t.guards.routes({
+      mode: "gateway",
+      namespace: ns,
+      labels: { "app.kubernetes.io/managed-by": "prenv", "prenv.dev/applied": "true" },
+      gateway: { namespace: "prenv-gateway", name: "prenv" },
+      preview: { host: `${ns}.preview.test`, service: "web", port: 8080, path: "/" },
+      api: { host: `${ns}.api.preview.test`, service: "vcluster", port: 443 },
+      ingressClass: "previews",
+      apiAnnotations: null,
+    });
+    await expect(text).toMatchFileSnapshot("golden/routes-gateway.yaml");
+  });
+
+  it("routing: ingress: the virtual cluster API's Ingress carries the operator's annotations and no others", async () => {
+    const text = t.guards.routes({
+      mode: "ingress",
+      namespace: ns,
+      labels: { "prenv.dev/applied": "true" },
+      gateway: { namespace: "prenv-gateway", name: "prenv" },
+      preview: null,
+      api: { host: `${ns}.api.preview.test`, service: "vcluster", port: 443 },
+      ingressClass: "previews",
+      apiAnnotations: { "example.com/ssl-passthrough": "true" },
+    });
+    await expect(text).toMatchFileSnapshot("golden/routes-ingress.yaml");
+    const plain = t.guards.routes({
+      mode: "ingress",
+      namespace: ns,
+      labels: {},
+      gateway: { namespace: "prenv-gateway", name: "prenv" },
+      preview: null,
+      api: { host: `${ns}.api.preview.test`, service: "vcluster", port: 443 },
+      ingressClass: "previews",
+      apiAnnotations: null,
+    });
+    expect(plain).not.toContain("annotations:");
   });
 
   it("preview ingress", async () => {

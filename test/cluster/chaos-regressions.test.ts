@@ -1,0 +1,132 @@
+// Regressions found by `npm run chaos` (test/chaos), each named after the seed that found it, on
+// the real API server behind the chaos run's fault proxy (test/chaos/kube-faults.ts) where the
+// failure is Kubernetes'.
+import { afterEach, describe, expect } from "vitest";
+import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
+import { parseRepoConfig } from "../../src/config/parse.js";
+import { namespaceObjects } from "../../src/environment/guards.js";
+import { MANAGED_BY } from "../../src/environment/record.js";
+import { loadTemplates } from "../../src/runtime/templates.js";
+import { faultyKubeConfig, type KubeFault } from "../chaos/kube-faults.js";
+import { testSettings } from "../support/settings.js";
+import { clusterTest as test } from "./harness/fixtures.js";
+import { eventually } from "./harness/k8s-helpers.js";
+import { cleanupRigs, push, setup, SHA1, SHA2, web } from "./harness/pr-rig.js";
+
+const templates = loadTemplates();
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+  await cleanupRigs();
+});
+
+function guards(namespace: string) {
+  const r = parseRepoConfig({ resources: { cpu: "1", memory: "1Gi", pods: 5, storage: "1Gi" } });
+  if (!r.ok) throw new Error("bad test config");
+  return namespaceObjects(templates.guards, {
+    namespace,
+    labels: { ...MANAGED_BY, "prenv.dev/pr": "1" },
+    annotations: { "prenv.dev/repository": "acme/web" },
+    config: r.config,
+    settings: testSettings({ PRENV_POD_SECURITY_VERSION: "v1.34" }).environment,
+  });
+}
+
+/** The bot through the fault proxy, which gives the next requests these faults, one each. */
+async function faultyBot(bot: Parameters<typeof faultyKubeConfig>[0], faults: (KubeFault | null)[]) {
+  const seen: { path: string; fault: KubeFault | null }[] = [];
+  const faulty = await faultyKubeConfig(bot, () => faults.shift() ?? null, {
+    latencyMs: () => 300,
+    onRequest: (r) => seen.push({ path: r.path, fault: r.fault }),
+  });
+  closers.push(() => faulty.close());
+  return { cluster: new KubernetesCluster(faulty.kubeConfig), seen };
+}
+
+describe("chaos seed 1", () => {
+  test("a 500, a 503 or 429 with Retry-After, a reset connection or a slow answer costs a request, not the job", async ({
+    bot,
+    freshName,
+  }) => {
+    const ns = freshName("seed1");
+    // Every other request meets a fault (a request is tried at most four times).
+    const faults: KubeFault[] = [
+      "503",
+      "reset-before",
+      "429",
+      "reset-after",
+      "500",
+      "latency",
+      "503",
+      "reset-after",
+    ];
+    const { cluster, seen } = await faultyBot(
+      bot,
+      faults.flatMap((f) => [f, null]),
+    );
+    // Namespace and guards (server-side apply), reading, listing, deleting: each met a fault first.
+    await cluster.applyAsBot(guards(ns));
+    expect((await cluster.readEnvironment(ns))?.name).toBe(ns);
+    expect((await cluster.listEnvironments()).map((e) => e.name)).toContain(ns);
+    await cluster.deleteNamespace(ns);
+    await eventually(`${ns} deleted`, 60_000, async () => (await cluster.readEnvironment(ns)) === null);
+    expect(seen.filter((s) => s.fault !== null && s.fault !== "latency").length).toBeGreaterThanOrEqual(7);
+  });
+
+  test("a delete whose answer was lost is not an error the second time (the namespace is already terminating)", async ({
+    bot,
+    freshName,
+  }) => {
+    const ns = freshName("seed1-delete");
+    const setup = await faultyBot(bot, []);
+    await setup.cluster.applyAsBot(guards(ns));
+    // The read before the delete passes; the DELETE is served but its answer is lost.
+    const { cluster } = await faultyBot(bot, [null, "reset-after"]);
+    await cluster.deleteNamespace(ns);
+    await eventually(`${ns} deleted`, 60_000, async () => (await cluster.readEnvironment(ns)) === null);
+  });
+
+  test("an API server that keeps failing still fails the job, after a few tries", async ({
+    bot,
+    freshName,
+  }) => {
+    const ns = freshName("seed1-down");
+    const { cluster, seen } = await faultyBot(bot, Array<KubeFault>(10).fill("503"));
+    const err = await cluster.readEnvironment(ns).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: "CLUSTER_ERROR",
+      message: expect.stringContaining("HTTP 503") as string,
+    });
+    expect(seen).toHaveLength(4);
+  });
+});
+
+describe("chaos seed 1, on GitHub", () => {
+  test("a deploy cut short leaves no check run or Deployment in progress once the PR moves on", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin);
+    // The job deploying SHA1 ends after saying "deploying": GitHub fails the fresh read of the PR
+    // that comes after the apply (the job would be retried; here the PR moves on first).
+    let reads = 0;
+    s.standIn.route("GET", `/repos/${s.owner}/${s.repo}/pulls/${s.number}`, () =>
+      ++reads === 2 ? { status: 502, body: "Bad Gateway" } : { body: s.pr.pr },
+    );
+    await s.rig.deliver("pull_request", s.opened);
+    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
+    const first = s.checks.checkRuns.find((c) => c.head_sha === SHA1);
+    expect(first?.status).toBe("in_progress");
+    // The PR moves on to SHA2, which deploys.
+    await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": web() }));
+    await s.rig.settle();
+    const runs = Object.fromEntries(s.checks.checkRuns.map((c) => [c.head_sha, c]));
+    expect(runs[SHA1]).toMatchObject({ status: "completed", conclusion: "cancelled" });
+    expect(runs[SHA1]!.output.summary).toContain(`moved on to ${SHA2.slice(0, 7)}`);
+    expect(runs[SHA2]).toMatchObject({ status: "completed", conclusion: "success" });
+    const states = Object.fromEntries(
+      s.deployments.deployments.map((d) => [d.sha, s.deployments.latestStatus(d.id)?.state]),
+    );
+    expect(states).toEqual({ [SHA1]: "inactive", [SHA2]: "success" });
+  });
+});

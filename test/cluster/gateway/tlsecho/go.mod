@@ -1,0 +1,3 @@
+module prenv.test/tlsecho
+
+go 1.26
