@@ -4,6 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Probot } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "../../src/app.js";
+import type { LaterQueue, ReconcileJob } from "../../src/jobs/job.js";
 import { LocalQueue } from "../../src/runtime/local-queue.js";
 import type { Settings } from "../../src/runtime/settings.js";
 import { loadTemplates } from "../../src/runtime/templates.js";
@@ -30,7 +31,20 @@ export interface E2E {
 
 let deliveries = 0;
 
-export async function startE2E(kubeConfig: KubeConfig, settings: Settings = testSettings()): Promise<E2E> {
+export interface E2EOptions {
+  /**
+   * Follow-up jobs run inside the job that scheduled it, after sleeping out their delay, instead of
+   * being queued: the worker holds on while the rollout goes on, as deploys did before follow-ups
+   * (the rollout bench's "before").
+   */
+  holdFollowUps?: boolean;
+}
+
+export async function startE2E(
+  kubeConfig: KubeConfig,
+  settings: Settings = testSettings(),
+  opts: E2EOptions = {},
+): Promise<E2E> {
   const standIn = await startGitHubStandIn();
   const logs: string[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
@@ -38,18 +52,25 @@ export async function startE2E(kubeConfig: KubeConfig, settings: Settings = test
   const templates = loadTemplates();
   const failures: unknown[] = [];
   let fixedNow: Date | null = null;
-  const queue = new LocalQueue({
-    run: async (job) => {
-      await processJob(job, {
-        settings,
-        kubeConfig,
-        templates,
-        log,
-        probot,
-        later: queue,
-        now: () => fixedNow ?? new Date(),
-      });
+  const held: LaterQueue = {
+    enqueueLater: async (job, delayMs) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      await run(job);
     },
+  };
+  const run = async (job: ReconcileJob): Promise<void> => {
+    await processJob(job, {
+      settings,
+      kubeConfig,
+      templates,
+      log,
+      probot,
+      later: opts.holdFollowUps ? held : queue,
+      now: () => fixedNow ?? new Date(),
+    });
+  };
+  const queue = new LocalQueue({
+    run,
     onError: (job, err, attempt) => {
       failures.push(err);
       void localFailurePolicy(log, null)(job, err, attempt); // logs it as production would

@@ -95,6 +95,8 @@ export async function setup(
     perms?: Record<string, RepositoryRole>;
     /** More operator settings (environment variables). */
     settings?: Record<string, string>;
+    /** Follow-ups run inside the job that scheduled them (test/support/e2e.ts). */
+    holdFollowUps?: boolean;
   } = {},
 ) {
   const owner = "acme";
@@ -106,7 +108,7 @@ export async function setup(
     PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20),
     ...opts.settings,
   });
-  const rig = await startE2E(bot, settings);
+  const rig = await startE2E(bot, settings, { holdFollowUps: opts.holdFollowUps ?? false });
   rigs.push(rig);
   const ns = namespaceName({ owner, repo, pr: number });
   namespaces.push({ kc: admin, name: ns });
