@@ -22,6 +22,8 @@ class CountingKubeConfig extends KubeConfig {
 }
 
 const INSTALLATIONS = 4;
+/** The repository id GitHub reports for bench/repo-<r>, and the one its namespaces record. */
+const repoId = (repo: string) => 1000 + Number(repo.replace(/^repo-/, ""));
 const runDir = mkdtempSync(join(tmpdir(), "prenv-bench-"));
 const plane = await startControlPlane({ runDir, applyRbac: true });
 const standIn = await startGitHubStandIn();
@@ -36,7 +38,8 @@ try {
   const open = new Map<string, number[]>();
   standIn.route("GET", "/repos/:owner/:repo/pulls", (req) => {
     const numbers = open.get(`${req.params.owner}/${req.params.repo}`) ?? [];
-    return { body: numbers.map((number) => ({ number, state: "open" })) };
+    const id = repoId(req.params.repo!);
+    return { body: numbers.map((number) => ({ number, state: "open", base: { repo: { id } } })) };
   });
   const app = () => testProbot({ baseUrl: standIn.url });
 
@@ -53,7 +56,12 @@ try {
           body: {
             metadata: {
               name: `bench-${pr}`,
-              labels: { "app.kubernetes.io/managed-by": "prenv", "prenv.dev/pr": String(pr) },
+              labels: {
+                "app.kubernetes.io/managed-by": "prenv",
+                "prenv.dev/pr": String(pr),
+                // Whose environment it is (docs/adr/0005): without it the janitor skips it.
+                "prenv.dev/repo-id": String(repoId(`repo-${r}`)),
+              },
               annotations: {
                 "prenv.dev/repository": key,
                 "prenv.dev/pr": String(pr),
