@@ -4,7 +4,6 @@
 // annotations; 20% of their pull requests are closed, so that share gets a reconcile job.
 import { CoreV1Api, KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { RequestOptions } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubernetesCluster } from "../src/adapters/kubernetes/cluster.js";
@@ -20,13 +19,11 @@ class CountingKubeConfig extends KubeConfig {
     this.requests++;
     await super.applySecurityAuthentication(context);
   }
-  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    this.requests++;
-    await super.applyToHTTPSOptions(opts);
-  }
 }
 
 const INSTALLATIONS = 4;
+/** The repository id GitHub reports for bench/repo-<r>, and the one its namespaces record. */
+const repoId = (repo: string) => 1000 + Number(repo.replace(/^repo-/, ""));
 const runDir = mkdtempSync(join(tmpdir(), "prenv-bench-"));
 const plane = await startControlPlane({ runDir, applyRbac: true });
 const standIn = await startGitHubStandIn();
@@ -41,7 +38,8 @@ try {
   const open = new Map<string, number[]>();
   standIn.route("GET", "/repos/:owner/:repo/pulls", (req) => {
     const numbers = open.get(`${req.params.owner}/${req.params.repo}`) ?? [];
-    return { body: numbers.map((number) => ({ number, state: "open" })) };
+    const id = repoId(req.params.repo!);
+    return { body: numbers.map((number) => ({ number, state: "open", base: { repo: { id } } })) };
   });
   const app = () => testProbot({ baseUrl: standIn.url });
 
@@ -58,7 +56,12 @@ try {
           body: {
             metadata: {
               name: `bench-${pr}`,
-              labels: { "app.kubernetes.io/managed-by": "prenv", "prenv.dev/pr": String(pr) },
+              labels: {
+                "app.kubernetes.io/managed-by": "prenv",
+                "prenv.dev/pr": String(pr),
+                // Whose environment it is (docs/adr/0005): without it the janitor skips it.
+                "prenv.dev/repo-id": String(repoId(`repo-${r}`)),
+              },
               annotations: {
                 "prenv.dev/repository": key,
                 "prenv.dev/pr": String(pr),

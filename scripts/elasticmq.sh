@@ -122,6 +122,14 @@ queues {
       maxReceiveCount = 5
     }
   }
+  "prenv-later-dlq-local" {}
+  "prenv-later-local" {
+    defaultVisibilityTimeout = 60 seconds
+    deadLettersQueue {
+      name = "prenv-later-dlq-local"
+      maxReceiveCount = 5
+    }
+  }
 }
 EOF
 }

@@ -23,7 +23,7 @@ CFN_LINT_VERSION=1.58.0
 STAGE="${1:-ci}"
 REGION="${PRENV_PACKAGE_REGION:-us-east-1}"
 TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/prenv-tools"
-FUNCTIONS=(webhook worker janitor kubeconfig)
+FUNCTIONS=(webhook worker janitor kubeconfig relay)
 
 step() { printf '\n=== %s\n' "$1"; }
 die() {
@@ -90,20 +90,64 @@ problems = []
 worker = resources["WorkerLambdaFunction"]["Properties"]
 worker_env = worker["Environment"]["Variables"]
 queue = resources["JobsQueue"]["Properties"]
-mapping = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+mappings = {
+    r["Properties"]["FunctionName"]["Fn::GetAtt"][0]: r["Properties"]
+    for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+}
+mapping = mappings["WorkerLambdaFunction"]
 timeout = worker["Timeout"]
 visibility = queue["VisibilityTimeout"]
-rollout = int(worker_env["PRENV_ROLLOUT_TIMEOUT_SECONDS"])
 vcluster_ready = int(worker_env["PRENV_VCLUSTER_READY_TIMEOUT_SECONDS"])
 ready = 0 if worker_env.get("PRENV_READY_CHECK") == "rollout" else int(worker_env["PRENV_READY_TIMEOUT_SECONDS"])
 batch = mapping["BatchSize"]
 if visibility < 6 * timeout:
     problems.append(f"JobsQueue VisibilityTimeout {visibility}s < 6 x worker timeout {timeout}s")
-if batch * (vcluster_ready + rollout + ready + 60) > timeout:
+# Rollouts are not waited for in a job (follow-up jobs look at them; docs/adr/0012); the ready
+# wait after them is, in the follow-up that sees the workloads ready.
+if batch * (vcluster_ready + ready + 60) > timeout:
     problems.append(
         f"worker timeout {timeout}s < batch size {batch} x (PRENV_VCLUSTER_READY_TIMEOUT_SECONDS {vcluster_ready}s"
-        f" + PRENV_ROLLOUT_TIMEOUT_SECONDS {rollout}s + PRENV_READY_TIMEOUT_SECONDS {ready}s + 60s)"
+        f" + PRENV_READY_TIMEOUT_SECONDS {ready}s + 60s)"
     )
+if mapping["EventSourceArn"] != {"Fn::GetAtt": ["JobsQueue", "Arn"]}:
+    problems.append("the worker must read the jobs queue")
+# The relay: from the delay queue (standard, per-message delays) into the jobs queue, nothing else.
+relay = resources["RelayLambdaFunction"]["Properties"]
+relay_mapping = mappings.get("RelayLambdaFunction", {})
+delay = resources["DelayQueue"]["Properties"]
+if relay_mapping.get("EventSourceArn") != {"Fn::GetAtt": ["DelayQueue", "Arn"]}:
+    problems.append("the relay must read the delay queue")
+if "ReportBatchItemFailures" not in relay_mapping.get("FunctionResponseTypes", []):
+    problems.append("the relay's SQS event source must use ReportBatchItemFailures")
+if delay.get("FifoQueue"):
+    problems.append("the delay queue must be a standard queue (FIFO queues have no per-message delay)")
+if delay["VisibilityTimeout"] < 6 * relay["Timeout"]:
+    problems.append(f"DelayQueue VisibilityTimeout {delay['VisibilityTimeout']}s < 6 x relay timeout {relay['Timeout']}s")
+def sqs_grants(role):
+    grants = {}
+    for policy in resources[role]["Properties"].get("Policies", []):
+        for st in policy["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            for a in actions:
+                if a.startswith("sqs:") or a == "*":
+                    grants.setdefault(json.dumps(st["Resource"]), set()).add(a)
+    return grants
+want_sqs = {
+    "WebhookRole": {'{"Fn::GetAtt": ["JobsQueue", "Arn"]}': {"sqs:SendMessage"}},
+    "WorkerRole": {
+        '{"Fn::GetAtt": ["JobsQueue", "Arn"]}': {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+        '{"Fn::GetAtt": ["DelayQueue", "Arn"]}': {"sqs:SendMessage"},
+    },
+    "JanitorRole": {'{"Fn::GetAtt": ["JobsQueue", "Arn"]}': {"sqs:SendMessage"}},
+    "RelayRole": {
+        '{"Fn::GetAtt": ["DelayQueue", "Arn"]}': {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+        '{"Fn::GetAtt": ["JobsQueue", "Arn"]}': {"sqs:SendMessage"},
+    },
+    "KubeconfigRole": {},
+}
+for role, want in want_sqs.items():
+    if sqs_grants(role) != want:
+        problems.append(f"{role} SQS rights {sqs_grants(role)} differ from exactly {want}")
 if int(worker_env.get("PRENV_MAX_RECEIVE_COUNT", "0")) != queue["RedrivePolicy"]["maxReceiveCount"]:
     problems.append("worker PRENV_MAX_RECEIVE_COUNT differs from the JobsQueue RedrivePolicy maxReceiveCount")
 if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
@@ -113,7 +157,7 @@ if queue.get("ContentBasedDeduplication") is not False:
 
 # Each function reads only its own secret (README, "Deployment on AWS"): its role may get that one
 # secret's value and no other, and only its environment names it.
-own_secret = {"webhook": "webhook", "worker": "github-app", "janitor": "github-app", "kubeconfig": "kubeconfig"}
+own_secret = {"webhook": "webhook", "worker": "github-app", "janitor": "github-app", "kubeconfig": "kubeconfig", "relay": None}
 secret_vars = {"PRENV_SECRET_ID", "PRENV_WEBHOOK_SECRET_ID", "PRENV_KUBECONFIG_SECRET_ID"}
 def secret_arns(role):
     found = []
@@ -127,9 +171,13 @@ for fn, secret in own_secret.items():
     lam = resources[f"{fn[0].upper()}{fn[1:]}LambdaFunction"]["Properties"]
     role = lam["Role"]["Fn::GetAtt"][0]
     arns = secret_arns(role)
+    named = {k: v for k, v in lam.get("Environment", {}).get("Variables", {}).items() if k in secret_vars}
+    if secret is None:
+        if arns or named:
+            problems.append(f"the {fn} function reads no secret: its role may read none ({arns}), its environment name none ({named})")
+        continue
     if len(arns) != 1 or f"/{secret}-??????" not in arns[0]:
         problems.append(f"the {fn} function's role must read exactly its own secret (.../{secret}), not {arns}")
-    named = {k: v for k, v in lam.get("Environment", {}).get("Variables", {}).items() if k in secret_vars}
     if len(named) != 1 or not str(list(named.values())[0]).endswith(f"/{secret}"):
         problems.append(f"the {fn} function's environment must name exactly its own secret, not {named}")
 groups = {json.dumps(r["Properties"]["PrincipalArn"]): r["Properties"]["KubernetesGroups"]

@@ -74,7 +74,7 @@ async function serve(settings: Settings, app: Extract<LocalStart, { kind: "app" 
   const probot = new Probot(options);
   const queue = new LocalQueue({
     run: async (job) => {
-      await processJob(job, { settings, kubeConfig, templates, log, probot });
+      await processJob(job, { settings, kubeConfig, templates, log, probot, later: queue });
     },
     onError: localFailurePolicy(
       log,

@@ -1,6 +1,8 @@
 // What every lifecycle rule works with during one job: the pull request and the names derived from
 // it, the dependencies, prenv's hidden comment state, and how to say something on the PR. The
 // types rules share (dependencies, outcomes, options) live here, so no rule imports reconcile.ts.
+import { createHash } from "node:crypto";
+import type { RolloutCheck } from "../jobs/job.js";
 import type { RenderDeps } from "../sources/ports.js";
 import type { RepoConfig } from "../config/schema.js";
 import {
@@ -37,6 +39,11 @@ export interface ReconcileDeps {
   templates: { guards: GuardTemplates; comment: TemplateFn<CommentVars> };
   /** Rendering deploy.helm and deploy.kustomize; absent where the render tools are not installed. */
   render?: RenderDeps | undefined;
+  /**
+   * Schedules a follow-up look at this PR's rollout in `delayMs`, run in the PR's order like any job
+   * (rollout.ts). `repoId`: whose environment it is, carried by the job.
+   */
+  followUp(job: { check: RolloutCheck; repoId: number }, delayMs: number): Promise<void>;
 }
 
 export type Outcome =
@@ -48,6 +55,7 @@ export type Outcome =
   | "checks-failed"
   | "manifest-invalid"
   | "deployed"
+  | "rolling-out"
   | "failed"
   | "deleted"
   | "destroyed"
@@ -182,6 +190,11 @@ export function untouched(env: EnvironmentRecord | null): string {
   return env
     ? "Nothing was applied; the environment still runs the previous deployment."
     : "Nothing was created.";
+}
+
+/** What identifies a config's effect on a deploy (with the commit: whether a deploy is current). */
+export function configHash(config: RepoConfig): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
 }
 
 function applyMeta(meta: CommentMeta, changes: ReconcileOptions["meta"]): CommentMeta {

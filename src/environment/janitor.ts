@@ -26,6 +26,8 @@ export interface JanitorDeps {
   clock: Clock;
   log: Logger;
   prices: Prices;
+  /** The operator's rollout timeout: a rollout still in progress after it (its follow-ups lost) gets a reconcile. */
+  rolloutTimeoutMs?: number;
 }
 
 export interface JanitorReport {
@@ -119,7 +121,7 @@ async function sweepRepository(deps: JanitorDeps, envs: Parsed[], report: Janito
       report.deleted.push({ namespace: p.env.name, reason: gone });
       continue;
     }
-    const reason = reasonFor(p, pulls!.open, now);
+    const reason = reasonFor(p, pulls!.open, now, deps.rolloutTimeoutMs ?? 3_600_000);
     if (!reason) continue;
     await deps.enqueue({ ...job, reason: `janitor: ${reason}` });
     report.reconciled.push({ namespace: p.env.name, reason });
@@ -147,11 +149,21 @@ function terminatingReason(env: EnvironmentRecord, now: number): string {
   return `STUCK: terminating for ${minutes} min${blocked}. An operator must remove what blocks deletion (often a finalizer whose controller is gone).`;
 }
 
+/** Longer than any follow-up takes to come back after a rollout's timeout. */
+const ROLLOUT_GRACE_MS = 5 * 60_000;
+
+/** Still `rolling-out` well after its timeout: the follow-ups that would have said so were lost. */
+function rolloutOverdue(view: Parsed["view"], now: Date, rolloutTimeoutMs: number): boolean {
+  if (view.state?.phase !== "rolling-out") return false;
+  return now.getTime() > (view.state.rolloutSince?.getTime() ?? 0) + rolloutTimeoutMs + ROLLOUT_GRACE_MS;
+}
+
 /** Why this environment needs a reconcile now, most urgent first; null when it does not. */
-function reasonFor(p: Parsed, open: Set<number>, now: Date): string | null {
+function reasonFor(p: Parsed, open: Set<number>, now: Date, rolloutTimeoutMs: number): string | null {
   const { view } = p;
   if (!open.has(p.pr)) return "pull request closed";
   if (expired(view, now)) return "expired";
+  if (rolloutOverdue(view, now, rolloutTimeoutMs)) return "rollout not finished after its timeout";
   // A job gave up, or was cut short on its last attempt: GitHub's view (or the deploy) may be half done.
   if (view.unsettledSince) return "a job did not finish";
   // A deploy in progress (the job runs after it, and finds it converged) or cut short.

@@ -141,7 +141,11 @@ export interface FailureReport {
   events: { object: string; reason: string; message: string }[];
 }
 
-export type RolloutResult = { ready: true } | { ready: false; pending: string[] };
+/**
+ * Where a rollout stands, from one look at its workloads: ready; or not yet, naming what is still
+ * rolling out (`pending`) and what will not get there (`failed`: its progress deadline passed).
+ */
+export type RolloutState = { ready: true } | { ready: false; pending: string[]; failed: string[] };
 
 /** The host cluster. `asTenant` calls run impersonating the namespace's tenant service account. */
 export interface ClusterPort {
@@ -153,7 +157,8 @@ export interface ClusterPort {
   /** Server-side apply as the tenant; with dryRun nothing is persisted. Refusals throw MANIFEST_INVALID. */
   applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void>;
   deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void>;
-  waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
+  /** One look at the workloads' rollout, as the tenant. */
+  rolloutState(namespace: string, workloads: ObjectRef[]): Promise<RolloutState>;
   diagnose(namespace: string): Promise<FailureReport>;
   deleteNamespace(namespace: string): Promise<void>;
   /** Rewrites the annotations prenv keeps on the namespace under one field manager (see record.ts). */
@@ -231,7 +236,7 @@ export interface WorkloadCluster {
   /** Waits until CustomResourceDefinitions just applied are served (Established). */
   established(crdNames: string[], timeoutMs: number): Promise<void>;
   delete(refs: ObjectRef[]): Promise<void>;
-  waitForRollout(workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult>;
+  rolloutState(workloads: ObjectRef[]): Promise<RolloutState>;
   /** Failing pods and warning events in these namespaces (the host namespace itself in namespace mode). */
   diagnose(namespaces: string[]): Promise<FailureReport>;
 }

@@ -6,10 +6,10 @@
 // gates.ts (their order), approval.ts, admission.ts (caps and queue), lifetime.ts (expiry, extend,
 // warning), sleep.ts, deploy.ts, repair.ts, teardown.ts; record.ts reads and writes what is kept on
 // the namespace.
-import { createHash } from "node:crypto";
-import { CONFIG_FILE, type RepoConfig } from "../config/schema.js";
+import { CONFIG_FILE } from "../config/schema.js";
 import {
   blankReport,
+  configHash,
   liveReport,
   newContext,
   readSnapshot,
@@ -27,6 +27,7 @@ import { lifeOf, renewed, warnIfExpiring, type Life } from "./lifetime.js";
 import type { EnvironmentRecord, PrRef } from "./ports.js";
 import { readRecord, settledWrite, type EnvState } from "./record.js";
 import { repairIfDue } from "./repair.js";
+import { continueRollout } from "./rollout.js";
 import { applySleepPolicy, sleepNote } from "./sleep.js";
 import { teardown } from "./teardown.js";
 
@@ -94,16 +95,17 @@ async function reconcileOpen(ctx: OpenCtx, env: EnvironmentRecord | null): Promi
 
   const { deps, pr, config } = ctx;
   const state = env ? readRecord(env).state : null;
-  const configHash = hashConfig(config);
+  const hash = configHash(config);
   const life = lifeOf(env ? readRecord(env) : null, config, deps.clock.now(), deps.settings.maxTtlMs);
   const url = config.url ? `${deps.settings.urlScheme}://${ctx.host}/` : null;
-  if (env && !ctx.opts.force && state?.deployedSha === pr.headSha && state.configHash === configHash) {
+  if (env && !ctx.opts.force && state?.deployedSha === pr.headSha && state.configHash === hash) {
     const settled = await settleCurrent(ctx, env, { state, life, url });
     if (settled) return settled;
   }
   const expiresAt = expiryOnDeploy(ctx, life, state);
-  const outcome = await deploy(ctx, { env, life: { ...life, expiresAt }, state, configHash, url });
-  if (outcome === "deployed" || outcome === "failed") await warnIfExpiring(ctx, env, expiresAt);
+  const outcome = await deploy(ctx, { env, life: { ...life, expiresAt }, state, configHash: hash, url });
+  if (outcome === "deployed" || outcome === "rolling-out" || outcome === "failed")
+    await warnIfExpiring(ctx, env, expiresAt);
   return outcome;
 }
 
@@ -125,6 +127,8 @@ async function settleCurrent(
   current: { state: EnvState; life: Life; url: string | null },
 ): Promise<Outcome | null> {
   const { state, life, url } = current;
+  // Applied, and its follow-ups looking at the rollout: one more look now.
+  if (state.phase === "rolling-out") return continueRollout(ctx, env, state);
   const sleep = await applySleepPolicy(ctx, env);
   // Woken: deploy again, so "ready" waits for the rollout (and a virtual cluster, whose store is
   // ephemeral, gets back what ran inside it).
@@ -146,8 +150,4 @@ async function settleCurrent(
 function converged(env: EnvironmentRecord, state: EnvState, sha: string): boolean {
   const settled = state.phase === "ready" || readRecord(env).sleep.sleeping;
   return settled && state.deployedSha === sha;
-}
-
-function hashConfig(config: RepoConfig): string {
-  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
 }

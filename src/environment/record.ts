@@ -6,7 +6,10 @@
 // drops another's fields (see docs/adr/0010).
 import type { ObjectRef } from "../manifests/objects.js";
 import type { AnnotationWrite, EnvironmentRecord, Isolation } from "./ports.js";
+import { decodeRef, encodeRefs } from "./applied-refs.js";
 import { decodePolicy, encodePolicy, type SleepPolicy, type SleepReason } from "./sleep-policy.js";
+
+export { refKey } from "./applied-refs.js";
 
 const P = "prenv.dev";
 
@@ -51,6 +54,8 @@ const KEY = {
   configHash: `${P}/config-hash`,
   applied: `${P}/applied-objects`,
   requests: `${P}/requests`,
+  /** When the workloads of a `rolling-out` deploy were applied: its timeout counts from it. */
+  rolloutSince: `${P}/rollout-since`,
   // Sleep (manager `prenv-sleep`).
   sleeping: `${P}/sleeping`,
   asleepSince: `${P}/asleep-since`,
@@ -87,7 +92,12 @@ export const MANAGER = {
   unsettled: "prenv-unsettled",
 } as const;
 
-export type EnvPhase = "deploying" | "ready" | "failed";
+/**
+ * deploying: being applied (or the job stopped while applying); rolling-out: applied, its rollout
+ * checked by follow-up jobs (rollout.ts); ready; failed.
+ */
+export type EnvPhase = "deploying" | "rolling-out" | "ready" | "failed";
+const PHASES = new Set<string>(["deploying", "rolling-out", "ready", "failed"]);
 
 export interface EnvState {
   phase: EnvPhase;
@@ -96,6 +106,8 @@ export interface EnvState {
   applied: ObjectRef[];
   /** Requested CPU and memory of the workloads, e.g. `cpu=1.5,memory=2Gi` (see cost.ts). */
   requests?: string;
+  /** `rolling-out` only: when the rollout began. */
+  rolloutSince?: Date;
 }
 
 /**
@@ -303,14 +315,11 @@ export function stateWrite(s: EnvState): AnnotationWrite {
       [KEY.phase]: s.phase,
       [KEY.deployedSha]: s.deployedSha,
       [KEY.configHash]: s.configHash,
-      [KEY.applied]: JSON.stringify(
-        s.applied.map((r) =>
-          r.namespace === undefined
-            ? [r.apiVersion, r.kind, r.name]
-            : [r.apiVersion, r.kind, r.name, r.namespace],
-        ),
-      ),
+      [KEY.applied]: encodeRefs(s.applied),
       ...(s.requests ? { [KEY.requests]: s.requests } : {}),
+      ...(s.phase === "rolling-out" && s.rolloutSince
+        ? { [KEY.rolloutSince]: s.rolloutSince.toISOString() }
+        : {}),
     },
   };
 }
@@ -365,8 +374,9 @@ export function afterWrite(env: EnvironmentRecord, write: AnnotationWrite): Envi
 
 /** Reads state back; anything malformed (edited by hand) counts as "no state", forcing a redeploy. */
 function decodeState(annotations: Record<string, string>): EnvState | null {
-  const phase = annotations[KEY.phase];
-  if (phase !== "deploying" && phase !== "ready" && phase !== "failed") return null;
+  const phase = annotations[KEY.phase] as EnvPhase | undefined;
+  if (!phase || !PHASES.has(phase)) return null;
+  const rolloutSince = date(annotations[KEY.rolloutSince]);
   let raw: unknown;
   try {
     raw = JSON.parse(annotations[KEY.applied] ?? "[]");
@@ -380,21 +390,6 @@ function decodeState(annotations: Record<string, string>): EnvState | null {
     configHash: annotations[KEY.configHash] ?? "",
     applied: raw.flatMap(decodeRef),
     ...(annotations[KEY.requests] ? { requests: annotations[KEY.requests] } : {}),
+    ...(phase === "rolling-out" && rolloutSince ? { rolloutSince } : {}),
   };
-}
-
-/** One entry of the applied list; malformed entries are dropped rather than pruning something wrong. */
-function decodeRef(r: unknown): ObjectRef[] {
-  if (!Array.isArray(r) || r.length < 3 || r.length > 4 || !r.every((x) => typeof x === "string")) return [];
-  const [apiVersion, kind, name, namespace] = r;
-  return [
-    { apiVersion: apiVersion!, kind: kind!, name: name!, ...(namespace !== undefined ? { namespace } : {}) },
-  ];
-}
-
-/** Identity of an applied object for pruning: API group, not version (moving a manifest from v1beta1
- * to v1 does not prune what it just applied), and inside a virtual cluster the namespace. */
-export function refKey(r: ObjectRef): string {
-  const group = r.apiVersion.includes("/") ? r.apiVersion.slice(0, r.apiVersion.indexOf("/")) : "core";
-  return `${group}/${r.kind}/${r.namespace === undefined ? "" : `${r.namespace}/`}${r.name}`;
 }

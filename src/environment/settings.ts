@@ -20,6 +20,8 @@ export interface EnvironmentSettings {
   maxTtlMs: number;
   /** How long to wait for Deployments/StatefulSets to become ready, in ms. */
   rolloutTimeoutMs: number;
+  /** The longest wait between two follow-up looks at a rollout (they start at 2 s and grow). */
+  rolloutCheckMaxMs: number;
   /** Default container limits/requests (LimitRange) in every namespace. */
   containerDefaults: {
     defaultCpu: string;

@@ -14,6 +14,8 @@ export interface JanitorRun {
   cluster: KubernetesCluster;
   enqueue(job: ReconcileJob): Promise<void>;
   prices: Prices;
+  /** The operator's rollout timeout (default: the longest allowed, an hour). */
+  rolloutTimeoutMs?: number;
   log: Logger;
   now?: () => Date;
   /** Report what would happen; enqueue and delete nothing. */
@@ -30,6 +32,7 @@ export function runSweep(r: JanitorRun): Promise<JanitorReport> {
     enqueue: (job) => (r.dryRun ? Promise.resolve() : r.enqueue(job)),
     clock: { now: r.now ?? (() => new Date()) },
     prices: r.prices,
+    ...(r.rolloutTimeoutMs ? { rolloutTimeoutMs: r.rolloutTimeoutMs } : {}),
     log: r.log,
   });
 }

@@ -1,8 +1,11 @@
 // The in-process queue of `npm start`: jobs of the same pull request run one at a time and in
 // order, different pull requests in parallel (up to `concurrency`). A job that is still waiting
 // when another arrives for the same PR is not queued twice: reconcile is level-triggered, so
-// one pending run covers both. A repeated delivery id is dropped.
-import type { JobQueue, ReconcileJob } from "../jobs/job.js";
+// one pending run covers both. A follow-up look at a rollout is the exception: a reconcile does not
+// finish a rollout on its own, so a pending follow-up waits beside the pending reconcile and runs
+// after it. A repeated delivery id is dropped. Jobs may be enqueued for later (the follow-ups):
+// they join the queue when due, as SQS's delay queue and relay do on AWS.
+import type { JobQueue, LaterQueue, ReconcileJob } from "../jobs/job.js";
 import { jobKey } from "../jobs/job.js";
 
 export interface LocalQueueOptions {
@@ -17,11 +20,14 @@ export interface LocalQueueOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export class LocalQueue implements JobQueue {
+export class LocalQueue implements JobQueue, LaterQueue {
+  /** Per PR: the pending job, and the pending follow-up (a check), each at most one. */
   private readonly pending = new Map<string, ReconcileJob>();
+  private readonly checks = new Map<string, ReconcileJob>();
   private readonly running = new Set<string>();
   private readonly order: string[] = [];
   private readonly seenDeliveries = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private active = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
@@ -38,16 +44,48 @@ export class LocalQueue implements JobQueue {
     if (this.seenDeliveries.size > 10_000)
       this.seenDeliveries.delete(this.seenDeliveries.values().next().value!);
     const key = jobKey(job);
-    if (!this.pending.has(key)) this.order.push(key);
-    this.pending.set(key, job);
+    if (!this.pending.has(key) && !this.checks.has(key)) this.order.push(key);
+    (job.check ? this.checks : this.pending).set(key, job);
     this.pump();
     return Promise.resolve();
   }
 
-  /** Resolves when nothing is pending or running (used by tests and on shutdown). */
+  /** Enqueues `job` in `delayMs`. */
+  enqueueLater(job: ReconcileJob, delayMs: number): Promise<void> {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.enqueue(job);
+      this.settled();
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+    return Promise.resolve();
+  }
+
+  /** Resolves when nothing is pending, running or due later (used by tests and on shutdown). */
   onIdle(): Promise<void> {
-    if (this.active === 0 && this.pending.size === 0) return Promise.resolve();
+    if (this.idle()) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private idle(): boolean {
+    return this.active === 0 && this.pending.size === 0 && this.checks.size === 0 && this.timers.size === 0;
+  }
+
+  private settled(): void {
+    if (!this.idle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  private take(key: string): ReconcileJob {
+    const from = this.pending.has(key) ? this.pending : this.checks;
+    const job = from.get(key)!;
+    from.delete(key);
+    // The follow-up still waiting keeps the key's place.
+    if (this.pending.has(key) || this.checks.has(key)) this.order.push(key);
+    return job;
   }
 
   private pump(): void {
@@ -58,19 +96,14 @@ export class LocalQueue implements JobQueue {
         continue;
       }
       this.order.splice(i, 1);
-      const job = this.pending.get(key)!;
-      this.pending.delete(key);
+      const job = this.take(key);
       this.running.add(key);
       this.active++;
       void this.execute(job).finally(() => {
         this.running.delete(key);
         this.active--;
         this.pump();
-        if (this.active === 0 && this.pending.size === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          waiters.forEach((w) => w());
-        }
+        this.settled();
       });
     }
   }
@@ -85,7 +118,7 @@ export class LocalQueue implements JobQueue {
         if (retryInMs === null) return;
         await this.sleep(retryInMs);
         // A newer job for the same PR supersedes this retry.
-        if (this.pending.has(jobKey(job))) return;
+        if ((job.check ? this.checks : this.pending).has(jobKey(job))) return;
       }
     }
   }

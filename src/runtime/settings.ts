@@ -52,14 +52,24 @@ export interface AwsSettings {
   region: string;
   /** The jobs queue (SQS FIFO). */
   queueUrl: string | undefined;
+  /** The follow-up jobs' delay queue (SQS standard; its relay moves due jobs into queueUrl). */
+  delayQueueUrl: string | undefined;
   /** Another SQS endpoint (ElasticMQ for `npm run offline` and the tests). */
   sqsEndpoint: string | undefined;
+  /** Another Secrets Manager endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER, as the AWS SDKs read it). */
+  secretsEndpoint: string | undefined;
   /** Each function's own secret in Secrets Manager. */
   secretIds: { app: string | undefined; webhook: string | undefined; kubeconfig: string | undefined };
   /** Reach the cluster through EKS (the function's role, STS-presigned tokens) instead of KUBECONFIG. */
   eksCluster: string | undefined;
   /** The queue's redrive maxReceiveCount: the attempts a job gets before the dead-letter queue. */
   maxReceiveCount: number;
+  /** The function's own AWS credentials as Lambda sets them in the environment (never logged). */
+  credentials: {
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    sessionToken: string | undefined;
+  };
 }
 
 export class SettingsError extends Error {
@@ -89,12 +99,14 @@ function crossChecks(e: Env): string[] {
       problems.push(`${name}: must be at most ${253 - 64} characters (hosts are <namespace>.${name})`);
   }
   if (e.PRENV_JOB_TIMEOUT_SECONDS !== undefined) {
-    // A job that may wait for a new virtual cluster and then for rollouts must end before its function.
+    // A job that may wait for a new virtual cluster, and for the route and URL once the workloads are
+    // ready, must end before its function. (Rollouts are not waited for in a job: follow-up jobs
+    // look at them; see src/environment/rollout.ts.)
     const ready = e.PRENV_READY_CHECK === "rollout" ? 0 : e.PRENV_READY_TIMEOUT_SECONDS;
-    const longest = e.PRENV_ROLLOUT_TIMEOUT_SECONDS + e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + ready + 60;
+    const longest = e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS + ready + 60;
     if (longest > e.PRENV_JOB_TIMEOUT_SECONDS) {
       problems.push(
-        `PRENV_ROLLOUT_TIMEOUT_SECONDS (${e.PRENV_ROLLOUT_TIMEOUT_SECONDS}) + PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + PRENV_READY_TIMEOUT_SECONDS (${ready}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
+        `PRENV_VCLUSTER_READY_TIMEOUT_SECONDS (${e.PRENV_VCLUSTER_READY_TIMEOUT_SECONDS}) + PRENV_READY_TIMEOUT_SECONDS (${ready}) + 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS (${e.PRENV_JOB_TIMEOUT_SECONDS}); lower the waits`,
       );
     }
   }
@@ -127,6 +139,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       },
       maxTtlMs: e.PRENV_MAX_TTL,
       rolloutTimeoutMs: e.PRENV_ROLLOUT_TIMEOUT_SECONDS * 1000,
+      rolloutCheckMaxMs: e.PRENV_ROLLOUT_CHECK_SECONDS * 1000,
       checkName: e.PRENV_CHECK_NAME,
       maxEnvironments: e.PRENV_MAX_ENVIRONMENTS,
       prices: {
@@ -217,7 +230,9 @@ function awsSettings(e: Env): AwsSettings {
   return {
     region: e.AWS_REGION,
     queueUrl: e.PRENV_QUEUE_URL,
+    delayQueueUrl: e.PRENV_DELAY_QUEUE_URL,
     sqsEndpoint: e.PRENV_SQS_ENDPOINT,
+    secretsEndpoint: e.AWS_ENDPOINT_URL_SECRETS_MANAGER,
     secretIds: {
       app: e.PRENV_SECRET_ID,
       webhook: e.PRENV_WEBHOOK_SECRET_ID,
@@ -225,6 +240,11 @@ function awsSettings(e: Env): AwsSettings {
     },
     eksCluster: e.PRENV_EKS_CLUSTER,
     maxReceiveCount: e.PRENV_MAX_RECEIVE_COUNT,
+    credentials: {
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      sessionToken: e.AWS_SESSION_TOKEN,
+    },
   };
 }
 

@@ -9,12 +9,13 @@ import { currentRepositoryId } from "../adapters/github/repository.js";
 import type { Outcome, ReconcileDeps } from "../environment/context.js";
 import { purge } from "../environment/purge.js";
 import { reconcile } from "../environment/reconcile.js";
+import { checkRollout } from "../environment/rollout.js";
 import { handleCommentCommands, type CommandOutcome } from "../commands/handle.js";
 import { withHostSettings } from "./host-settings.js";
 import { renderDeps } from "./render.js";
 import { hostCluster } from "./root/cluster.js";
 import { domainLogger } from "./root/logger.js";
-import type { ReconcileJob } from "../jobs/job.js";
+import { rolloutCheckJob, type LaterQueue, type ReconcileJob } from "../jobs/job.js";
 import type { Settings } from "./settings.js";
 
 export interface WorkerDeps {
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   probot: Pick<Probot, "auth">;
   templates: ReconcileDeps["templates"];
   log: Pino;
+  /** Where follow-up jobs go (the rollout's checks): the local queue, or SQS's delay queue. */
+  later: LaterQueue;
   now?: () => Date;
 }
 
@@ -55,11 +58,16 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     settings: settings.environment,
     templates: deps.templates,
     render: renderDeps(deps.settings.render, deps.kubeConfig, github.repository),
+    followUp: ({ check, repoId }, delayMs) =>
+      deps.later.enqueueLater(rolloutCheckJob(job, check, repoId), delayMs),
   };
-  const outcome = job.commentId
-    ? await handleCommentCommands(ref, job.commentId, reconcileDeps)
-    : await reconcile(ref, reconcileDeps);
-  log.info({ outcome, ms: Date.now() - started }, job.commentId ? "commands handled" : "reconciled");
+  const outcome = job.check
+    ? await checkRollout(ref, reconcileDeps, job.check)
+    : job.commentId
+      ? await handleCommentCommands(ref, job.commentId, reconcileDeps)
+      : await reconcile(ref, reconcileDeps);
+  const what = job.check ? "rollout checked" : job.commentId ? "commands handled" : "reconciled";
+  log.info({ outcome, ms: Date.now() - started }, what);
   return outcome;
 }
 

@@ -10,10 +10,20 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
+import { AwsJsonClient, SQS } from "../../src/adapters/aws/json-api.js";
 import type { BatchRecord } from "../../src/runtime/sqs-batch.js";
 
 export function sqsClient(): SQSClient {
   return new SQSClient({
+    region: "us-east-1",
+    endpoint: inject("sqsEndpoint"),
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+}
+
+/** prenv's own SQS client (src/adapters/aws/json-api.ts), on the same ElasticMQ. */
+export function prenvSqs(): AwsJsonClient {
+  return new AwsJsonClient(SQS, {
     region: "us-east-1",
     endpoint: inject("sqsEndpoint"),
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
@@ -46,6 +56,15 @@ export async function fifoQueues(
     }),
   );
   return { url: q.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+}
+
+/** A standard queue as serverless.yml declares the delay queue (per-message delays). */
+export async function delayQueue(sqs: SQSClient): Promise<string> {
+  const name = `t${process.pid}-${++n}-${Date.now() % 100000}-later`;
+  const q = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: "30" } }),
+  );
+  return q.QueueUrl!;
 }
 
 export async function receive(sqs: SQSClient, url: string, max = 10) {

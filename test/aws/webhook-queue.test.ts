@@ -10,7 +10,7 @@ import { processBatch } from "../../src/runtime/sqs-batch.js";
 import { createWebhookHandler, type WebhookRequest } from "../../src/runtime/webhook-handler.js";
 import { APP_ID, WEBHOOK_SECRET, sign } from "../support/app-key.js";
 import { examplePayload, pullRequestPayload } from "../support/payloads.js";
-import { fifoQueues, pollOnce, receive, sqsClient } from "./sqs-helpers.js";
+import { fifoQueues, pollOnce, prenvSqs, receive, sqsClient } from "./sqs-helpers.js";
 
 const sqs = sqsClient();
 const silent = { error: () => undefined, warn: () => undefined };
@@ -21,7 +21,7 @@ beforeEach(async () => {
   queue = await fifoQueues(sqs);
   // As the webhook Lambda runs: prenv's handlers on @octokit/webhooks, no GitHub credentials.
   const events = new Webhooks({ secret: WEBHOOK_SECRET });
-  prenvApp({ queue: new SqsJobQueue(sqs, queue.url), appId: APP_ID })(events);
+  prenvApp({ queue: new SqsJobQueue(prenvSqs(), queue.url), appId: APP_ID })(events);
   handle = createWebhookHandler({ events, secret: WEBHOOK_SECRET });
 });
 
@@ -123,7 +123,7 @@ describe("webhook handler → SQS FIFO", () => {
 
 describe("worker batches on SQS FIFO", () => {
   it("runs each PR's jobs in order and never two of one PR at once, across concurrent pollers", async () => {
-    const q = new SqsJobQueue(sqs, queue.url);
+    const q = new SqsJobQueue(prenvSqs(), queue.url);
     const sent: Record<number, string[]> = { 1: [], 2: [], 3: [] };
     // Events for three PRs arrive interleaved and concurrently across PRs (each PR's in order).
     await Promise.all(
@@ -166,7 +166,7 @@ describe("worker batches on SQS FIFO", () => {
   });
 
   it("retries only the failed message; a poison job ends in the dead-letter queue and tells the PR once; others are unaffected", async () => {
-    const q = new SqsJobQueue(sqs, queue.url);
+    const q = new SqsJobQueue(prenvSqs(), queue.url);
     await q.enqueue({
       installationId: 1,
       owner: "acme",

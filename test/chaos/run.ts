@@ -7,7 +7,13 @@
 // the GitHub stand-in with every repository and pull request, answering a share of requests with
 // 502 and secondary rate limits; prenv's webhook handler (in this process, as the webhook
 // function) and worker processes running prenv's worker handler, some of them killed mid-job.
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { Webhooks } from "@octokit/webhooks";
 import { execFileSync } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,10 +21,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadKubeConfig } from "../../src/adapters/kubernetes/kubeconfig.js";
+import { AwsJsonClient, SQS } from "../../src/adapters/aws/json-api.js";
 import { SqsJobQueue } from "../../src/adapters/aws/sqs-queue.js";
 import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
 import { prenvApp } from "../../src/app.js";
 import { namespaceName } from "../../src/environment/naming.js";
+import { relayBatch } from "../../src/runtime/relay.js";
 import { createWebhookHandler } from "../../src/runtime/webhook-handler.js";
 import {
   ADMIN_CONTEXT,
@@ -186,7 +194,20 @@ async function run(
 
   // --- the webhook function, in this process
   const events = new Webhooks({ secret: WEBHOOK_SECRET });
-  prenvApp({ queue: new SqsJobQueue(sqs, queues.url), appId: APP_ID })(events);
+  // Follow-up jobs (rollout checks) wait in a standard delay queue; the relay function's handler,
+  // run in this process, puts each due one into its PR's group of the FIFO queue (docs/adr/0012).
+  const later = (await sqs.send(new CreateQueueCommand({ QueueName: "prenv-chaos-later" }))).QueueUrl!;
+  const jobsQueue = new SqsJobQueue(
+    new AwsJsonClient(SQS, {
+      region: "us-east-1",
+      endpoint: sqsEndpoint,
+      credentials: { accessKeyId: "chaos", secretAccessKey: "chaos" },
+    }),
+    queues.url,
+    later,
+  );
+  cleanup.push(relayLoop(sqs, later, jobsQueue));
+  prenvApp({ queue: jobsQueue, appId: APP_ID })(events);
   const webhook = createWebhookHandler({ events, secret: WEBHOOK_SECRET });
   const send = async (d: Delivery) => {
     const body = JSON.stringify(d.payload);
@@ -219,6 +240,7 @@ async function run(
     KUBECONFIG: kubeconfig,
     KUBE_CONTEXT: BOT_CONTEXT,
     PRENV_QUEUE_URL: queues.url,
+    PRENV_DELAY_QUEUE_URL: later,
     PRENV_SQS_ENDPOINT: sqsEndpoint,
     PRENV_MAX_RECEIVE_COUNT: String(MAX_RECEIVES),
     PRENV_BASE_DOMAIN: "preview.test",
@@ -258,12 +280,12 @@ async function run(
   await deliveries.flush();
   const scriptEnd = Date.now();
   log(`script done in ${secs(scriptEnd - scriptStart)}; waiting for the queue to drain`);
-  await drain(sqs, queues.url, pool, log);
+  await drain(sqs, [queues.url, later], pool, log);
   const drained = Date.now();
   log(`drained ${secs(drained - scriptEnd)} after the script; running the janitor once`);
   const janitor = await runJanitor(env, logFile, scanner);
   log(`janitor: ${JSON.stringify(janitor)}`);
-  await drain(sqs, queues.url, pool, log);
+  await drain(sqs, [queues.url, later], pool, log);
   const converged = Date.now();
   log(`drained again ${secs(converged - drained)} after the janitor`);
   kubeRate = 0;
@@ -316,25 +338,59 @@ function secs(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
-/** Until no message is visible or in flight, and no worker is in a job, twice in a row. */
-async function drain(sqs: SQSClient, url: string, pool: WorkerPool, log: (l: string) => void): Promise<void> {
+/** The relay function's event source: due follow-ups into the jobs queue until stopped. */
+function relayLoop(sqs: SQSClient, url: string, queue: SqsJobQueue): () => Promise<void> {
+  let stopped = false;
+  const silent = { error: () => undefined };
+  const loop = (async () => {
+    while (!stopped) {
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      const records = (got.Messages ?? []).map((m) => ({
+        messageId: m.MessageId!,
+        body: m.Body ?? "",
+        receipt: m.ReceiptHandle!,
+      }));
+      const { batchItemFailures } = await relayBatch(records, { queue, log: silent });
+      const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+      for (const r of records.filter((x) => !failed.has(x.messageId)))
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: r.receipt }));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}
+
+/** Until no message is visible, in flight or delayed in `urls`, and no worker is in a job, three times in a row. */
+async function drain(
+  sqs: SQSClient,
+  urls: string[],
+  pool: WorkerPool,
+  log: (l: string) => void,
+): Promise<void> {
   let quiet = 0;
   let last = 0;
   for (;;) {
-    const { Attributes: a = {} } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          "ApproximateNumberOfMessages",
-          "ApproximateNumberOfMessagesNotVisible",
-          "ApproximateNumberOfMessagesDelayed",
-        ],
-      }),
-    );
-    const left =
-      Number(a.ApproximateNumberOfMessages ?? 0) +
-      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+    let left = 0;
+    for (const url of urls) {
+      const { Attributes: a = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+          ],
+        }),
+      );
+      left +=
+        Number(a.ApproximateNumberOfMessages ?? 0) +
+        Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+        Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+    }
     quiet = left === 0 && pool.idle ? quiet + 1 : 0;
     if (quiet >= 3) return;
     if (Date.now() - last > 15_000) {

@@ -261,7 +261,7 @@ describe("the kubeconfig endpoint's identity (prenv-kubeconfig)", () => {
     });
     const review = await admin
       .makeApiClient(AuthenticationV1Api)
-      .createTokenReview({ body: { spec: { token: issued.status!.token } } });
+      .createTokenReview({ body: { spec: { token: issued.status!.token! } } });
     expect(review.status?.user?.username).toBe(serviceAccountUser(own, TENANT));
 
     // Not another service account, not list, not writes, not impersonation, not secrets.

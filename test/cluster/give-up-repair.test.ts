@@ -28,7 +28,14 @@ describe("a job prenv gives up on", () => {
     const s = await setup(bot, admin);
     const log = pino({ level: "silent" });
     const templates = loadTemplates();
-    const deps = { settings: s.settings, kubeConfig: bot, templates, log, probot: s.rig.probot };
+    const deps = {
+      settings: s.settings,
+      kubeConfig: bot,
+      templates,
+      log,
+      probot: s.rig.probot,
+      later: s.rig.queue,
+    };
     // GitHub refuses every edit of prenv's comment (creating it works).
     let failing = true;
     s.standIn.route("PATCH", `/repos/${s.owner}/${s.repo}/issues/comments/:id`, (req) => {

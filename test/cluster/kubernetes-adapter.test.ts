@@ -147,23 +147,20 @@ describe("KubernetesCluster as prenv-bot", () => {
       dryRun: false,
     });
 
-    expect(
-      await cluster.waitForRollout(
-        ns,
-        [{ apiVersion: "apps/v1", kind: "Deployment", name: "ready" }],
-        30_000,
-      ),
-    ).toEqual({ ready: true });
+    const ready = [{ apiVersion: "apps/v1", kind: "Deployment", name: "ready" }];
+    await eventually("the deployment controller to roll out Deployment/ready", 30_000, async () => {
+      const state = await cluster.rolloutState(ns, ready);
+      expect(state).not.toMatchObject({ failed: [expect.anything()] });
+      return state.ready;
+    });
     // web's image is nowhere: the kubelet fails to pull it (no registry answers).
     await eventually("the kubelet to give up pulling web's image", 30_000, async () =>
       /^(ErrImagePull|ImagePullBackOff)$/.test((await cluster.diagnose(ns)).pods[0]?.reason ?? ""),
     );
-    const result = await cluster.waitForRollout(
-      ns,
-      [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }],
-      1_000,
-    );
-    expect(result).toEqual({ ready: false, pending: ["Deployment/web"] });
+    const result = await cluster.rolloutState(ns, [
+      { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+    ]);
+    expect(result).toEqual({ ready: false, pending: ["Deployment/web"], failed: [] });
     const report = await cluster.diagnose(ns);
     expect(report.pods).toHaveLength(1);
     expect(report.pods[0]?.name).toMatch(/^web-/);

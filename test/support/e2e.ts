@@ -4,6 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Probot, ProbotOctokit } from "probot";
 import { pino } from "pino";
 import { prenvApp } from "../../src/app.js";
+import type { LaterQueue, ReconcileJob } from "../../src/jobs/job.js";
 import { LocalQueue } from "../../src/runtime/local-queue.js";
 import type { Settings } from "../../src/runtime/settings.js";
 import { loadTemplates } from "../../src/runtime/templates.js";
@@ -32,12 +33,23 @@ export interface E2E {
 
 let deliveries = 0;
 
-/** `Octokit`: the class the App uses (default: the tests' one, with retries and throttling off). */
+export interface E2EOptions {
+  /**
+   * Follow-up jobs run inside the job that scheduled it, after sleeping out their delay, instead of
+   * being queued: the worker holds on while the rollout goes on, as deploys did before follow-ups
+   * (the rollout bench's "before").
+   */
+  holdFollowUps?: boolean;
+  /** The class the App uses (default: the tests' one, with retries and throttling off). */
+  Octokit?: typeof ProbotOctokit;
+}
+
 export async function startE2E(
   kubeConfig: KubeConfig,
   settings: Settings = testSettings(),
-  Octokit?: typeof ProbotOctokit,
+  opts: E2EOptions = {},
 ): Promise<E2E> {
+  const { Octokit } = opts;
   let faults: StandInOptions["faults"] | null = null;
   const standIn = await startGitHubStandIn({ faults: (call) => faults?.(call) });
   const logs: string[] = [];
@@ -50,17 +62,25 @@ export async function startE2E(
   const templates = loadTemplates();
   const failures: unknown[] = [];
   let fixedNow: Date | null = null;
-  const queue = new LocalQueue({
-    run: async (job) => {
-      await processJob(job, {
-        settings,
-        kubeConfig,
-        templates,
-        log,
-        probot,
-        now: () => fixedNow ?? new Date(),
-      });
+  const held: LaterQueue = {
+    enqueueLater: async (job, delayMs) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      await run(job);
     },
+  };
+  const run = async (job: ReconcileJob): Promise<void> => {
+    await processJob(job, {
+      settings,
+      kubeConfig,
+      templates,
+      log,
+      probot,
+      later: opts.holdFollowUps ? held : queue,
+      now: () => fixedNow ?? new Date(),
+    });
+  };
+  const queue = new LocalQueue({
+    run,
     onError: (job, err, attempt) => {
       failures.push(err);
       void localFailurePolicy(log, null)(job, err, attempt); // logs it as production would

@@ -9,6 +9,7 @@ export const HELLO_MANIFEST =
 export function helloPullRequest(
   standIn: GitHubStandIn,
   pr: { owner: string; repo: string; number: number; sha: string },
+  files: Record<string, string> = { "deploy/preview/cm.yaml": HELLO_MANIFEST },
 ): { opened: Record<string, unknown>; comments: IssueCommentsModel } {
   const { owner, repo, number, sha } = pr;
   const opened = pullRequestPayload("opened", { owner, repo, number, sha });
@@ -17,9 +18,7 @@ export function helloPullRequest(
     expect: { files: { optional: true } },
   });
   // Manifests are read from the commit's tree and blobs, never file by file.
-  standIn.contents(owner, repo, { "deploy/preview/cm.yaml": HELLO_MANIFEST }, sha, {
-    expect: { get: { times: 0 }, blob: {} },
-  });
+  standIn.contents(owner, repo, files, sha, { expect: { get: { times: 0 }, blob: {} } });
   standIn.collaboratorPermission(owner, repo, { Codertocat: "write" });
   standIn.configFile(owner, repo, "deploy:\n  path: deploy/preview\n");
   const comments = standIn.issueComments(owner, repo, number, { expect: { update: { optional: true } } });

@@ -13,6 +13,8 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
     PRENV_BASE_DOMAIN: "preview.test",
     PRENV_URL_SCHEME: "https",
     PRENV_ROLLOUT_TIMEOUT_SECONDS: "20",
+    // Follow-up looks at a rollout every second (as the rollout wait polled before them).
+    PRENV_ROLLOUT_CHECK_SECONDS: "1",
     PRENV_ROUTING: "ingress",
     PRENV_READY_CHECK: "rollout",
     PRENV_VCLUSTER_API_INGRESS_ANNOTATIONS:

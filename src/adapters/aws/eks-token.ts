@@ -12,10 +12,8 @@ import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import type { AwsCredentialIdentity, Provider } from "@smithy/types";
-import type { OutgoingHttpHeaders } from "node:http";
-import type { RequestOptions } from "node:https";
 import { PrenvError } from "../../errors.js";
+import type { AwsCredentials } from "./json-api.js";
 
 export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
 /** The header that binds a token to one cluster; it must be among the signed headers. */
@@ -27,7 +25,7 @@ export const EKS_TOKEN_LIFETIME_MS = 14 * 60_000;
 /** A cached token is replaced this long before its `expiresAt`. */
 export const EKS_TOKEN_REFRESH_MARGIN_MS = 60_000;
 
-export type AwsCredentials = AwsCredentialIdentity | Provider<AwsCredentialIdentity>;
+export type { AwsCredentials } from "./json-api.js";
 
 export interface EksTokenOptions {
   clusterName: string;
@@ -214,13 +212,6 @@ export class EksKubeConfig extends KubeConfig {
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
     context.setHeaderParam("Authorization", `Bearer ${await this.tokens.token()}`);
-  }
-
-  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    await super.applyToHTTPSOptions(opts);
-    const headers: OutgoingHttpHeaders = { ...(opts.headers as OutgoingHttpHeaders | undefined) };
-    headers.Authorization = `Bearer ${await this.tokens.token()}`;
-    opts.headers = headers;
   }
 }
 

@@ -6,7 +6,7 @@
 // Each is one Secrets Manager secret holding a JSON object, read once per container. Errors name
 // the secret and the keys at fault, never a value: not even the JSON parser's message goes out,
 // since it quotes the text it choked on.
-import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { AwsJsonClient } from "./json-api.js";
 
 export const SECRET_KEYS = {
   /** The App id is not secret; the webhook function needs it to ignore the App's own check runs. */
@@ -20,7 +20,8 @@ export type SecretKind = keyof typeof SECRET_KEYS;
 export type SecretValues<K extends SecretKind> = Record<(typeof SECRET_KEYS)[K][number], string>;
 
 export interface LoadSecretOptions {
-  secretsManager: SecretsManagerClient;
+  /** An AwsJsonClient for Secrets Manager (json-api.ts). */
+  secretsManager: AwsJsonClient;
   /** Name or ARN of the secret. */
   secretId: string;
 }
@@ -50,9 +51,8 @@ async function fetchSecret<K extends SecretKind>(
 ): Promise<SecretValues<K>> {
   let secretString: string | undefined;
   try {
-    ({ SecretString: secretString } = await secretsManager.send(
-      new GetSecretValueCommand({ SecretId: secretId }),
-    ));
+    const { SecretString } = await secretsManager.call("GetSecretValue", { SecretId: secretId });
+    secretString = typeof SecretString === "string" ? SecretString : undefined;
   } catch (err) {
     const name = err instanceof Error ? err.name : "unknown error";
     throw new Error(

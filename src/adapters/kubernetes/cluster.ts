@@ -19,7 +19,7 @@ import type {
   FailureReport,
   GatewayRef,
   IssuedAccess,
-  RolloutResult,
+  RolloutState,
   RouteWait,
   ScaleResult,
   UrlWait,
@@ -30,12 +30,12 @@ import { PrenvError } from "../../errors.js";
 import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import { translateKubeError } from "./errors.js";
 import { ImpersonatingKubeConfig, serviceAccountUser } from "./kubeconfig.js";
-import { applyEach, RawKube, statusMessage, type DiscoveryCache } from "./raw.js";
+import { applyEach, bounded, Connection, RawKube, statusMessage } from "./raw.js";
 import { retrying } from "./retry.js";
 import { issueTenantAccess, issueVirtualAccess, type TokenContext } from "./tokens.js";
 import {
   NotPublished,
-  pollRollout,
+  rolloutState,
   virtualKubeConfig,
   VirtualWorkloads,
   type PollOptions,
@@ -67,8 +67,8 @@ export interface ClusterOptions {
 export class KubernetesCluster implements ClusterPort {
   private readonly core: CoreV1Api;
   private readonly raw: RawKube;
-  /** One discovery cache for the bot's and every tenant's requests. */
-  private readonly discovery: DiscoveryCache = new Map();
+  /** The bot's and every tenant's requests: one discovery cache, kept-alive connections. */
+  private readonly connection = new Connection();
   private readonly poll: PollOptions;
 
   constructor(
@@ -76,7 +76,7 @@ export class KubernetesCluster implements ClusterPort {
     private readonly opts: ClusterOptions = {},
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
-    this.raw = new RawKube(kc, this.discovery);
+    this.raw = new RawKube(kc, this.connection);
     this.poll = {
       pollMs: opts.pollMs ?? 1000,
       sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
@@ -119,14 +119,24 @@ export class KubernetesCluster implements ClusterPort {
     return out;
   }
 
+  /** Namespaces first, then the rest at once (quota, policies, accounts, bindings: none needs another). */
   async applyAsBot(objects: KubeObject[]): Promise<void> {
-    for (const o of objects) {
-      try {
-        await this.raw.apply(o, { fieldManager: FIELD_MANAGER, force: true });
-      } catch (err) {
-        throw this.translate(err, `apply ${o.kind}/${o.metadata.name}`);
-      }
-    }
+    let failure: PrenvError | undefined;
+    const each = (list: KubeObject[]) =>
+      bounded(
+        list,
+        async (o) => {
+          try {
+            await this.raw.apply(o, { fieldManager: FIELD_MANAGER, force: true });
+          } catch (err) {
+            failure ??= this.translate(err, `apply ${o.kind}/${o.metadata.name}`);
+          }
+        },
+        () => failure !== undefined,
+      );
+    await each(objects.filter((o) => o.kind === "Namespace"));
+    if (!failure) await each(objects.filter((o) => o.kind !== "Namespace"));
+    if (failure) throw failure;
   }
 
   async annotate(namespace: string, write: AnnotationWrite): Promise<void> {
@@ -147,7 +157,7 @@ export class KubernetesCluster implements ClusterPort {
    * workload's REPLICAS_BEFORE_SLEEP annotation. Wake: back to that count. Done as the tenant.
    */
   scaleWorkloads(namespace: string, to: "sleep" | "wake"): Promise<ScaleResult> {
-    const api = new RawKube(this.tenant(namespace), this.discovery);
+    const api = new RawKube(this.tenant(namespace), this.connection);
     return scaleWorkloads(api, namespace, to, {
       translate: (err: unknown, what: string) => this.translate(err, what),
       poll: this.poll,
@@ -155,7 +165,7 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   async applyAsTenant(namespace: string, objects: KubeObject[], opts: { dryRun: boolean }): Promise<void> {
-    const api = new RawKube(this.tenant(namespace), this.discovery);
+    const api = new RawKube(this.tenant(namespace), this.connection);
     await applyEach(
       objects,
       { dryRun: opts.dryRun, who: "The cluster" },
@@ -169,7 +179,7 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   async deleteAsTenant(namespace: string, refs: ObjectRef[]): Promise<void> {
-    const api = new RawKube(this.tenant(namespace), this.discovery);
+    const api = new RawKube(this.tenant(namespace), this.connection);
     for (const r of refs) {
       try {
         await api.delete(r, namespace);
@@ -211,10 +221,10 @@ export class KubernetesCluster implements ClusterPort {
     return pollUrl(url, this.opts.gatewayAddress ?? null, timeoutMs, this.poll);
   }
 
-  async waitForRollout(namespace: string, workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult> {
+  async rolloutState(namespace: string, workloads: ObjectRef[]): Promise<RolloutState> {
     const apps = this.tenant(namespace).makeApiClient(AppsV1Api);
     const translate = (err: unknown, what: string) => this.translate(err, what);
-    return pollRollout(workloads, timeoutMs, (w) => workloadReady(apps, namespace, w, translate), this.poll);
+    return rolloutState(workloads, (w) => workloadReady(apps, namespace, w, translate));
   }
 
   async diagnose(namespace: string): Promise<FailureReport> {
@@ -227,7 +237,7 @@ export class KubernetesCluster implements ClusterPort {
 
   async virtualCluster(namespace: string, apiHost: string, timeoutMs: number): Promise<VirtualClusterState> {
     const endpoint = { apiHost, address: this.opts.virtualAddress ?? null };
-    const tenant = new RawKube(this.tenant(namespace), this.discovery);
+    const tenant = new RawKube(this.tenant(namespace), this.connection);
     const deadline = this.poll.now() + timeoutMs;
     let reason = "it did not answer";
     for (;;) {
@@ -241,10 +251,11 @@ export class KubernetesCluster implements ClusterPort {
         reason = err.message;
       }
       if (kc) {
+        const connection = new Connection();
         try {
           // Not retried here: this loop polls until the virtual cluster answers.
-          await new RawKube(kc).request("GET", "/readyz", { retry: false });
-          return { ready: true, cluster: this.virtualWorkloads(kc) };
+          await new RawKube(kc, connection).request("GET", "/readyz", { retry: false });
+          return { ready: true, cluster: this.virtualWorkloads(kc, connection) };
         } catch (err) {
           reason = notReadyReason(err, apiHost);
           // It refuses the credentials it published itself: waiting will not help.
@@ -257,8 +268,8 @@ export class KubernetesCluster implements ClusterPort {
     }
   }
 
-  private virtualWorkloads(kc: KubeConfig): VirtualWorkloads {
-    return new VirtualWorkloads(kc, {
+  private virtualWorkloads(kc: KubeConfig, connection: Connection): VirtualWorkloads {
+    return new VirtualWorkloads(kc, connection, {
       poll: this.poll,
       fieldManager: FIELD_MANAGER,
       translate: (err, what) => this.translate(err, what),
@@ -278,7 +289,7 @@ export class KubernetesCluster implements ClusterPort {
     const tokens: TokenContext = {
       kc: this.kc,
       raw: this.raw,
-      discovery: this.discovery,
+      discovery: this.connection.discovery,
       translate: (err: unknown, what: string) => this.translate(err, what),
       hostServer: this.opts.hostServer ?? null,
       virtualAddress: this.opts.virtualAddress ?? null,

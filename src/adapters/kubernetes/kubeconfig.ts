@@ -1,9 +1,8 @@
 // Loading kubeconfigs and acting as another identity. client-node only knows Impersonate-User;
 // prenv also needs Impersonate-Group (to act as the `prenv-bot` group on a test cluster), so
-// impersonation is added here for both kinds of request the library makes.
+// impersonation is added here, on the one path every request takes (the generated clients' and
+// raw.ts's): applySecurityAuthentication.
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
-import type { OutgoingHttpHeaders } from "node:http";
-import type { RequestOptions } from "node:https";
 
 export interface Impersonation {
   /** e.g. `system:serviceaccount:<ns>:prenv-tenant` */
@@ -39,14 +38,6 @@ export class ImpersonatingKubeConfig extends KubeConfig {
     await this.base.applySecurityAuthentication(context);
     context.setHeaderParam("Impersonate-User", this.impersonation.user);
     if (this.impersonation.group) context.setHeaderParam("Impersonate-Group", this.impersonation.group);
-  }
-
-  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    await this.base.applyToHTTPSOptions(opts);
-    const headers = { ...(opts.headers as OutgoingHttpHeaders | undefined) };
-    headers["Impersonate-User"] = this.impersonation.user;
-    if (this.impersonation.group) headers["Impersonate-Group"] = this.impersonation.group;
-    opts.headers = headers;
   }
 }
 

@@ -23,6 +23,10 @@ const NETWORK_CODES = new Set([
   "ETIMEDOUT",
   "ECONNABORTED",
   "EAI_AGAIN",
+  // undici (client-node 2.x): a socket closed or reset under a request, or no connection in time.
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
 ]);
 
 /**
@@ -40,11 +44,12 @@ export function typedPatchRefusal(err: unknown): boolean {
   );
 }
 
+/** The error's network code, or its cause's (undici wraps a reset socket in UND_ERR_SOCKET). */
 function networkCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; cause?: { code?: unknown }; message?: unknown } | null;
-  const code =
-    typeof e?.code === "string" ? e.code : typeof e?.cause?.code === "string" ? e.cause.code : undefined;
-  if (code) return code;
+  const codes = [e?.code, e?.cause?.code].filter((c): c is string => typeof c === "string");
+  const known = codes.find((c) => NETWORK_CODES.has(c));
+  if (known ?? codes[0]) return known ?? codes[0];
   const message = typeof e?.message === "string" ? e.message : "";
   return /socket hang up|request timed out/i.test(message) ? "ECONNRESET" : undefined;
 }

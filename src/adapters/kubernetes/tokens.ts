@@ -8,7 +8,7 @@ import type { IssuedAccess } from "../../environment/ports.js";
 import { MANAGER } from "../../environment/record.js";
 import { PrenvError } from "../../errors.js";
 import { serviceAccountUser } from "./kubeconfig.js";
-import { RawKube, type DiscoveryCache } from "./raw.js";
+import { Connection, RawKube, type DiscoveryCache } from "./raw.js";
 import { NotPublished, virtualKubeConfig } from "./virtual.js";
 
 /** Inside a virtual cluster: the service account developers' kubeconfigs act as (cluster-admin there). */
@@ -82,7 +82,8 @@ export async function issueVirtualAccess(
   try {
     // As the tenant, with a token of the shortest lifetime Kubernetes issues: the kubeconfig
     // endpoint's identity requests tokens for prenv-tenant and may impersonate no one.
-    const tenant = new RawKube(await tenantByToken(c, namespace), c.discovery);
+    // Its own connection: one made with the bot's client certificate would authenticate as the bot.
+    const tenant = new RawKube(await tenantByToken(c, namespace), new Connection(c.discovery));
     kc = await virtualKubeConfig(tenant, namespace, endpoint);
   } catch (err) {
     if (err instanceof NotPublished) {

@@ -4,11 +4,11 @@
 // The Secret lives in a namespace a PR's workloads share, so nothing else in it is trusted: no
 // server URL (the per-PR host is ours), no exec or auth-provider plugins (they would run commands).
 import { ApiException, KubeConfig } from "@kubernetes/client-node";
-import type { FailureReport, RolloutResult, WorkloadCluster } from "../../environment/ports.js";
+import type { FailureReport, RolloutState, WorkloadCluster } from "../../environment/ports.js";
 import type { KubeObject, ObjectRef } from "../../manifests/objects.js";
 import { VCLUSTER_KUBECONFIG_SECRET } from "../../environment/accounts.js";
 import { PrenvError } from "../../errors.js";
-import { applyEach, RawKube, type DiscoveryCache } from "./raw.js";
+import { applyEach, RawKube, type Connection } from "./raw.js";
 
 const SECRET_KEYS = ["certificate-authority", "client-certificate", "client-key"] as const;
 
@@ -99,25 +99,15 @@ export interface PollOptions {
   now: () => number;
 }
 
-/** Polls `ready` for each workload until all are, one has failed, or `timeoutMs` passes. */
-export async function pollRollout(
+/** One look at each workload: ready, still rolling out, or failed. */
+export async function rolloutState(
   workloads: ObjectRef[],
-  timeoutMs: number,
   ready: (w: ObjectRef) => Promise<boolean | "failed">,
-  poll: PollOptions,
-): Promise<RolloutResult> {
-  const deadline = poll.now() + timeoutMs;
-  for (;;) {
-    const pending: string[] = [];
-    for (const w of workloads) {
-      const state = await ready(w);
-      if (state === "failed") return { ready: false, pending: [`${label(w)} (progress deadline exceeded)`] };
-      if (!state) pending.push(label(w));
-    }
-    if (pending.length === 0) return { ready: true };
-    if (poll.now() >= deadline) return { ready: false, pending };
-    await poll.sleep(poll.pollMs);
-  }
+): Promise<RolloutState> {
+  const states = await Promise.all(workloads.map(ready));
+  const pending = workloads.filter((_, i) => states[i] === false).map(label);
+  const failed = workloads.filter((_, i) => states[i] === "failed").map(label);
+  return pending.length === 0 && failed.length === 0 ? { ready: true } : { ready: false, pending, failed };
 }
 
 function label(w: ObjectRef): string {
@@ -134,15 +124,14 @@ export interface VirtualWorkloadOptions {
 
 /** Inside a virtual cluster, as its admin: every kind and namespace the manifests name. */
 export class VirtualWorkloads implements WorkloadCluster {
-  private discovery: DiscoveryCache = new Map();
-
   constructor(
     private readonly kc: KubeConfig,
+    private readonly connection: Connection,
     private readonly opts: VirtualWorkloadOptions,
   ) {}
 
   private raw(): RawKube {
-    return new RawKube(this.kc, this.discovery);
+    return new RawKube(this.kc, this.connection);
   }
 
   async apply(objects: KubeObject[], opts: { dryRun: boolean }): Promise<ObjectRef[]> {
@@ -191,7 +180,7 @@ export class VirtualWorkloads implements WorkloadCluster {
       }
     }
     // Kinds the new definitions serve are discovered afresh.
-    this.discovery = new Map();
+    this.connection.discovery.clear();
   }
 
   async delete(refs: ObjectRef[]): Promise<void> {
@@ -206,27 +195,22 @@ export class VirtualWorkloads implements WorkloadCluster {
     }
   }
 
-  async waitForRollout(workloads: ObjectRef[], timeoutMs: number): Promise<RolloutResult> {
+  async rolloutState(workloads: ObjectRef[]): Promise<RolloutState> {
     const raw = this.raw();
-    return pollRollout(
-      workloads,
-      timeoutMs,
-      async (w) => {
-        const plural = w.kind === "Deployment" ? "deployments" : "statefulsets";
-        const ns = encodeURIComponent(w.namespace || "default");
-        try {
-          const obj = await raw.request(
-            "GET",
-            `/apis/apps/v1/namespaces/${ns}/${plural}/${encodeURIComponent(w.name)}`,
-          );
-          return this.opts.readyState(w.kind, obj);
-        } catch (err) {
-          if (err instanceof ApiException && err.code === 404) return false;
-          throw this.opts.translate(err, `read ${w.kind}/${w.name} in the virtual cluster`);
-        }
-      },
-      this.opts.poll,
-    );
+    return rolloutState(workloads, async (w) => {
+      const plural = w.kind === "Deployment" ? "deployments" : "statefulsets";
+      const ns = encodeURIComponent(w.namespace || "default");
+      try {
+        const obj = await raw.request(
+          "GET",
+          `/apis/apps/v1/namespaces/${ns}/${plural}/${encodeURIComponent(w.name)}`,
+        );
+        return this.opts.readyState(w.kind, obj);
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return false;
+        throw this.opts.translate(err, `read ${w.kind}/${w.name} in the virtual cluster`);
+      }
+    });
   }
 
   diagnose(namespaces: string[]): Promise<FailureReport> {

@@ -4,7 +4,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger as Pino } from "pino";
 import type { Probot } from "probot";
 import type { JanitorReport } from "../../environment/janitor.js";
-import type { JobQueue, ReconcileJob } from "../../jobs/job.js";
+import type { JobQueue, LaterQueue, ReconcileJob } from "../../jobs/job.js";
 import { tellPullRequest, unsettleEnvironment, type Tell, type Unsettle } from "../failures.js";
 import { runSweep } from "../janitor.js";
 import { loadSettings, type Settings } from "../settings.js";
@@ -15,6 +15,7 @@ import { appProbot } from "./github.js";
 import { clusterKubeConfig } from "./eks.js";
 import { rootLogger } from "./logger.js";
 import { once } from "./once.js";
+import { functionCredentials } from "./aws.js";
 import { sqsQueue } from "./queue.js";
 import { appCredentials } from "./secrets.js";
 
@@ -25,8 +26,8 @@ export interface BotRoot {
   templates: WorkerDeps["templates"];
   /** The host cluster as prenv-bot (EKS or the kubeconfig), built on first use. */
   kubeConfig(): Promise<KubeConfig>;
-  /** The jobs queue (the janitor enqueues one reconcile per environment), built on first use. */
-  queue(): JobQueue;
+  /** The jobs queue (the janitor enqueues one reconcile per environment; the worker follow-ups), built on first use. */
+  queue(): JobQueue & LaterQueue;
   /** Tells a job's PR that prenv stopped working on it. */
   tell: Tell;
   /** Marks a job's environment for the janitor (before its last attempt). */
@@ -42,14 +43,14 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
   const probot = appProbot(full, app, log);
   const templates = loadTemplates();
   const kubeConfig = once(() => clusterKubeConfig(full));
-  let queue: JobQueue | undefined;
+  let queue: (JobQueue & LaterQueue) | undefined;
   return {
     settings: full,
     log,
     probot,
     templates,
     kubeConfig,
-    queue: () => (queue ??= sqsQueue(full)),
+    queue: () => (queue ??= sqsQueue(full, functionCredentials(full))),
     tell: tellPullRequest({ probot, settings: full, templates }),
     unsettle: unsettleEnvironment({ kubeConfig, settings: full, log }),
   };
@@ -57,7 +58,8 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
 
 export async function runJob(root: BotRoot, job: ReconcileJob): Promise<void> {
   const { settings, templates, log, probot } = root;
-  await processJob(job, { settings, kubeConfig: await root.kubeConfig(), templates, log, probot });
+  const kubeConfig = await root.kubeConfig();
+  await processJob(job, { settings, kubeConfig, templates, log, probot, later: root.queue() });
 }
 
 /** A janitor pass; what to do with each reconcile job is the caller's (the queue on AWS). */
@@ -70,6 +72,7 @@ export async function runJanitor(
     cluster: hostCluster(await root.kubeConfig(), root.settings),
     enqueue: opts.enqueue ?? ((job) => root.queue().enqueue(job)),
     prices: root.settings.environment.prices,
+    rolloutTimeoutMs: root.settings.environment.rolloutTimeoutMs,
     log: root.log,
     ...(opts.dryRun ? { dryRun: true } : {}),
   });

@@ -2,9 +2,10 @@
 // function's keys are set there (`npm start`, the CLI, `npm run offline`), else from the function's
 // own Secrets Manager secret (see src/adapters/aws/secrets.ts and serverless.yml). Never another
 // function's secret.
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { AwsJsonClient, SECRETS_MANAGER } from "../../adapters/aws/json-api.js";
 import { loadSecret, SECRET_KEYS, type SecretKind, type SecretValues } from "../../adapters/aws/secrets.js";
 import { parseAppId, type Settings } from "../settings.js";
+import { functionCredentials } from "./aws.js";
 
 /** The App itself (worker, janitor, `npm start`, the CLI's janitor): it signs as the App. */
 export interface AppCredentials {
@@ -55,7 +56,9 @@ async function functionSecret<K extends SecretKind>(kind: K, settings: Settings)
       `prenv cannot start: set ${SECRET_ID_VARIABLE[kind]} (a Secrets Manager secret with ${keys.join(", ")}), or ${keys.join(" and ")}`,
     );
   }
-  const secretsManager = new SecretsManagerClient({ region: settings.aws.region });
+  const { region, secretsEndpoint: endpoint } = settings.aws;
+  const credentials = functionCredentials(settings);
+  const secretsManager = new AwsJsonClient(SECRETS_MANAGER, { region, credentials, endpoint });
   return loadSecret(kind, { secretsManager, secretId });
 }
 

@@ -6,6 +6,7 @@ import { prenvApp } from "../../app.js";
 import { loadSettings } from "../settings.js";
 import { createWebhookHandler } from "../webhook-handler.js";
 import { once } from "./once.js";
+import { functionCredentials } from "./aws.js";
 import { sqsQueue } from "./queue.js";
 import { webhookCredentials } from "./secrets.js";
 
@@ -13,6 +14,6 @@ export const webhookRoot = once(async () => {
   const settings = loadSettings(process.env);
   const { appId, webhookSecret } = await webhookCredentials(settings);
   const events = new Webhooks({ secret: webhookSecret });
-  prenvApp({ queue: sqsQueue(settings), appId })(events);
+  prenvApp({ queue: sqsQueue(settings, functionCredentials(settings)), appId })(events);
   return { handle: createWebhookHandler({ events, secret: webhookSecret }) };
 });

@@ -178,7 +178,9 @@ export async function startPassthrough(
       });
       for (const slice of slices.items) {
         const target = slice.ports?.find((p) => (p.name ?? "") === (port.name ?? ""))?.port;
-        const ready = slice.endpoints.find((e) => e.conditions?.ready !== false && e.addresses.length > 0);
+        const ready = (slice.endpoints ?? []).find(
+          (e) => e.conditions?.ready !== false && e.addresses.length > 0,
+        );
         if (target && ready) return { ip: ready.addresses[0]!, port: target };
       }
       return null;

@@ -98,6 +98,8 @@ export async function setup(
     settings?: Record<string, string>;
     /** The Octokit class the App uses (default: the tests' one, with retries and throttling off). */
     Octokit?: typeof ProbotOctokit;
+    /** Follow-ups run inside the job that scheduled them (test/support/e2e.ts). */
+    holdFollowUps?: boolean;
   } = {},
 ) {
   const owner = "acme";
@@ -109,7 +111,10 @@ export async function setup(
     PRENV_ROLLOUT_TIMEOUT_SECONDS: String(opts.rolloutSeconds ?? 20),
     ...opts.settings,
   });
-  const rig = await startE2E(bot, settings, opts.Octokit);
+  const rig = await startE2E(bot, settings, {
+    holdFollowUps: opts.holdFollowUps ?? false,
+    ...(opts.Octokit ? { Octokit: opts.Octokit } : {}),
+  });
   rigs.push(rig);
   const ns = namespaceName({ owner, repo, pr: number });
   namespaces.push({ kc: admin, name: ns });

@@ -177,13 +177,11 @@ export async function startVclusterNode(
   const core = admin.makeApiClient(CoreV1Api);
   // Where the host's API server is for pods: the `kubernetes` Service's endpoint, on the host's
   // end of the node's link (connections from the host to the node come from there too).
-  const slices = await admin
-    .makeApiClient(DiscoveryV1Api)
-    .listNamespacedEndpointSlice({
-      namespace: "default",
-      labelSelector: "kubernetes.io/service-name=kubernetes",
-    });
-  const hostIP = slices.items[0]?.endpoints[0]?.addresses[0];
+  const slices = await admin.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({
+    namespace: "default",
+    labelSelector: "kubernetes.io/service-name=kubernetes",
+  });
+  const hostIP = slices.items[0]?.endpoints?.[0]?.addresses[0];
   if (!hostIP)
     throw new Error(
       "the kubernetes Service has no endpoint: the API server does not advertise the node's link",

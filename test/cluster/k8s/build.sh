@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries the cluster test tier runs against (kube-apiserver,
 # kube-controller-manager, kube-scheduler, etcd, and the node's kubelet and kube-proxy) from the
-# Go module proxy, at the versions pinned in go.mod next to this script.
+# Go module proxy, at the versions pinned in go.mod next to this script, and kubectl of the same
+# release (`npm run bench` compares prenv's apply with `kubectl apply --server-side`).
 #
 # Output goes to a cache outside the repository:
 #   ${PRENV_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-cluster}/<key>/bin
@@ -22,7 +23,7 @@ etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' go.mod)"
 key="$( (cat go.mod go.sum; go version) | sha256sum | cut -c1-16)"
 cache_root="${PRENV_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-cluster}"
 bin="$cache_root/$key/bin"
-binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd)
+binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd)
 
 have_all=1
 for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || have_all=0; done
@@ -46,7 +47,7 @@ echo "building Kubernetes $k8s_version, etcd $etcd_version into $bin (first buil
 export CGO_ENABLED=0
 # Two cores: let go parallelise packages, but build the binaries one at a time so peak
 # memory stays bounded (the apiserver link alone needs ~2 GiB).
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
   [[ -x "$bin/$b" ]] && continue
   go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b"
   mv "$bin/$b.tmp" "$bin/$b"

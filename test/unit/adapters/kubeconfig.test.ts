@@ -1,8 +1,7 @@
 // Impersonation must keep credentials that are made per request (EKS tokens), not only those
 // stored in the kubeconfig.
 import { KubeConfig, VersionApi, type RequestContext } from "@kubernetes/client-node";
-import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
-import type { RequestOptions } from "node:https";
+import { createServer, type IncomingHttpHeaders } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ImpersonatingKubeConfig } from "../../../src/adapters/kubernetes/kubeconfig.js";
 import { RawKube } from "../../../src/adapters/kubernetes/raw.js";
@@ -12,13 +11,6 @@ class PerRequestToken extends KubeConfig {
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
     context.setHeaderParam("Authorization", `Bearer fresh-${++this.calls}`);
-  }
-  override async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
-    await super.applyToHTTPSOptions(opts);
-    opts.headers = {
-      ...(opts.headers as OutgoingHttpHeaders),
-      Authorization: `Bearer fresh-${++this.calls}`,
-    };
   }
 }
 

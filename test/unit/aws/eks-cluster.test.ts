@@ -1,7 +1,7 @@
 // describeCluster and eksKubeConfig with the real EKS client against a stand-in endpoint, and a
 // real client-node request to a local HTTPS "API server" trusted through the DescribeCluster CA.
 import { EKSClient } from "@aws-sdk/client-eks";
-import { VersionApi } from "@kubernetes/client-node";
+import { RequestContext, VersionApi } from "@kubernetes/client-node";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
@@ -207,7 +207,7 @@ describe("eksKubeConfig", () => {
     expect(lookups()).toEqual([`GET /clusters/${name}`]);
   });
 
-  it("puts the token on the options client-node uses for watches, logs and exec", async () => {
+  it("puts the token on the request context every client-node request (and raw.ts) is sent with", async () => {
     const name = clusterWith(active("x"));
     const kc = await eksKubeConfig({
       eks,
@@ -216,11 +216,10 @@ describe("eksKubeConfig", () => {
       credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
     });
 
-    const opts = await kc.applyToFetchOptions({});
+    const ctx = new RequestContext("https://example.invalid/api", "GET");
+    await kc.applySecurityAuthentication(ctx);
 
-    // client-node types these as node-fetch's; at run time they are a WHATWG Headers.
-    const headers = opts.headers as { get(name: string): string | null };
-    expect(headers.get("Authorization")).toMatch(/^Bearer k8s-aws-v1\.[A-Za-z0-9_-]+$/);
+    expect(ctx.getHeaders().Authorization).toMatch(/^Bearer k8s-aws-v1\.[A-Za-z0-9_-]+$/);
     // The exported kubeconfig holds no credential.
     expect(kc.exportConfig()).not.toContain("k8s-aws-v1");
   });

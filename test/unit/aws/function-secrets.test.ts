@@ -83,7 +83,15 @@ describe("serverless.yml", () => {
       worker: [`PRENV_SECRET_ID=${SECRETS.app}`],
       kubeconfig: [`PRENV_KUBECONFIG_SECRET_ID=${SECRETS.kubeconfig}`],
       janitor: [`PRENV_SECRET_ID=${SECRETS.app}`],
+      relay: [],
     });
+  });
+
+  it("gives the relay function (delay queue to jobs queue) no secret at all", () => {
+    const statements = statementsOf(stack.functions.relay!.role);
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("secretsmanager:")))).toEqual(
+      [],
+    );
   });
 
   it("maps the kubeconfig function to its own Kubernetes group, the worker and janitor to prenv-bot, the webhook to none", () => {

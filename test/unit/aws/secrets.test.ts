@@ -1,6 +1,6 @@
-// loadSecret with the real Secrets Manager client, against a stand-in endpoint on 127.0.0.1: one
-// secret per kind of function (webhook, app, kubeconfig), each with its own keys.
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+// loadSecret with prenv's Secrets Manager client (AWS JSON 1.1, SigV4), against a stand-in endpoint
+// on 127.0.0.1: one secret per kind of function (webhook, app, kubeconfig), each with its own keys.
+import { AwsJsonClient, SECRETS_MANAGER } from "../../../src/adapters/aws/json-api.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadSecret, parseSecret } from "../../../src/adapters/aws/secrets.js";
 import { FAKE_CREDENTIALS, startAwsStandIn, type AwsStandIn, type StandInReply } from "./aws-standin.js";
@@ -18,7 +18,7 @@ const CLIENT_SECRET = "client-secret-do-not-leak-9b1c";
 /** What the stand-in answers per SecretId; a queue, so a test can script failures then success. */
 const replies = new Map<string, StandInReply[]>();
 let standIn: AwsStandIn;
-let client: SecretsManagerClient;
+let client: AwsJsonClient;
 
 const found = (secretString: string): StandInReply => ({
   status: 200,
@@ -40,7 +40,7 @@ beforeAll(async () => {
     const { SecretId } = JSON.parse(call.body) as { SecretId: string };
     return replies.get(SecretId)?.shift();
   });
-  client = new SecretsManagerClient({
+  client = new AwsJsonClient(SECRETS_MANAGER, {
     endpoint: standIn.endpoint,
     region: "eu-west-1",
     credentials: FAKE_CREDENTIALS,
@@ -49,7 +49,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  client.destroy();
   await standIn.close();
 });
 
@@ -196,7 +195,7 @@ describe("loadSecret", () => {
     expect(getCalls()).toEqual([secretId, secretId, secretId]);
   });
 
-  it("keeps the SDK error as the cause of a failed read", async () => {
+  it("keeps the AWS error as the cause of a failed read", async () => {
     const secretId = secretWith(
       awsError("ResourceNotFoundException", "Secrets Manager can't find the specified secret."),
     );

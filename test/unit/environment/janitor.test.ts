@@ -27,7 +27,7 @@ function env(name: string, repoId: string, pr = 7): EnvironmentRecord {
 
 type Pulls = { repoId: number | null; open: Set<number> } | null;
 
-async function run(envs: EnvironmentRecord[], pulls: Pulls | Error) {
+async function run(envs: EnvironmentRecord[], pulls: Pulls | Error, rolloutTimeoutMs?: number) {
   const jobs: ReconcileJob[] = [];
   const report = await sweep({
     listEnvironments: () => Promise.resolve(envs),
@@ -36,11 +36,28 @@ async function run(envs: EnvironmentRecord[], pulls: Pulls | Error) {
     clock: { now: () => NOW },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     prices: { cpuHour: 0, gibHour: 0, currency: "USD" },
+    ...(rolloutTimeoutMs ? { rolloutTimeoutMs } : {}),
   });
   return { jobs, report };
 }
 
 describe("janitor sweep", () => {
+  it("reconciles a rollout still in progress well after its timeout (its follow-ups were lost), not before", async () => {
+    const rolling = (minutesAgo: number): EnvironmentRecord => {
+      const e = env("a", "100");
+      e.annotations["prenv.dev/state"] = "rolling-out";
+      e.annotations["prenv.dev/applied-objects"] = "[]";
+      e.annotations["prenv.dev/rollout-since"] = new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
+      return e;
+    };
+    const open = { repoId: 100, open: new Set([7]) };
+    expect((await run([rolling(6)], open, 300_000)).jobs).toEqual([]);
+    expect((await run([rolling(11)], open, 300_000)).jobs).toEqual([
+      expect.objectContaining({ number: 7, reason: "janitor: rollout not finished after its timeout" }),
+    ]);
+    expect((await run([rolling(11)], open)).jobs).toEqual([]);
+  });
+
   it("leaves an open PR's environment alone when the repository id matches", async () => {
     const { jobs } = await run([env("a", "100")], { repoId: 100, open: new Set([7]) });
     expect(jobs).toEqual([]);

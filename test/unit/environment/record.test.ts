@@ -22,6 +22,19 @@ describe("environment state on namespace annotations", () => {
     expect(decodeState(encodeState(state))).toEqual(state);
   });
 
+  it("round-trips a rollout in progress with when it began; a settled one keeps no start", () => {
+    const rolling = {
+      phase: "rolling-out" as const,
+      deployedSha: "b".repeat(40),
+      configHash: "0123456789abcdef",
+      applied: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web" }],
+      rolloutSince: new Date("2026-05-01T10:00:00.000Z"),
+    };
+    expect(decodeState(encodeState(rolling))).toEqual(rolling);
+    expect(encodeState({ ...rolling, phase: "ready" })).not.toHaveProperty(["prenv.dev/rollout-since"]);
+    expect(decodeState(encodeState({ ...rolling, phase: "ready" }))).not.toHaveProperty("rolloutSince");
+  });
+
   it.each([
     ["no state at all", {}],
     ["an unknown phase", { [STATE.phase]: "sleeping" }],

@@ -89,4 +89,49 @@ describe("LocalQueue", () => {
     expect(calls).toBe(3);
     expect(waits).toEqual([10, 20]);
   });
+
+  it("enqueues a job for later when it is due, and is idle only once it has run", async () => {
+    const seen: string[] = [];
+    const q = new LocalQueue({
+      run: (j) => Promise.resolve(void seen.push(j.delivery)),
+      onError: () => ({ retryInMs: null }),
+    });
+    const started = Date.now();
+    await q.enqueueLater(job(1, "later"), 50);
+    expect(seen).toEqual([]);
+    await q.onIdle();
+    expect(seen).toEqual(["later"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it("keeps a follow-up beside a waiting reconcile of the same PR, and runs it after, in order", async () => {
+    const r = gatedRunner();
+    const q = new LocalQueue({ run: (j) => r.run(j), onError: () => ({ retryInMs: null }) });
+    const check = {
+      ...job(1, "check"),
+      check: { sha: "a".repeat(40), configHash: "abc", since: 0, attempt: 1 },
+    };
+    await q.enqueue(job(1, "a"));
+    await tick();
+    await q.enqueue(check);
+    await q.enqueue(job(1, "b"));
+    await q.enqueue(job(2, "c"));
+    r.release("a");
+    await tick();
+    r.release("c");
+    r.release("b");
+    await tick();
+    r.release("check");
+    await q.onIdle();
+    expect(r.events).toEqual([
+      "start 1:a",
+      "start 2:c",
+      "end 1:a",
+      "start 1:b",
+      "end 2:c",
+      "end 1:b",
+      "start 1:check",
+      "end 1:check",
+    ]);
+  });
 });

@@ -86,24 +86,27 @@ describe("operator settings for virtual clusters and kubeconfigs", () => {
 });
 
 describe("loadSettings: operator limits", () => {
-  it("refuses waits that cannot fit in the worker's timeout, naming the settings", () => {
+  it("refuses waits that cannot fit in the worker's timeout, naming the settings; rollouts are not waited for in a job", () => {
     expect(() =>
-      loadSettings({
-        PRENV_ROLLOUT_TIMEOUT_SECONDS: "500",
-        PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "240",
-        PRENV_JOB_TIMEOUT_SECONDS: "720",
-      }),
+      loadSettings({ PRENV_VCLUSTER_READY_TIMEOUT_SECONDS: "600", PRENV_JOB_TIMEOUT_SECONDS: "600" }),
     ).toThrow(
-      /PRENV_ROLLOUT_TIMEOUT_SECONDS \(500\) \+ PRENV_VCLUSTER_READY_TIMEOUT_SECONDS \(240\) \+ PRENV_READY_TIMEOUT_SECONDS \(60\) \+ 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS \(720\)/,
+      /PRENV_VCLUSTER_READY_TIMEOUT_SECONDS \(600\) \+ PRENV_READY_TIMEOUT_SECONDS \(60\) \+ 60 s must fit in the worker's timeout PRENV_JOB_TIMEOUT_SECONDS \(600\)/,
     );
-    // The defaults fit the worker's timeout; without the URL check its wait does not count.
-    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "720" })).not.toThrow();
-    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "600" })).toThrow(
+    // The defaults (240 + 60 + 60 s) fit; without the URL check its wait does not count.
+    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "360" })).not.toThrow();
+    expect(() => loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "359" })).toThrow(
       /PRENV_READY_TIMEOUT_SECONDS \(60\)/,
     );
     expect(() =>
-      loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "600", PRENV_READY_CHECK: "rollout" }),
+      loadSettings({ PRENV_JOB_TIMEOUT_SECONDS: "359", PRENV_READY_CHECK: "rollout" }),
     ).not.toThrow();
+    expect(() =>
+      loadSettings({ PRENV_ROLLOUT_TIMEOUT_SECONDS: "1800", PRENV_JOB_TIMEOUT_SECONDS: "600" }),
+    ).not.toThrow();
+    expect(loadSettings({}).environment).toMatchObject({
+      rolloutTimeoutMs: 300_000,
+      rolloutCheckMaxMs: 20_000,
+    });
   });
 
   it("routing: gateway by default, on the Gateway prenv-gateway/prenv, ready when the URL answers", () => {
