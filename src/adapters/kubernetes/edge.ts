@@ -100,6 +100,9 @@ function splitAddress(address: string): [string, number] {
   return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
+/** How long a 404 must stay the answer before it counts as the app's own (see pollUrl). */
+export const NOT_FOUND_SETTLE_MS = 10_000;
+
 export async function pollUrl(
   url: string,
   address: string | null,
@@ -108,10 +111,15 @@ export async function pollUrl(
 ): Promise<UrlWait> {
   const deadline = poll.now() + timeoutMs;
   let last = "no answer";
+  let notFoundSince: number | null = null;
   for (;;) {
     try {
       const status = await getOnce(url, address, Math.max(1000, Math.min(5000, deadline - poll.now())));
-      if (status > 0 && status < 500) return { answered: true, status };
+      // A 404 is what a Gateway answers for a host it has not programmed yet (a route can be
+      // Accepted before its data plane serves it): it counts once it has been the answer for a while.
+      notFoundSince = status === 404 ? (notFoundSince ?? poll.now()) : null;
+      const settled = notFoundSince === null || poll.now() - notFoundSince >= NOT_FOUND_SETTLE_MS;
+      if (status > 0 && status < 500 && settled) return { answered: true, status };
       last = `HTTP ${status}`;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

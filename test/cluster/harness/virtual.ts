@@ -242,6 +242,9 @@ export async function startVclusterNode(
         await new Promise<void>((resolve) => {
           const out = createWriteStream(file);
           out.once("close", resolve);
+          // Aborting the follow (stop(), or the pod gone) destroys the file stream with an AbortError:
+          // expected, and the file keeps what was written.
+          out.on("error", () => undefined);
           new Log(admin).log(namespace, name, SYNCER, out, { follow: true }).then(
             (abort) => void (t.abort = abort),
             () => out.end(),
