@@ -77,6 +77,11 @@ export const envSchema = z.object({
     .regex(/^[a-z][a-z0-9]{0,9}$/, "must be 1-10 lowercase letters or digits, starting with a letter")
     .default("pr"),
   PRENV_MAX_TTL: duration("PRENV_MAX_TTL", "14d"),
+  /** `npm start`'s janitor: a pass at start and then this often; `off`: none (AWS: the schedule). */
+  PRENV_JANITOR_INTERVAL: z.union([
+    z.literal("off").transform(() => 0),
+    duration("PRENV_JANITOR_INTERVAL", "15m"),
+  ]),
   PRENV_ROLLOUT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(840).default(300),
   PRENV_CHECK_NAME: z.string().min(1).max(100).default("prenv"),
   PRENV_DEFAULT_CPU_LIMIT: z.string().default("500m"),
