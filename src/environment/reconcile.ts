@@ -13,6 +13,7 @@ import {
   liveReport,
   newContext,
   readSnapshot,
+  keepSaying,
   say,
   type JobSnapshot,
   type OpenCtx,
@@ -128,7 +129,11 @@ async function settleCurrent(
   const sleep = await applySleepPolicy(ctx, env);
   // A virtual cluster that slept lost what ran inside it (its store is ephemeral): deploy again.
   if (sleep?.outcome === "woke" && ctx.config.isolation === "vcluster") return null;
-  if (!sleep && !converged(env, state, ctx.pr.headSha)) return null;
+  if (asleepAfterFailure(state, sleep?.env ?? env)) {
+    await keepSaying(ctx);
+    return sleep?.outcome ?? "unchanged";
+  }
+  if (!converged(state, ctx.pr.headSha)) return null;
   const requests = decodeRequests(state.requests);
   await say(ctx, {
     ...liveReport(ctx, { expiresAt: life.expiresAt, url }),
@@ -141,10 +146,17 @@ async function settleCurrent(
   return (await repairIfDue(ctx, env, life)) ? "repaired" : "unchanged";
 }
 
-/** Deployed at this commit with this config, and ready (or deliberately asleep). */
-function converged(env: EnvironmentRecord, state: EnvState, sha: string): boolean {
-  const settled = state.phase === "ready" || readRecord(env).sleep.sleeping;
-  return settled && state.deployedSha === sha;
+/**
+ * Asleep after a failed deploy: sleep keeps the state it found (the comment, check run and
+ * Deployment all still say failed); a push, `/env wake` or `/env redeploy` deploys again.
+ */
+function asleepAfterFailure(state: EnvState, env: EnvironmentRecord): boolean {
+  return state.phase === "failed" && readRecord(env).sleep.sleeping;
+}
+
+/** Deployed at this commit with this config, and ready (asleep or not). */
+function converged(state: EnvState, sha: string): boolean {
+  return state.phase === "ready" && state.deployedSha === sha;
 }
 
 function hashConfig(config: RepoConfig): string {

@@ -50,6 +50,14 @@ export function readMeta(body: string | undefined | null): CommentMeta {
   }
 }
 
+/** `body` (prenv's comment) with its hidden state replaced by `meta`, everything else as it was. */
+export function withMeta(body: string, meta: CommentMeta): string {
+  const lines = body.split("\n").filter((l) => !(l.startsWith(META_PREFIX) && l.endsWith(" -->")));
+  const rest = lines.join("\n");
+  const line = metaLine(meta);
+  return line ? rest.replace(`${COMMENT_MARKER}\n`, `${COMMENT_MARKER}\n${line}`) : rest;
+}
+
 function metaLine(meta: CommentMeta): string {
   return Object.keys(meta).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(meta)} -->\n`;
 }

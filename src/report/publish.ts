@@ -7,7 +7,15 @@
 // finishes those left in progress for other commits, and their check runs, as superseded.
 import type { CheckRunReport, DeploymentState, DeploymentView, GitHubPort } from "../environment/ports.js";
 import type { TemplateFn } from "../templates/engine.js";
-import { COMMENT_MARKER, renderComment, type CommentVars, type Report, type ReportKind } from "./comment.js";
+import {
+  COMMENT_MARKER,
+  renderComment,
+  withMeta,
+  type CommentMeta,
+  type CommentVars,
+  type Report,
+  type ReportKind,
+} from "./comment.js";
 
 export interface PublishDeps {
   github: GitHubPort;
@@ -52,6 +60,17 @@ export async function publish(report: Report, deps: PublishDeps): Promise<void> 
   await upsertComment(deps.github, body, report.kind);
   await updateDeployment(deps, report);
   if (report.sha) await upsertCheckRun(deps, report.sha, report, body);
+}
+
+/**
+ * Keeps what GitHub shows (comment, Deployment, check run) and only brings the comment's hidden
+ * state up to date: for an environment whose state did not change, e.g. a failed one put to sleep.
+ */
+export async function keepReport(meta: CommentMeta, deps: Pick<PublishDeps, "github">): Promise<void> {
+  const existing = await deps.github.findComment(COMMENT_MARKER);
+  if (!existing) return;
+  const body = withMeta(existing.body, meta);
+  if (body !== existing.body) await deps.github.updateComment(existing.id, body);
 }
 
 async function upsertComment(github: GitHubPort, body: string, kind: ReportKind): Promise<void> {
