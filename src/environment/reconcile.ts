@@ -104,7 +104,9 @@ async function reconcileOpen(ctx: OpenCtx, env: EnvironmentRecord | null): Promi
   }
   const expiresAt = expiryOnDeploy(ctx, life, state);
   const outcome = await deploy(ctx, { env, life: { ...life, expiresAt }, state, configHash, url });
-  if (outcome === "deployed" || outcome === "failed") await warnIfExpiring(ctx, env, expiresAt);
+  if (outcome === "deployed" || outcome === "failed") {
+    await warnIfExpiring(ctx, env, { createdAt: life.createdAt, expiresAt });
+  }
   return outcome;
 }
 
@@ -142,7 +144,7 @@ async function settleCurrent(
     cost: requests ? formatCost(requests, ctx.deps.settings.prices) : null,
   });
   if (sleep) return sleep.outcome;
-  await warnIfExpiring(ctx, env, life.expiresAt);
+  await warnIfExpiring(ctx, env, life);
   return (await repairIfDue(ctx, env, life)) ? "repaired" : "unchanged";
 }
 
