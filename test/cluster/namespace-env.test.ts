@@ -554,6 +554,39 @@ describe("comment commands", () => {
     const capped = Date.parse((await annotations(admin, s.ns))["prenv.dev/expires-at"]!);
     expect(capped - created).toBe(7 * 24 * 3600_000);
     expect(replies(s).at(-1)!.body).toContain("capped by the repository's maxTtl (7d)");
+
+    // Issue 17: a second capped extend said "Expiry moved" though nothing moved.
+    await command(s, "wes", "/env extend 1d");
+    expect(Date.parse((await annotations(admin, s.ns))["prenv.dev/expires-at"]!)).toBe(capped);
+    expect(replies(s).at(-1)!.body).toBe(
+      `Expiry unchanged: it is already ${new Date(capped).toISOString().replace(/\.\d{3}Z$/, "Z")}, the latest allowed (capped by the repository's maxTtl (7d), counted from the environment's creation).`,
+    );
+  });
+
+  test("replies show prenv's code spans as code: no escaped backticks", async ({ bot, admin }) => {
+    const s = await setup(bot, admin, { perms: { wes: "write" } });
+    commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    await command(s, "wes", "/env extend soon");
+    const reply = replies(s).at(-1)!.body.split("\n")[0]!;
+    expect(reply).toBe(
+      "I could not read `/env extend soon`: `soon` is not a valid duration: it is not a number followed by a unit. Use a whole number followed by m (minutes), h (hours), d (days) or w (weeks), without spaces, for example 30m, 36h, 2d, 1w or 1d12h.",
+    );
+    await command(s, "wes", "/env sleep now");
+    expect(replies(s).at(-1)!.body.split("\n")[0]).toBe(
+      "I could not read `/env sleep now`: `/env sleep` takes nothing after it",
+    );
+    // The commenter's own backticks cannot close the code span.
+    await command(s, "wes", "/env `x`@acme");
+    const echo = replies(s).at(-1)!.body.split("\n")[0]!;
+    expect(echo).toBe("I could not read ``/env `x`@acme``: `` `x`@acme `` is not a prenv command");
+    // Destroyed: the comment says how to bring it back, without backslashes.
+    await command(s, "wes", "/env destroy");
+    expect(ours(s).body).toContain(
+      "Destroyed with /env destroy; a new push or /env redeploy brings it back.",
+    );
+    expect(ours(s).body).not.toContain("\\`");
   });
 
   test("/env sleep and /env wake round-trip the exact replica counts", async ({ bot, admin }) => {
