@@ -20,6 +20,7 @@ import {
   type TokenArgs,
 } from "./access/cli-args.js";
 import { kubeconfigPath } from "./report/instructions.js";
+import { checkGitHub } from "./runtime/github-preflight.js";
 import { loadSettings } from "./runtime/settings.js";
 import { forgetToken, signIn } from "./runtime/sign-in.js";
 
@@ -65,6 +66,8 @@ async function janitor(dryRun: boolean): Promise<void> {
     { ...settings, credentials: { ...credentials, privateKey } },
     rootLogger(settings, "warn"),
   );
+  // Fail fast, naming the setting, rather than after minutes of retries per repository.
+  await checkGitHub(root.probot, root.settings.github.apiUrl);
   const report = await runJanitor(root, {
     // Inline, one PR at a time: the CLI has no queue.
     enqueue: (job) => runJob(root, job),

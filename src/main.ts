@@ -15,11 +15,15 @@ import { checkLocalStart, StartError, withDotEnv, type LocalStart } from "./runt
 import { ACCESS_PERMISSIONS, preflight } from "./runtime/preflight.js";
 import { probotOptions } from "./runtime/root/github.js";
 import { localKubeConfig } from "./runtime/root/kube.js";
-import { rootLogger } from "./runtime/root/logger.js";
+import { domainLogger, rootLogger } from "./runtime/root/logger.js";
 import type { AppClientCredentials } from "./runtime/root/secrets.js";
 import { loadSettings, type Settings } from "./runtime/settings.js";
 import { loadTemplates } from "./runtime/templates.js";
 import { processJob } from "./runtime/worker.js";
+import { checkGitHub } from "./runtime/github-preflight.js";
+import { runSweep } from "./runtime/janitor.js";
+import { scheduleJanitor } from "./runtime/local-janitor.js";
+import { hostCluster } from "./runtime/root/cluster.js";
 
 function fail(message: string): never {
   console.error(`prenv: ${message}`);
@@ -100,8 +104,24 @@ async function serve(settings: Settings, app: Extract<LocalStart, { kind: "app" 
     addHandler(nodeKubeconfigHandler(kubeconfigs));
   });
   await server.start();
+  // The janitor, as the schedule runs it on AWS: through the local queue, in each PR's group.
+  const cluster = hostCluster(kubeConfig, settings);
+  const janitor = scheduleJanitor({
+    everyMs: settings.janitorIntervalMs,
+    log: domainLogger(log),
+    pass: async () => {
+      await checkGitHub(probot, settings.github.apiUrl);
+      return runSweep({
+        probot,
+        cluster,
+        enqueue: (job) => queue.enqueue(job),
+        prices: settings.environment.prices,
+        log: domainLogger(log),
+      });
+    },
+  });
   process.on("SIGINT", () => {
-    server.stop().then(
+    Promise.all([janitor.stop(), server.stop()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -10,7 +10,7 @@ import {
   type ReconcileOptions,
 } from "../environment/context.js";
 import { approveCommit } from "../environment/approval.js";
-import { extend as extendLifetime, extension } from "../environment/lifetime.js";
+import { extend as extendLifetime, extension, type Extension } from "../environment/lifetime.js";
 import { WRITE_ROLES, type EnvironmentRecord, type PrRef } from "../environment/ports.js";
 import { reconcileJob } from "../environment/reconcile.js";
 import { readRecord } from "../environment/record.js";
@@ -18,7 +18,7 @@ import { recordActivity, sleepOrWake } from "../environment/sleep.js";
 import { COMMENT_MARKER, readMeta } from "../report/comment.js";
 import { isoSeconds } from "../report/time.js";
 import { escapeMarkdown } from "../templates/engine.js";
-import { COMMAND_HELP, parseCommands, type Command } from "./parse.js";
+import { codeSpan, COMMAND_HELP, parseCommands, type Command } from "./parse.js";
 
 /** Per PR: at most this many command comments in RATE_WINDOW_MS. */
 export const RATE_LIMIT = 10;
@@ -61,7 +61,8 @@ export async function handleCommentCommands(
   if (parsed.kind === "malformed") {
     await github.addReaction(commentId, "confused");
     await github.createComment(
-      `I could not read \`${visible(parsed.line).replace(/`/g, "'")}\`: ${escapeMarkdown(visible(parsed.reason))}\n\n${COMMAND_HELP}`,
+      // The reason is Markdown with the commenter's text in code spans (parse.ts).
+      `I could not read ${codeSpan(visible(parsed.line))}: ${visible(parsed.reason)}\n\n${COMMAND_HELP}`,
     );
     return "malformed";
   }
@@ -173,19 +174,23 @@ async function extend(run: Run, durationMs: number | null): Promise<void> {
     return;
   }
   const ask = { durationMs, now: deps.clock.now() };
-  const to = extension(readRecord(env), config.config, ask, deps.settings.maxTtlMs);
-  run.job.located.env = await extendLifetime(deps.cluster, env, to);
+  const view = readRecord(env);
+  const to = extension(view, config.config, ask, deps.settings.maxTtlMs);
+  // Capped at or before the current expiry: nothing moves (an extend never shortens a lifetime).
+  const moved = view.expiresAt === null || to.expiresAt.getTime() > view.expiresAt.getTime();
+  if (moved) run.job.located.env = await extendLifetime(deps.cluster, env, to);
+  run.replies.push(extendReply(to, moved, config.config.maxTtl));
+  run.reconcile ??= {};
+}
+
+/** What `/env extend` says: where the expiry is now, whether it moved, and what capped it. */
+function extendReply(to: Extension, moved: boolean, maxTtl: string): string {
   const when = isoSeconds(to.expiresAt);
   const which =
-    to.cappedBy === "repository"
-      ? `the repository's maxTtl (${config.config.maxTtl})`
-      : "the operator's maximum lifetime";
-  run.replies.push(
-    to.cappedBy
-      ? `Expiry moved to ${when}: capped by ${which}, counted from the environment's creation.`
-      : `Expiry moved to ${when}.`,
-  );
-  run.reconcile ??= {};
+    to.cappedBy === "repository" ? `the repository's maxTtl (${maxTtl})` : "the operator's maximum lifetime";
+  const cap = `capped by ${which}, counted from the environment's creation`;
+  if (!moved) return `Expiry unchanged: it is already ${when}, the latest allowed (${cap}).`;
+  return to.cappedBy ? `Expiry moved to ${when}: ${cap}.` : `Expiry moved to ${when}.`;
 }
 
 async function sleepWake(run: Run, to: "sleep" | "wake"): Promise<void> {

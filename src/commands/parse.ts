@@ -33,7 +33,7 @@
  *
  * Pure domain code: no I/O, never throws for any string.
  */
-import { DurationError, parseDuration } from "../config/duration.js";
+import { DURATION_FORMAT_HINT, DurationError, parseDuration } from "../config/duration.js";
 
 export type Command =
   | { kind: "extend"; durationMs: number | null }
@@ -58,7 +58,10 @@ export type ParseCommandsResult =
       kind: "malformed";
       /** The offending line, trimmed, at most {@link MAX_LINE_PREVIEW} characters. */
       line: string;
-      /** What is wrong, in words safe to show to the commenter. */
+      /**
+       * What is wrong, as Markdown to post as it is: prenv's words, and the commenter's text only
+       * inside code spans (see {@link codeSpan}), so nothing of theirs is rendered or mentions anyone.
+       */
       reason: string;
     };
 
@@ -163,7 +166,7 @@ function parseArguments(words: readonly string[]): Command | string {
   const [name, ...args] = words;
   if (name === undefined) return "`/env` needs a command after it, for example `/env status`";
   const kind = KINDS.get(asciiLowerCase(name));
-  if (kind === undefined) return `'${preview(visible(name), 30)}' is not a prenv command`;
+  if (kind === undefined) return `${codeSpan(preview(visible(name), 30))} is not a prenv command`;
   if (kind === "extend") return parseExtend(args);
   if (kind === "deploy") return parseDeploy(args);
   if (args.length > 0) return `\`/env ${kind}\` takes nothing after it`;
@@ -177,7 +180,9 @@ function parseExtend(args: readonly string[]): Command | string {
   try {
     return { kind: "extend", durationMs: parseDuration(duration) };
   } catch (error) {
-    if (error instanceof DurationError) return error.message;
+    if (error instanceof DurationError) {
+      return `${codeSpan(preview(visible(duration), 30))} is not a valid duration: ${error.reason}. ${DURATION_FORMAT_HINT}`;
+    }
     throw error;
   }
 }
@@ -220,6 +225,18 @@ function isHighSurrogate(code: number): boolean {
 
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/**
+ * `text` as an inline code span whatever it holds: delimited by one backtick more than its longest
+ * run of backticks (padded with spaces when it starts or ends with one), on one line.
+ */
+export function codeSpan(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, " ");
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));
+  const bar = "`".repeat(longest + 1);
+  const pad = flat.startsWith("`") || flat.endsWith("`") || flat.trim() === "" ? " " : "";
+  return `${bar}${pad}${flat}${pad}${bar}`;
 }
 
 /** `text` with control characters shown as `?`, for echoing in a reason. */

@@ -75,7 +75,7 @@ const rootShape = {
   ),
   warnBeforeExpiry: field(
     duration.default("24h"),
-    "How long before expiry prenv updates its comment and mentions the pull request's author once, e.g. 24h.",
+    "How long before expiry prenv updates its comment and mentions the pull request's author once, e.g. 24h. Only when that moment comes after the environment's creation: with a ttl no longer than this, a new environment is not warned (its expiry is in the comment from the start).",
     DURATION_FORMAT_HINT,
   ),
   ttlRenewOnPush: field(

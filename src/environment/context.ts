@@ -13,7 +13,7 @@ import {
   type Report,
 } from "../report/comment.js";
 import { accessInstructions } from "../report/instructions.js";
-import { publish, type PublishDeps } from "../report/publish.js";
+import { keepReport, publish, type PublishDeps } from "../report/publish.js";
 import type { TemplateFn } from "../templates/engine.js";
 import type { GuardTemplates } from "./guards.js";
 import { locateForJob, type Located } from "./locate.js";
@@ -158,6 +158,11 @@ export function newContext(
  */
 export async function say(ctx: Ctx, report: Report): Promise<void> {
   ctx.meta = await publish({ ...report, meta: ctx.meta }, ctx.publishDeps);
+}
+
+/** Leaves the PR's comment, check run and Deployment as they are; only the hidden state is written. */
+export async function keepSaying(ctx: Ctx): Promise<void> {
+  await keepReport(ctx.meta, ctx.publishDeps);
 }
 
 export function blankReport(sha: string | null): Omit<Report, "kind"> {

@@ -56,7 +56,8 @@ export async function gates(ctx: OpenCtx, env: EnvironmentRecord | null): Promis
   const outdated = env ? outlived(readRecord(env), config, deps.clock.now()) : null;
   if (env && outdated) return teardown(ctx, env, outdated);
   if (!ctx.opts.force && ctx.meta.destroyedSha === pr.headSha) {
-    const detail = "Destroyed with /env destroy; a new push or `/env redeploy` brings it back.";
+    // Plain text (the comment escapes it): no Markdown, or its backticks would show.
+    const detail = "Destroyed with /env destroy; a new push or /env redeploy brings it back.";
     if (env) return teardown(ctx, env, detail, "destroyed");
     await say(ctx, { ...blankReport(pr.headSha), kind: "destroyed", detail });
     return "destroyed";

@@ -36,9 +36,16 @@ export function renewed(life: Life, config: RepoConfig, now: Date, maxTtlMs: num
   return new Date(Math.min(now.getTime() + parseDuration(config.ttl), limit));
 }
 
-/** When the author is warned: `warnBeforeExpiry` before expiry (written with the guards for the janitor). */
-export function warnAt(expiresAt: Date, config: RepoConfig): Date {
-  return new Date(expiresAt.getTime() - parseDuration(config.warnBeforeExpiry));
+/**
+ * When the author is warned: `warnBeforeExpiry` before expiry (written with the guards for the
+ * janitor), but only when that is after the environment's creation. With a `ttl` no longer than
+ * `warnBeforeExpiry` a new environment is not warned at once (its expiry is in its comment from the
+ * start): warn-at is then the expiry itself, which warns of nothing. An `/env extend` that moves
+ * the expiry far enough makes a warning due again.
+ */
+export function warnAt(life: Life, config: Pick<RepoConfig, "warnBeforeExpiry">): Date {
+  const at = life.expiresAt.getTime() - parseDuration(config.warnBeforeExpiry);
+  return at > life.createdAt.getTime() ? new Date(at) : life.expiresAt;
 }
 
 export function expired(view: EnvironmentView, now: Date): boolean {
@@ -93,26 +100,23 @@ export async function extend(
   return afterWrite(env, write);
 }
 
-/** Pure: whether to warn now: expiry within `warnBeforeExpiry`, and no warning yet for this expiry. */
+/** Pure: whether to warn now: past warn-at (see warnAt), and no warning yet for this expiry. */
 export function warningDue(
-  expiresAt: Date,
+  life: Life,
   warnedFor: string | null,
   config: Pick<RepoConfig, "warnBeforeExpiry">,
   now: Date,
 ): boolean {
-  const left = expiresAt.getTime() - now.getTime();
-  return left <= parseDuration(config.warnBeforeExpiry) && warnedFor !== expiresAt.toISOString();
+  const at = warnAt(life, config).getTime();
+  return at < life.expiresAt.getTime() && now.getTime() >= at && warnedFor !== life.expiresAt.toISOString();
 }
 
-/** Once per expiry: a comment mentioning the author when expiry is within `warnBeforeExpiry`. */
-export async function warnIfExpiring(
-  ctx: OpenCtx,
-  env: EnvironmentRecord | null,
-  expiresAt: Date,
-): Promise<void> {
+/** Once per expiry: a comment mentioning the author when the warning is due (see warnAt). */
+export async function warnIfExpiring(ctx: OpenCtx, env: EnvironmentRecord | null, life: Life): Promise<void> {
   const { deps, pr, config } = ctx;
+  const { expiresAt } = life;
   const warnedFor = env ? readRecord(env).warnedFor : null;
-  if (!warningDue(expiresAt, warnedFor, config, deps.clock.now())) return;
+  if (!warningDue(life, warnedFor, config, deps.clock.now())) return;
   await deps.github.createComment(
     `@${pr.author} the preview environment of this pull request expires at ${isoSeconds(expiresAt)}. ` +
       "Comment `/env extend` to keep it longer; after expiry, a new push brings it back.",

@@ -21,7 +21,7 @@ export function guardObjects(ctx: OpenCtx, life: Life): KubeObject[] {
       installationId: ctx.ref.installationId,
       createdAt: life.createdAt,
       expiresAt: life.expiresAt,
-      warnAt: warnAt(life.expiresAt, config),
+      warnAt: warnAt(life, config),
       sleepPolicy: policyOf(config),
       isolation: config.isolation,
       previewHost: ctx.host,

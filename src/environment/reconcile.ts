@@ -13,6 +13,7 @@ import {
   liveReport,
   newContext,
   readSnapshot,
+  keepSaying,
   say,
   type JobSnapshot,
   type OpenCtx,
@@ -104,8 +105,9 @@ async function reconcileOpen(ctx: OpenCtx, env: EnvironmentRecord | null): Promi
   }
   const expiresAt = expiryOnDeploy(ctx, life, state);
   const outcome = await deploy(ctx, { env, life: { ...life, expiresAt }, state, configHash: hash, url });
-  if (outcome === "deployed" || outcome === "rolling-out" || outcome === "failed")
-    await warnIfExpiring(ctx, env, expiresAt);
+  if (outcome === "deployed" || outcome === "rolling-out" || outcome === "failed") {
+    await warnIfExpiring(ctx, env, { createdAt: life.createdAt, expiresAt });
+  }
   return outcome;
 }
 
@@ -133,7 +135,11 @@ async function settleCurrent(
   // Woken: deploy again, so "ready" waits for the rollout (and a virtual cluster, whose store is
   // ephemeral, gets back what ran inside it).
   if (sleep?.outcome === "woke") return null;
-  if (!sleep && !converged(env, state, ctx.pr.headSha)) return null;
+  if (asleepAfterFailure(state, sleep?.env ?? env)) {
+    await keepSaying(ctx);
+    return sleep?.outcome ?? "unchanged";
+  }
+  if (!converged(state, ctx.pr.headSha)) return null;
   const requests = decodeRequests(state.requests);
   await say(ctx, {
     ...liveReport(ctx, { expiresAt: life.expiresAt, url }),
@@ -142,12 +148,19 @@ async function settleCurrent(
     cost: requests ? formatCost(requests, ctx.deps.settings.prices) : null,
   });
   if (sleep) return sleep.outcome;
-  await warnIfExpiring(ctx, env, life.expiresAt);
+  await warnIfExpiring(ctx, env, life);
   return (await repairIfDue(ctx, env, life)) ? "repaired" : "unchanged";
 }
 
-/** Deployed at this commit with this config, and ready (or deliberately asleep). */
-function converged(env: EnvironmentRecord, state: EnvState, sha: string): boolean {
-  const settled = state.phase === "ready" || readRecord(env).sleep.sleeping;
-  return settled && state.deployedSha === sha;
+/**
+ * Asleep after a failed deploy: sleep keeps the state it found (the comment, check run and
+ * Deployment all still say failed); a push, `/env wake` or `/env redeploy` deploys again.
+ */
+function asleepAfterFailure(state: EnvState, env: EnvironmentRecord): boolean {
+  return state.phase === "failed" && readRecord(env).sleep.sleeping;
+}
+
+/** Deployed at this commit with this config, and ready (asleep or not). */
+function converged(state: EnvState, sha: string): boolean {
+  return state.phase === "ready" && state.deployedSha === sha;
 }

@@ -123,6 +123,14 @@ const META_KEYS: readonly (keyof CommentMeta)[] = [
   "checks",
 ];
 
+/** `body` (prenv's comment) with its hidden state replaced by `meta`, everything else as it was. */
+export function withMeta(body: string, meta: CommentMeta): string {
+  const lines = body.split("\n").filter((l) => !(l.startsWith(META_PREFIX) && l.endsWith(" -->")));
+  const rest = lines.join("\n");
+  const line = metaLine(meta);
+  return line ? rest.replace(`${COMMENT_MARKER}\n`, `${COMMENT_MARKER}\n${line}`) : rest;
+}
+
 function metaLine(meta: CommentMeta): string {
   const ordered = Object.fromEntries(META_KEYS.filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
   return Object.keys(ordered).length === 0 ? "" : `${META_PREFIX}${JSON.stringify(ordered)} -->\n`;

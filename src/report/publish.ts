@@ -20,6 +20,7 @@ import {
   COMMENT_MARKER,
   MEMORY,
   renderComment,
+  withMeta,
   type CheckMemo,
   type CommentMeta,
   type CommentVars,
@@ -119,6 +120,17 @@ export async function publish(report: Report, deps: PublishDeps): Promise<Commen
     report.kind,
   );
   return written;
+}
+
+/**
+ * Keeps what GitHub shows (comment, Deployment, check run) and only brings the comment's hidden
+ * state up to date: for an environment whose state did not change, e.g. a failed one put to sleep.
+ */
+export async function keepReport(meta: CommentMeta, deps: Pick<PublishDeps, "github">): Promise<void> {
+  const existing = await deps.github.findComment(COMMENT_MARKER);
+  if (!existing) return;
+  const body = withMeta(existing.body, meta);
+  if (body !== existing.body) await deps.github.updateComment(existing.id, body);
 }
 
 async function upsertComment(

@@ -19,10 +19,12 @@ const whole = (min: number, max: number) => {
 
 const number = (message: string) => z.coerce.number({ error: message }).check(z.gte(0, message));
 
-const duration = (name: string, fallback: string) =>
+/** A duration such as 15m; with `off`, the word `off` too, as 0. */
+const duration = (name: string, fallback: string, opts: { off?: boolean } = {}) =>
   z.pipe(
     z._default(z.string(), fallback),
     z.transform((v: string, ctx) => {
+      if (opts.off && v === "off") return 0;
       try {
         return parseDuration(v);
       } catch (err) {
@@ -117,6 +119,8 @@ export const envSchema = z.object({
     "pr",
   ),
   PRENV_MAX_TTL: duration("PRENV_MAX_TTL", "14d"),
+  /** `npm start`'s janitor: a pass at start and then this often; `off`: none (AWS: the schedule). */
+  PRENV_JANITOR_INTERVAL: duration("PRENV_JANITOR_INTERVAL", "15m", { off: true }),
   PRENV_ROLLOUT_TIMEOUT_SECONDS: z._default(whole(1, 3600), 300),
   PRENV_ROLLOUT_CHECK_SECONDS: z._default(whole(1, 300), 20),
   PRENV_CHECK_NAME: text(

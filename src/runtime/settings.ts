@@ -29,6 +29,8 @@ export interface Settings {
   development: boolean;
   /** LOG_LEVEL; unset: each entry's default (info; the CLI's janitor: warn). */
   logLevel: string | undefined;
+  /** `npm start`'s janitor: milliseconds between passes (PRENV_JANITOR_INTERVAL); 0: none. */
+  janitorIntervalMs: number;
   /** Probot's HTTP server (`npm start`). */
   server: {
     port: number;
@@ -204,6 +206,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     development: e.PRENV_DEVELOPMENT === "1" || e.PRENV_DEVELOPMENT === "true",
     logLevel: e.LOG_LEVEL,
+    janitorIntervalMs: e.PRENV_JANITOR_INTERVAL,
     server: { port: e.PORT, host: e.HOST, webhookPath: e.WEBHOOK_PATH, webhookProxy: e.WEBHOOK_PROXY_URL },
     aws: awsSettings(e),
   };

@@ -244,6 +244,10 @@ async function run(
     PRENV_SQS_ENDPOINT: sqsEndpoint,
     PRENV_MAX_RECEIVE_COUNT: String(MAX_RECEIVES),
     PRENV_BASE_DOMAIN: "preview.test",
+    // No Gateway API CRDs or data plane on this control plane (as test/support/settings.ts): with the
+    // production default (gateway) every deploy is refused by the API server and dead-lettered.
+    PRENV_ROUTING: "ingress",
+    PRENV_READY_CHECK: "rollout",
     PRENV_ROLLOUT_TIMEOUT_SECONDS: "20",
     PRENV_NAMESPACE_PREFIX: PREFIX,
     LOG_LEVEL: "info",

@@ -3,7 +3,7 @@
 // (ordered with the PR's own events), and that job looks again before it acts. These tests race a
 // sweep against a reopen, a push and GitHub hiccups, on the real API server, and show that a live
 // environment is never deleted or rewritten by the sweep's stale view.
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect } from "vitest";
 import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
 import { readRecord } from "../../src/environment/record.js";
@@ -14,7 +14,7 @@ import type { StandInReply } from "../support/github-standin.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { testSettings } from "../support/settings.js";
 import { clusterTest as test } from "./harness/fixtures.js";
-import { cleanupRigs, push, setup, SHA2, web, type Setup } from "./harness/pr-rig.js";
+import { cleanupRigs, push, setup, SHA1, SHA2, web, type Setup } from "./harness/pr-rig.js";
 
 afterEach(cleanupRigs);
 
@@ -85,6 +85,54 @@ describe("the janitor acts only through the PR's queue group", () => {
     expect(comment).toHaveLength(1);
     expect(comment[0]!.body).toContain("ready");
     expect(comment[0]!.body).toContain(SHA2.slice(0, 7));
+  });
+
+  test("the sweep's job, run after the reopen and the push, neither deletes nor rewrites the live environment", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await deployed(bot, admin);
+    const before = await uid(admin, s.ns);
+    (s.pr.pr as { state: string }).state = "closed";
+    pullsRoute(s, () => ({ body: [] }));
+    const { jobs } = await sweepJobs(bot, s);
+    expect(jobs).toHaveLength(1);
+    // The reopen and the push are handled first; the sweep's stale job comes last.
+    (s.pr.pr as { state: string }).state = "open";
+    await s.rig.deliver(
+      "pull_request",
+      pullRequestPayload("reopened", { owner: s.owner, repo: s.repo, number: s.number, sha: SHA1 }),
+    );
+    await s.rig.deliver("pull_request", push(s, SHA2, { "deploy/preview/web.yaml": web() }));
+    await s.rig.settle();
+    const core = admin.makeApiClient(CoreV1Api);
+    const live = async () => {
+      const n = await core.readNamespace({ name: s.ns });
+      const web = await admin
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ name: "web", namespace: s.ns });
+      return {
+        uid: n.metadata?.uid,
+        namespace: n.metadata?.resourceVersion,
+        web: web.metadata?.resourceVersion,
+      };
+    };
+    const settled = await live();
+    const comment = () =>
+      s.comments.comments.filter((c) => c.body.startsWith(COMMENT_MARKER)).map((c) => c.body);
+    const said = comment();
+    // Writes to the PR (comment, check run, Deployment); a fresh installation token is no write.
+    const writes = () =>
+      s.standIn.calls.filter((c) => c.method !== "GET" && !c.path.endsWith("/access_tokens")).length;
+    const wrote = writes();
+    for (const job of jobs) await s.rig.queue.enqueue(job);
+    await s.rig.settle();
+    expect(settled.uid).toBe(before);
+    expect(await live()).toEqual(settled);
+    expect(comment()).toEqual(said);
+    expect(writes()).toBe(wrote);
+    const env = await new KubernetesCluster(admin).readEnvironment(s.ns);
+    expect(readRecord(env!).state?.deployedSha).toBe(SHA2);
   });
 
   test.for<[string, StandInReply]>([

@@ -565,6 +565,39 @@ describe("comment commands", () => {
     const capped = Date.parse((await annotations(admin, s.ns))["prenv.dev/expires-at"]!);
     expect(capped - created).toBe(7 * 24 * 3600_000);
     expect(replies(s).at(-1)!.body).toContain("capped by the repository's maxTtl (7d)");
+
+    // Issue 17: a second capped extend said "Expiry moved" though nothing moved.
+    await command(s, "wes", "/env extend 1d");
+    expect(Date.parse((await annotations(admin, s.ns))["prenv.dev/expires-at"]!)).toBe(capped);
+    expect(replies(s).at(-1)!.body).toBe(
+      `Expiry unchanged: it is already ${new Date(capped).toISOString().replace(/\.\d{3}Z$/, "Z")}, the latest allowed (capped by the repository's maxTtl (7d), counted from the environment's creation).`,
+    );
+  });
+
+  test("replies show prenv's code spans as code: no escaped backticks", async ({ bot, admin }) => {
+    const s = await setup(bot, admin, { perms: { wes: "write" } });
+    commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    await command(s, "wes", "/env extend soon");
+    const reply = replies(s).at(-1)!.body.split("\n")[0]!;
+    expect(reply).toBe(
+      "I could not read `/env extend soon`: `soon` is not a valid duration: it is not a number followed by a unit. Use a whole number followed by m (minutes), h (hours), d (days) or w (weeks), without spaces, for example 30m, 36h, 2d, 1w or 1d12h.",
+    );
+    await command(s, "wes", "/env sleep now");
+    expect(replies(s).at(-1)!.body.split("\n")[0]).toBe(
+      "I could not read `/env sleep now`: `/env sleep` takes nothing after it",
+    );
+    // The commenter's own backticks cannot close the code span.
+    await command(s, "wes", "/env `x`@acme");
+    const echo = replies(s).at(-1)!.body.split("\n")[0]!;
+    expect(echo).toBe("I could not read ``/env `x`@acme``: `` `x`@acme `` is not a prenv command");
+    // Destroyed: the comment says how to bring it back, without backslashes.
+    await command(s, "wes", "/env destroy");
+    expect(ours(s).body).toContain(
+      "Destroyed with /env destroy; a new push or /env redeploy brings it back.",
+    );
+    expect(ours(s).body).not.toContain("\\`");
   });
 
   test("/env sleep and /env wake round-trip the exact replica counts", async ({ bot, admin }) => {
@@ -596,12 +629,61 @@ describe("comment commands", () => {
     await command(s, "wes", "/env sleep");
     expect(await replicas()).toEqual({ web: 0, worker: 0, idle: 0 });
     expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("true");
-    expect(ours(s).body).toContain("asleep since");
+    // Its image is never pulled (or, without a node, its pods never scheduled): the deploy failed,
+    // and sleep keeps saying so (see "sleep keeps the deploy state it found").
+    expect(ours(s).body).toContain("deployment failed");
 
     await command(s, "wes", "/env wake");
     expect(await replicas()).toEqual({ web: 3, worker: 2, idle: 0 });
     expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("false");
     expect(ours(s).body).not.toContain("asleep");
+  });
+
+  test("sleep keeps the deploy state it found: /env sleep on a failed environment leaves the comment, check run and Deployment failed", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin, {
+      perms: { wes: "write" },
+      files: { "deploy/preview/web.yaml": web(1) },
+      rolloutSeconds: 1,
+    });
+    commandRoutes(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await s.rig.settle();
+    // What the comment shows (its hidden state line records the commands).
+    const shown = () =>
+      ours(s)
+        .body.split("\n")
+        .filter((l) => !l.startsWith("<!-- prenv:meta"))
+        .join("\n");
+    const failed = shown();
+    expect(failed).toContain("deployment failed");
+    const gitHubSays = () => ({
+      check: s.checks.checkRuns.filter((c) => c.head_sha === SHA1).map((c) => [c.status, c.conclusion]),
+      deployments: s.deployments.deployments.map((d) => s.deployments.latestStatus(d.id)?.state),
+    });
+    expect(gitHubSays()).toEqual({ check: [["completed", "failure"]], deployments: ["failure"] });
+
+    await command(s, "wes", "/env sleep");
+    expect(replies(s).at(-1)!.body).toContain("Asleep: Deployment/web 1→0.");
+    expect(await annotations(admin, s.ns)).toMatchObject({
+      "prenv.dev/sleeping": "true",
+      "prenv.dev/state": "failed",
+    });
+    expect(shown()).toBe(failed);
+    expect(gitHubSays()).toEqual({ check: [["completed", "failure"]], deployments: ["failure"] });
+
+    // A later reconcile (here `/env status`; the janitor's is the same) says the same.
+    await command(s, "wes", "/env status");
+    expect(shown()).toBe(failed);
+    expect(gitHubSays()).toEqual({ check: [["completed", "failure"]], deployments: ["failure"] });
+
+    // Waking a failed environment deploys it again (and it fails again here).
+    await command(s, "wes", "/env wake");
+    expect((await annotations(admin, s.ns))["prenv.dev/sleeping"]).toBe("false");
+    expect(ours(s).body).toContain("deployment failed");
+    expect(gitHubSays().deployments.at(-1)).toBe("failure");
   });
 
   test("/env destroy keeps the environment down until /env redeploy", async ({ bot, admin }) => {
@@ -798,7 +880,8 @@ describe("sleep settings", () => {
     await s.rig.settle();
     expect(await replicas()).toBe(0);
     expect((await annotations(admin, s.ns))["prenv.dev/sleep-reason"]).toBe("idle");
-    expect(ours(s).body).toContain("asleep since");
+    // Its rollout never finished (no image is pulled here): asleep, it still says so.
+    expect(ours(s).body).toContain("deployment failed");
 
     // An hour later: 2 replicas × 50m CPU (LimitRange default) asleep for an hour.
     const report = await run(new Date(threeHours.getTime() + hour));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  codeSpan,
   COMMAND_HELP,
   MAX_COMMANDS,
   MAX_COMMENT_LENGTH,
@@ -204,10 +205,10 @@ describe("parseCommands rejects a malformed /env line", () => {
     ["/env", "/env", "needs a command"],
     ["/env   ", "/env", "needs a command"],
     ["  /ENV\t", "/ENV", "needs a command"],
-    ["/env foo", "/env foo", "'foo' is not a prenv command"],
-    ["/env statu", "/env statu", "'statu' is not a prenv command"],
-    ["/env status.", "/env status.", "'status.' is not a prenv command"],
-    ["/env extend2d", "/env extend2d", "'extend2d' is not a prenv command"],
+    ["/env foo", "/env foo", "`foo` is not a prenv command"],
+    ["/env statu", "/env statu", "`statu` is not a prenv command"],
+    ["/env status.", "/env status.", "`status.` is not a prenv command"],
+    ["/env extend2d", "/env extend2d", "`extend2d` is not a prenv command"],
     ["/env wa\u212ae", "/env wa\u212ae", "is not a prenv command"],
     ["/env st\u0430tus", "/env st\u0430tus", "is not a prenv command"],
     ["/env status now", "/env status now", "`/env status` takes nothing after it"],
@@ -219,7 +220,7 @@ describe("parseCommands rejects a malformed /env line", () => {
     ["/env help me", "/env help me", "`/env help` takes nothing after it"],
     ["/env extend 2d 3h", "/env extend 2d 3h", "takes at most one duration"],
     ["/env extend 2 d", "/env extend 2 d", "takes at most one duration"],
-    ["/env extend soon", "/env extend soon", "'soon' is not a valid duration"],
+    ["/env extend soon", "/env extend soon", "`soon` is not a valid duration"],
     ["/env extend 2", "/env extend 2", "not a number followed by a unit"],
     ["/env extend 1s", "/env extend 1s", "not a number followed by a unit"],
     ["/env extend -1h", "/env extend -1h", "not a number followed by a unit"],
@@ -237,7 +238,7 @@ describe("parseCommands rejects a malformed /env line", () => {
     expect(parseCommands(body)).toEqual({
       kind: "malformed",
       line: "/env bogus",
-      reason: "'bogus' is not a prenv command",
+      reason: "`bogus` is not a prenv command",
     });
   });
 
@@ -416,5 +417,19 @@ describe("COMMAND_HELP", () => {
     expect(COMMAND_HELP).toMatch(/start of its own line/);
     expect(COMMAND_HELP).toMatch(/quotes, code blocks and HTML comments are ignored/);
     expect(COMMAND_HELP).toContain(`at most ${MAX_COMMANDS}`);
+  });
+});
+
+// Reasons are posted as Markdown (issue 17: escaped, their backticks showed literally); the
+// commenter's text is only ever inside a code span it cannot close.
+describe("codeSpan", () => {
+  it.each([
+    ["soon", "`soon`"],
+    ["a`b", "``a`b``"],
+    ["`x`@acme", "`` `x`@acme ``"],
+    ["a``b`", "``` a``b` ```"],
+    ["two\nlines", "`two lines`"],
+  ])("%j → %s", (text, span) => {
+    expect(codeSpan(text)).toBe(span);
   });
 });

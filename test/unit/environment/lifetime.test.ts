@@ -127,6 +127,7 @@ describe("extension (/env extend)", () => {
 
 describe("warningDue: within warnBeforeExpiry, once per expiry", () => {
   const expiresAt = at("2026-12-02T00:00:00.000Z");
+  const life = { createdAt: at("2026-11-29T00:00:00.000Z"), expiresAt };
   it.each<[string, string, string | null, boolean]>([
     ["more than warnBeforeExpiry left", "2026-11-30T00:00:00.000Z", null, false],
     ["exactly warnBeforeExpiry left", "2026-12-01T00:00:00.000Z", null, true],
@@ -140,11 +141,34 @@ describe("warningDue: within warnBeforeExpiry, once per expiry", () => {
     ],
     ["already expired, not warned", "2026-12-03T00:00:00.000Z", null, true],
   ])("%s", (_name, now, warnedFor, due) => {
-    expect(warningDue(expiresAt, warnedFor, config({ warnBeforeExpiry: "24h" }), at(now))).toBe(due);
+    expect(warningDue(life, warnedFor, config({ warnBeforeExpiry: "24h" }), at(now))).toBe(due);
   });
 
   it("the janitor's warn-at is warnBeforeExpiry before expiry", () => {
-    expect(warnAt(expiresAt, config({ warnBeforeExpiry: "6h" }))).toEqual(at("2026-12-01T18:00:00.000Z"));
+    expect(warnAt(life, config({ warnBeforeExpiry: "6h" }))).toEqual(at("2026-12-01T18:00:00.000Z"));
+  });
+
+  // Issue 17: with ttl <= warnBeforeExpiry every new environment mentioned its author at once.
+  describe("ttl no longer than warnBeforeExpiry: a warning is due only after creation", () => {
+    const created = at("2026-12-01T12:00:00.000Z");
+    const short = { createdAt: created, expiresAt: at("2026-12-01T12:30:00.000Z") };
+    it.each<[string, { ttl: string; warnBeforeExpiry: string }]>([
+      ["ttl shorter (30m, warn 1h)", { ttl: "30m", warnBeforeExpiry: "1h" }],
+      ["ttl equal (30m, warn 30m)", { ttl: "30m", warnBeforeExpiry: "30m" }],
+    ])("%s: not at creation, not later, and warn-at is the expiry", (_name, c) => {
+      for (const now of [created, at("2026-12-01T12:20:00.000Z")]) {
+        expect(warningDue(short, null, config(c), now)).toBe(false);
+      }
+      expect(warnAt(short, config(c))).toEqual(short.expiresAt);
+    });
+
+    it("an /env extend that moves the expiry past creation + warnBeforeExpiry makes it due again", () => {
+      const extended = { createdAt: created, expiresAt: at("2026-12-01T14:00:00.000Z") };
+      const c = config({ ttl: "30m", warnBeforeExpiry: "1h" });
+      expect(warnAt(extended, c)).toEqual(at("2026-12-01T13:00:00.000Z"));
+      expect(warningDue(extended, null, c, at("2026-12-01T12:40:00.000Z"))).toBe(false);
+      expect(warningDue(extended, null, c, at("2026-12-01T13:00:00.000Z"))).toBe(true);
+    });
   });
 });
 

@@ -2,7 +2,14 @@
 // round trip through the comment, malformed entries are dropped, and the line does not depend on
 // the order a job set the keys in.
 import { describe, expect, it } from "vitest";
-import { readMeta, renderComment, type CommentMeta, type Report } from "../../../src/report/comment.js";
+import {
+  COMMENT_MARKER,
+  readMeta,
+  renderComment,
+  withMeta,
+  type CommentMeta,
+  type Report,
+} from "../../../src/report/comment.js";
 import { loadTemplates } from "../../../src/runtime/templates.js";
 
 const { comment } = loadTemplates();
@@ -54,5 +61,23 @@ describe("comment meta", () => {
       report({ deployments: [{ id: 1, sha: SHA, state: null }], awaitingSha: SHA }),
     );
     expect(a).toBe(b);
+  });
+});
+
+// Rewritten alone when what the comment shows must stay as it is (a failed environment put to sleep).
+const SHOWN = "### ❌ Preview deployment failed\n\n| State | failed |\n";
+
+describe("withMeta", () => {
+  it("replaces the hidden state line and keeps every other line", () => {
+    const before = `${COMMENT_MARKER}\n<!-- prenv:meta {"commandTimes":[1]} -->\n${SHOWN}`;
+    const after = withMeta(before, { commandTimes: [1, 2] });
+    expect(after).toBe(`${COMMENT_MARKER}\n<!-- prenv:meta {"commandTimes":[1,2]} -->\n${SHOWN}`);
+    expect(readMeta(after)).toEqual({ commandTimes: [1, 2] });
+  });
+
+  it("adds the line to a comment without one, and removes it when nothing is left to keep", () => {
+    const bare = `${COMMENT_MARKER}\n${SHOWN}`;
+    expect(readMeta(withMeta(bare, { commandTimes: [5] }))).toEqual({ commandTimes: [5] });
+    expect(withMeta(withMeta(bare, { commandTimes: [5] }), {})).toBe(bare);
   });
 });
