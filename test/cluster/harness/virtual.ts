@@ -18,10 +18,10 @@
 //   syncer container started (its first process, from the container's cgroup), and the memory of
 //   that cgroup and of its processes; and keeps each syncer's log (followed through the API server,
 //   as `kubectl logs -f` does) after its pod is gone.
-import { CoreV1Api, DiscoveryV1Api, Log, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { execFileSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:https";
+import { request, type RequestOptions } from "node:https";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -239,17 +239,7 @@ export async function startVclusterNode(
         // One file per run of the container, written again from its start whenever the stream ends early.
         const file = join(logDir, `${namespace}-${name}-${status.restartCount}.log`);
         if (!t.logFiles.includes(file)) t.logFiles.push(file);
-        await new Promise<void>((resolve) => {
-          const out = createWriteStream(file);
-          out.once("close", resolve);
-          // Aborting the follow (stop(), or the pod gone) destroys the file stream with an AbortError:
-          // expected, and the file keeps what was written.
-          out.on("error", () => undefined);
-          new Log(admin).log(namespace, name, SYNCER, out, { follow: true }).then(
-            (abort) => void (t.abort = abort),
-            () => out.end(),
-          );
-        });
+        await followLog(admin, { namespace, pod: name, container: SYNCER }, file, t);
         const now = t.pod.status?.containerStatuses?.find((c) => c.name === SYNCER);
         if (!now?.state?.running || now.restartCount !== status.restartCount) followed = status.restartCount;
       }
@@ -427,5 +417,42 @@ async function readyz(dialer: NodeDialer, ip: string, creds: { cert: Buffer; key
 export function asVclusterServiceAccount(hostAdmin: KubeConfig, namespace: string): KubeConfig {
   return new ImpersonatingKubeConfig(hostAdmin, {
     user: serviceAccountUser(namespace, VCLUSTER_SERVICE_ACCOUNT),
+  });
+}
+
+/**
+ * `kubectl logs -f` into `file` until the stream ends or `t.abort` is used. Our own request rather
+ * than client-node's Log, whose follow stream has no error handler: aborting it (or the API server
+ * stopping under it) would be an uncaught exception in the test run.
+ */
+async function followLog(
+  kc: KubeConfig,
+  c: { namespace: string; pod: string; container: string },
+  file: string,
+  t: { abort?: AbortController },
+): Promise<void> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) return;
+  const url = new URL(`${server}/api/v1/namespaces/${c.namespace}/pods/${c.pod}/log`);
+  url.searchParams.set("container", c.container);
+  url.searchParams.set("follow", "true");
+  const opts: RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const abort = new AbortController();
+  t.abort = abort;
+  await new Promise<void>((resolve) => {
+    const out = createWriteStream(file);
+    out.once("close", () => resolve());
+    const req = request(url, { ...opts, method: "GET", signal: abort.signal }, (res) => {
+      res.on("error", () => out.end());
+      if (res.statusCode !== 200) {
+        res.resume();
+        out.end();
+        return;
+      }
+      res.pipe(out);
+    });
+    req.on("error", () => out.end());
+    req.end();
   });
 }
