@@ -332,7 +332,10 @@ describe("namespace preview environments", () => {
     await s.rig.deliver("pull_request", s.opened);
     await s.rig.deliver("pull_request", closed);
     await s.rig.settle();
-    expect(reads).toBe(2);
+    // Each job reads the PR once: the deploy (open), the close (closed), and a rollout follow-up if
+    // the deploy's first look found the rollout still going (closed: it does nothing).
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(3);
     await eventually(`${s.ns} deleted`, 60_000, async () => !(await namespaceExists(admin, s.ns)));
     expect(s.comments.comments).toHaveLength(1);
     expect(s.comments.comments[0]!.body).toContain("The pull request was closed.");

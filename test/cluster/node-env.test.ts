@@ -72,7 +72,15 @@ describe("on the test node", () => {
     const [worker] = await podsOf(admin, s.ns, "worker");
     const viaService = () =>
       fetchFrom(admin, s.ns, worker!.metadata!.name!, `http://web.${s.ns}.svc.cluster.local:8080/`);
-    expect(await viaService()).toMatch(new RegExp(`^status 200\\n.*"commit":"${SHA1}"`, "s"));
+    // Within moments of "ready": kube-proxy programs the Service's new endpoints a little after the
+    // pods turn Ready (the same lag a real node has), so the first answer may still be a refusal.
+    const served = new RegExp(`^status 200\\n.*"commit":"${SHA1}"`, "s");
+    let answer = "";
+    await eventually("the web Service to answer with the PR's commit", 10_000, async () =>
+      served.test((answer = await viaService())),
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; last answer: ${answer}`);
+    });
     const mine = podInterfaces(node).filter((i) => !interfacesBefore.has(i));
     const myNetns = podNetworkNamespaces(node).filter((n) => !netnsBefore.has(n));
     expect(mine).toHaveLength(3);
