@@ -177,7 +177,7 @@ export interface ClusterPort {
     gateway: GatewayRef,
     timeoutMs: number,
   ): Promise<RouteWait>;
-  /** Asks `url` (GET, through PRENV_GATEWAY_ADDRESS or DNS) until it answers below 500, for at most `timeoutMs`. */
+  /** Asks `url` (GET, through PRENV_GATEWAY_ADDRESS or DNS) until it answers below 500 (a 404 once it has lasted), for at most `timeoutMs`. */
   waitForUrl(url: string, timeoutMs: number): Promise<UrlWait>;
   /**
    * The virtual cluster of a host namespace, reached at `https://<apiHost>`: waits until it has

@@ -88,29 +88,27 @@ const DEPLOYMENT_STATES = new Set([
   "queued",
 ]);
 
-function isDeploymentMemo(d: unknown): d is DeploymentMemo {
-  const m = d as Partial<DeploymentMemo> | null;
+/** What every remembered GitHub object carries: its id and the commit it is for. */
+function isMemo(x: unknown): x is { id: number; sha: string } {
+  const m = x as { id?: unknown; sha?: unknown } | null;
   return (
     typeof m === "object" &&
     m !== null &&
     Number.isSafeInteger(m.id) &&
     typeof m.sha === "string" &&
-    SHA.test(m.sha) &&
-    (m.state === null || DEPLOYMENT_STATES.has(String(m.state)))
+    SHA.test(m.sha)
   );
 }
 
+function isDeploymentMemo(d: unknown): d is DeploymentMemo {
+  if (!isMemo(d)) return false;
+  const state = (d as Partial<DeploymentMemo>).state;
+  return state === null || DEPLOYMENT_STATES.has(String(state));
+}
+
 function isCheckMemo(c: unknown): c is CheckMemo {
-  const m = c as Partial<CheckMemo> | null;
-  return (
-    typeof m === "object" &&
-    m !== null &&
-    Number.isSafeInteger(m.id) &&
-    typeof m.sha === "string" &&
-    SHA.test(m.sha) &&
-    typeof m.done === "boolean" &&
-    typeof m.digest === "string"
-  );
+  const m = c as Partial<CheckMemo>;
+  return isMemo(c) && typeof m.done === "boolean" && typeof m.digest === "string";
 }
 
 /** The keys in the order they are written, whatever order a job set them in (same state, same line). */
