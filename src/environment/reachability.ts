@@ -1,9 +1,9 @@
 // "Ready" means reachable. After the rollout prenv waits, within PRENV_READY_TIMEOUT_SECONDS, until
 // the operator's Gateway has accepted its routes (status conditions Accepted and ResolvedRefs for
 // that Gateway; `routing: gateway`) and, when the repository has `url`, the preview URL answers a
-// GET of `url.readyPath` with anything below 500. What failed, and what the Gateway said, goes into
-// the PR comment. Called right after the rollout wait; a job that re-checks an environment later
-// may call it on its own.
+// GET of `url.readyPath` with anything below 500 (a 404 only once it has lasted: edge.ts). What
+// failed, and what the Gateway said, goes into the PR comment. Called by the rollout follow-up once
+// the workloads are ready (rollout.ts).
 import type { OpenCtx } from "./context.js";
 import type { RouteView } from "./ports.js";
 import { gatewayRoutes } from "./routes.js";
