@@ -380,14 +380,17 @@ function tlsBackend(ns: string, image: string, tls: { cert: string; key: string 
  * The host serves `sha` within seconds of "ready": the rollout is complete and the URL answered,
  * but the data plane may still send a request or two to an old pod while it terminates (its
  * endpoint's removal reaches the Gateway's controller a moment later, in any implementation).
+ * A request sent to a pod that is already gone can hang until the proxy's dial timeout, so each
+ * try is cut at 2 s and the next one goes out; CI printed a single 10 s hang here once.
  */
 async function servedSoon(plane: Parameters<typeof viaGateway>[0], host: string, sha: string): Promise<void> {
-  let last = "";
-  await eventually(`${host} to serve ${sha}`, 10_000, () => {
-    last = viaGateway(plane, host).body;
-    return Promise.resolve(commitOf(last) === sha);
+  let last: ReturnType<typeof viaGateway> | undefined;
+  await eventually(`${host} to serve ${sha}`, 20_000, () => {
+    last = viaGateway(plane, host, "/", 2);
+    return Promise.resolve(commitOf(last.body) === sha);
   }).catch((err: unknown) => {
-    throw new Error(`${String(err)}; last answer: ${last}`);
+    const answer = last ? `${last.status} ${last.body || last.error}` : "none";
+    throw new Error(`${String(err)}; last answer: ${answer}`);
   });
 }
 

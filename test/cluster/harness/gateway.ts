@@ -351,14 +351,19 @@ export interface Answer {
  * `curl https://<host>/<path>` through the data plane, as a browser would reach the preview: the
  * host resolved to the Gateway's address (--resolve), the certificate checked against the run's CA.
  */
-export function viaGateway(dp: Pick<DataPlaneInfo, "address" | "caDir">, host: string, path = "/"): Answer {
+export function viaGateway(
+  dp: Pick<DataPlaneInfo, "address" | "caDir">,
+  host: string,
+  path = "/",
+  maxSeconds = 10,
+): Answer {
   const [ip, port] = dp.address.split(":");
   const r = spawnSync(
     "curl",
     [
       "-sS",
       "--max-time",
-      "10",
+      String(maxSeconds),
       "--cacert",
       join(dp.caDir, "ca.crt"),
       "--resolve",
