@@ -77,8 +77,8 @@ async function serve(settings: Settings, app: Extract<LocalStart, { kind: "app" 
   const options = probotOptions(settings, app, log);
   const probot = new Probot(options);
   const queue = new LocalQueue({
-    run: async (job) => {
-      await processJob(job, { settings, kubeConfig, templates, log, probot, later: queue });
+    run: async (job, attempt) => {
+      await processJob(job, { settings, kubeConfig, templates, log, probot, later: queue, attempt });
     },
     onError: localFailurePolicy(
       log,

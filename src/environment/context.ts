@@ -44,6 +44,11 @@ export interface ReconcileDeps {
    * (rollout.ts). `repoId`: whose environment it is, carried by the job.
    */
   followUp(job: { check: RolloutCheck; repoId: number }, delayMs: number): Promise<void>;
+  /**
+   * An earlier attempt of this job ran (the message came back, a local retry): it may have written
+   * to GitHub without recording it, so the job's first report looks (publish.ts).
+   */
+  retry?: boolean;
 }
 
 export type Outcome =
@@ -146,6 +151,7 @@ export function newContext(
       comment: deps.templates.comment,
       checkName: deps.settings.checkName,
       environment,
+      ...(deps.retry ? { unrecorded: { look: true } } : {}),
     },
     meta: applyMeta(job.meta, opts.meta),
     opts,

@@ -6,7 +6,7 @@ import { processBatch } from "../runtime/sqs-batch.js";
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const root = await botRoot();
   return processBatch(event.Records, {
-    run: (job) => runJob(root, job),
+    run: (job, attempt) => runJob(root, job, attempt),
     maxReceiveCount: root.settings.aws.maxReceiveCount,
     giveUp: root.tell,
     lastAttempt: root.unsettle,

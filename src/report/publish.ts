@@ -11,8 +11,10 @@
 // to another commit before the next job. The Deployment is written before the check run, and both
 // before the comment: a Deployment the comment remembers in progress for another commit is
 // finished, with its check run, as superseded by the next deploy. One a job made but could not
-// record (it ended before its comment was written) is found when the environment is deleted, which
-// lists the Deployments on GitHub rather than trusting the comment.
+// record (it ended before its comment was written) is looked for by the job's next attempt (a
+// redelivered message, a local retry, the report that prenv gave up): it lists the environment's
+// Deployments and the check run of each unfinished one before writing, and takes them over
+// instead of making second ones. Deleting the environment lists them too.
 import { createHash } from "node:crypto";
 import type { CheckRunReport, DeploymentState, DeploymentView, GitHubPort } from "../environment/ports.js";
 import type { TemplateFn } from "../templates/engine.js";
@@ -35,6 +37,11 @@ export interface PublishDeps {
   checkName: string;
   /** Deployment environment name, `pr-<n>`. */
   environment: string;
+  /**
+   * Set when an earlier attempt of this job may have written to GitHub without recording it (the
+   * message came back, a retry): the first report that writes looks for what it left, then clears it.
+   */
+  unrecorded?: { look: boolean };
 }
 
 const CHECKS: Partial<Record<ReportKind, Omit<CheckRunReport, "summary">>> = {
@@ -110,6 +117,10 @@ export async function publish(report: Report, deps: PublishDeps): Promise<Commen
   const existing = await deps.github.findComment(COMMENT_MARKER);
   if (existing && existing.body === renderComment(deps.comment, { ...report, meta })) return meta;
   const memory = new Memory(meta);
+  if (deps.unrecorded?.look) {
+    await adoptUnrecorded(deps, memory);
+    deps.unrecorded.look = false;
+  }
   const created = await updateDeployment(deps, memory, report);
   if (report.sha) await upsertCheckRun(deps, memory, report, created);
   const written = memory.toMeta();
@@ -269,5 +280,25 @@ async function supersede(deps: PublishDeps, memory: Memory, sha: string): Promis
     await finishCheckRun(deps, memory, d.sha, why);
     await deps.github.setDeploymentStatus(d.id, "inactive", { description: "Superseded" });
     memory.setDeployment({ ...d, state: "inactive" });
+  }
+}
+
+/**
+ * What an earlier attempt wrote but could not record: Deployments of the environment the comment
+ * does not remember, still unfinished (one without a status counts as pending), and their check
+ * runs. They are remembered as they are, so that this report updates them (the head's) or
+ * supersedes them (another commit's) instead of leaving them in progress beside new ones.
+ */
+async function adoptUnrecorded(deps: PublishDeps, memory: Memory): Promise<void> {
+  const known = new Set(memory.deployments.map((d) => d.id));
+  for (const { id, sha } of await deps.github.listDeployments(deps.environment)) {
+    if (known.has(id)) continue;
+    const state = (await deps.github.deploymentState(id)) ?? "pending";
+    if (!UNFINISHED.has(state)) continue;
+    memory.setDeployment({ id, sha, state });
+    if (memory.check(sha)) continue;
+    const run = await deps.github.findCheckRun(sha, deps.checkName);
+    // An empty digest never matches: the report writes the check run it found.
+    if (run) memory.setCheck({ sha, id: run.id, done: run.status === "completed", digest: "" });
   }
 }

@@ -62,6 +62,8 @@ export function tellPullRequest(deps: {
         comment: deps.templates.comment,
         checkName: deps.settings.environment.checkName,
         environment: `pr-${job.number}`,
+        // The failed attempts may have made a Deployment or check run they could not record.
+        unrecorded: { look: true },
       },
     );
   };

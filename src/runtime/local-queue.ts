@@ -9,7 +9,8 @@ import type { JobQueue, LaterQueue, ReconcileJob } from "../jobs/job.js";
 import { jobKey } from "../jobs/job.js";
 
 export interface LocalQueueOptions {
-  run: (job: ReconcileJob) => Promise<void>;
+  /** `attempt`: 1-based; above 1 after a failed attempt. */
+  run: (job: ReconcileJob, attempt: number) => Promise<void>;
   /** What the error policy says after a failed attempt: retry after this long, or (null) stop. */
   onError: (
     job: ReconcileJob,
@@ -111,7 +112,7 @@ export class LocalQueue implements JobQueue, LaterQueue {
   private async execute(job: ReconcileJob): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.opts.run(job);
+        await this.opts.run(job, attempt);
         return;
       } catch (err) {
         const { retryInMs } = await this.opts.onError(job, err, attempt);

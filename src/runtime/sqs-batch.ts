@@ -16,7 +16,8 @@ export interface BatchRecord {
 }
 
 export interface BatchDeps {
-  run(job: ReconcileJob): Promise<void>;
+  /** `attempt`: the message's receive count (above 1, an earlier receive did not finish). */
+  run(job: ReconcileJob, attempt: number): Promise<void>;
   /** The message's redrive maxReceiveCount: on that receive a failure is final. */
   maxReceiveCount: number;
   /** Tells the PR that prenv stopped working on the job (gave up, or reports the error). */
@@ -50,7 +51,7 @@ export async function processBatch(
     try {
       job = parseJob(record.body);
       if (receives >= deps.maxReceiveCount) await deps.lastAttempt?.(job).catch(() => undefined);
-      await deps.run(job);
+      await deps.run(job, receives);
     } catch (err) {
       const meta = { messageId: record.messageId, group, receives, err: errorMeta(err).message };
       const v = verdict(err, receives, { maxAttempts: deps.maxReceiveCount, deadLetter: true });

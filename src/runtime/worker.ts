@@ -28,6 +28,8 @@ export interface WorkerDeps {
   /** Where follow-up jobs go (the rollout's checks): the local queue, or SQS's delay queue. */
   later: LaterQueue;
   now?: () => Date;
+  /** Which attempt at the job this is, 1-based (SQS's receive count; the local queue's attempt). */
+  attempt?: number;
 }
 
 export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<Outcome | CommandOutcome> {
@@ -60,6 +62,7 @@ export async function processJob(job: ReconcileJob, deps: WorkerDeps): Promise<O
     render: renderDeps(deps.settings.render, deps.kubeConfig, github.repository),
     followUp: ({ check, repoId }, delayMs) =>
       deps.later.enqueueLater(rolloutCheckJob(job, check, repoId), delayMs),
+    ...((deps.attempt ?? 1) > 1 ? { retry: true } : {}),
   };
   const outcome = job.check
     ? await checkRollout(ref, reconcileDeps, job.check)

@@ -38,6 +38,15 @@ function readComment(body: string): CommentView {
   };
 }
 
+/** A comment's visible text on one line (hidden state left out), for a problem's line. */
+function plainText(body: string): string {
+  return body
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("<!--"))
+    .join(" / ")
+    .slice(0, 400);
+}
+
 export interface CheckResult {
   problems: string[];
   environments: number;
@@ -77,7 +86,10 @@ export async function checkConvergence(
     const destroyed = comment?.destroyedSha === obj.head.sha;
     if (open && optedIn) openOptedIn++;
     const wanted = open && optedIn && !destroyed;
-    if (wanted && !env) fail(`open and opted in, but no environment (comment: ${comment?.state ?? "none"})`);
+    if (wanted && !env) {
+      const said = ours[0] ? plainText(ours[0].body) : "no comment";
+      fail(`open and opted in, but no environment (comment: ${comment?.state ?? "none"}: ${said})`);
+    }
     if (!wanted && env) {
       fail(
         `environment ${ns} exists, but the PR is ${open ? (optedIn ? "destroyed" : "not opted in") : "closed"}`,

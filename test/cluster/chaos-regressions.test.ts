@@ -133,3 +133,71 @@ describe("chaos seed 1, on GitHub", () => {
     expect(states).toEqual({ [SHA1]: "inactive", [SHA2]: "success" });
   });
 });
+
+describe("chaos seed 7, on GitHub", () => {
+  // A job that ends after it made the head's Deployment and check run but before the comment that
+  // remembers them was written (killed, or the comment's write failed). The comment is written
+  // last, so nothing records them: the job's next attempt has to find them.
+  const failTheComment = (s: Awaited<ReturnType<typeof setup>>) => {
+    let comments = 0;
+    s.rig.setGitHubFaults(({ method, path }) =>
+      method === "POST" && /\/issues\/\d+\/comments$/.test(path) && ++comments === 1
+        ? { status: 502, body: "Bad Gateway" }
+        : undefined,
+    );
+  };
+  const byCommit = (s: Awaited<ReturnType<typeof setup>>) => ({
+    checks: s.checks.checkRuns.map((c) => [c.head_sha.slice(0, 7), c.status, c.conclusion]),
+    deployments: s.deployments.deployments.map((d) => [
+      d.sha.slice(0, 7),
+      s.deployments.latestStatus(d.id)?.state,
+    ]),
+  });
+
+  test("the next attempt at the same commit takes over the Deployment and check run it made, instead of leaving them in progress beside new ones", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin);
+    failTheComment(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
+    s.rig.setGitHubFaults(null);
+    expect(byCommit(s)).toEqual({
+      checks: [[SHA1.slice(0, 7), "in_progress", null]],
+      deployments: [[SHA1.slice(0, 7), "in_progress"]],
+    });
+    await s.rig.retryFailed();
+    expect(byCommit(s)).toEqual({
+      checks: [[SHA1.slice(0, 7), "completed", "success"]],
+      deployments: [[SHA1.slice(0, 7), "success"]],
+    });
+  });
+
+  test("the next attempt, after the PR moved on, finishes the earlier commit's Deployment and check run as superseded", async ({
+    bot,
+    admin,
+  }) => {
+    const s = await setup(bot, admin);
+    failTheComment(s);
+    await s.rig.deliver("pull_request", s.opened);
+    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
+    s.rig.setGitHubFaults(null);
+    // The push lands before the message comes back: the retry reads SHA2 and deploys it; the
+    // push's own job (after it, in the PR's order) finds it done.
+    const pushed = push(s, SHA2, { "deploy/preview/web.yaml": web() });
+    await s.rig.retryFailed();
+    await s.rig.deliver("pull_request", pushed);
+    await s.rig.settle();
+    expect(byCommit(s)).toEqual({
+      checks: [
+        [SHA1.slice(0, 7), "completed", "cancelled"],
+        [SHA2.slice(0, 7), "completed", "success"],
+      ],
+      deployments: [
+        [SHA1.slice(0, 7), "inactive"],
+        [SHA2.slice(0, 7), "success"],
+      ],
+    });
+  });
+});

@@ -28,6 +28,11 @@ export interface E2E {
   setGitHubFaults(faults: StandInOptions["faults"] | null): void;
   /** Waits until every queued job has run. */
   settle(): Promise<void>;
+  /**
+   * Runs the jobs that failed since the last call once more, each as its next attempt, as SQS
+   * redelivers a message whose receive failed (or whose worker was killed).
+   */
+  retryFailed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ export async function startE2E(
   });
   const templates = loadTemplates();
   const failures: unknown[] = [];
+  const failed: { job: ReconcileJob; attempt: number }[] = [];
   let fixedNow: Date | null = null;
   const held: LaterQueue = {
     enqueueLater: async (job, delayMs) => {
@@ -68,8 +74,9 @@ export async function startE2E(
       await run(job);
     },
   };
-  const run = async (job: ReconcileJob): Promise<void> => {
+  const run = async (job: ReconcileJob, attempt = 1): Promise<void> => {
     await processJob(job, {
+      attempt,
       settings,
       kubeConfig,
       templates,
@@ -83,6 +90,7 @@ export async function startE2E(
     run,
     onError: (job, err, attempt) => {
       failures.push(err);
+      failed.push({ job, attempt });
       void localFailurePolicy(log, null)(job, err, attempt); // logs it as production would
       // No retries in tests: settle() rethrows the failure so the test sees it at once.
       return { retryInMs: null };
@@ -116,6 +124,9 @@ export async function startE2E(
         failures.length = 0;
         throw err instanceof Error ? err : new Error(String(err));
       }
+    },
+    async retryFailed() {
+      for (const { job, attempt } of failed.splice(0)) await run(job, attempt + 1);
     },
     async close() {
       await standIn.close();

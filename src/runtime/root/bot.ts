@@ -56,10 +56,10 @@ export async function buildBotRoot(settings: Settings, log: Pino = rootLogger(se
   };
 }
 
-export async function runJob(root: BotRoot, job: ReconcileJob): Promise<void> {
+export async function runJob(root: BotRoot, job: ReconcileJob, attempt = 1): Promise<void> {
   const { settings, templates, log, probot } = root;
   const kubeConfig = await root.kubeConfig();
-  await processJob(job, { settings, kubeConfig, templates, log, probot, later: root.queue() });
+  await processJob(job, { settings, kubeConfig, templates, log, probot, later: root.queue(), attempt });
 }
 
 /** A janitor pass; what to do with each reconcile job is the caller's (the queue on AWS). */

@@ -27,8 +27,10 @@ async function onLocalQueue(err: Error) {
   let attempts = 0;
   const told: Stop[] = [];
   const queue = new LocalQueue({
-    run: () => {
+    run: (_job, attempt) => {
       attempts++;
+      // The job is told which attempt it is: a retry looks for what the failed one left on GitHub.
+      expect(attempt).toBe(attempts);
       return Promise.reject(err);
     },
     onError: localFailurePolicy(silent, (_job, _err, stop) => Promise.resolve(void told.push(stop))),
@@ -52,7 +54,10 @@ async function onSqs(err: Error, maxReceiveCount = 3) {
       attributes: { ApproximateReceiveCount: String(receives), MessageGroupId: "acme/web#7" },
     };
     const { batchItemFailures } = await processBatch([record], {
-      run: () => Promise.reject(err),
+      run: (_job, attempt) => {
+        expect(attempt).toBe(receives);
+        return Promise.reject(err);
+      },
       maxReceiveCount,
       giveUp: (_job, _err, stop) => Promise.resolve(void told.push(stop)),
       log: silent,
