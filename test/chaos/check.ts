@@ -138,12 +138,14 @@ function checkGone(
   fail: (what: string) => void,
 ): void {
   if (!comment) return;
+  // Not opted in wins over `/env destroy`: a PR destroyed and then unlabelled (or destroyed while
+  // unlabelled) is told why it has no preview by whichever of the two ran last (seed 7).
   const allowed = !s.open
     ? ["deleted"]
-    : s.destroyed
-      ? ["destroyed"]
-      : !s.optedIn
-        ? ["deleted", "not deployed"]
+    : !s.optedIn
+      ? ["deleted", "not deployed", "destroyed"]
+      : s.destroyed
+        ? ["destroyed"]
         : [];
   if (!allowed.includes(comment.kind))
     fail(`comment says "${comment.state}" (${comment.kind}); no environment`);
