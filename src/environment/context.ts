@@ -166,6 +166,14 @@ export async function say(ctx: Ctx, report: Report): Promise<void> {
   ctx.meta = await publish({ ...report, meta: ctx.meta }, ctx.publishDeps);
 }
 
+/**
+ * This job continues what an earlier one began (a rollout's follow-up): that one may have made the
+ * head's Deployment and check run without recording them, so a report looks first (publish.ts).
+ */
+export function continuing(ctx: Ctx): void {
+  ctx.publishDeps.unrecorded = { look: true };
+}
+
 /** Leaves the PR's comment, check run and Deployment as they are; only the hidden state is written. */
 export async function keepSaying(ctx: Ctx): Promise<void> {
   await keepReport(ctx.meta, ctx.publishDeps);

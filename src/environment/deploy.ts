@@ -56,10 +56,14 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
   });
   const state = (phase: EnvPhase, applied: ObjectRef[]) => stateWrite(stateOf(phase, applied));
 
-  // 2. Namespace and guards (as the bot), then say we are deploying; a virtual cluster must start first.
+  // 2. Namespace and guards (as the bot); a virtual cluster must start first. "Deploying" is said
+  // as soon as the PR would wait for something: the virtual cluster, a rollout its first look
+  // does not decide, the route or URL. A deploy decided within the job says its outcome only
+  // (ADR 13: the same states, three fewer GitHub writes).
   await deps.cluster.applyAsBot(guardObjects(ctx, plan.life));
   await applyRoutes(ctx, routes.objects);
-  await say(ctx, { ...report, kind: "deploying" });
+  const deploying = () => say(ctx, { ...report, kind: "deploying" });
+  if (controlPlane.length > 0) await deploying();
   const target =
     controlPlane.length > 0
       ? await startVirtualCluster(ctx, controlPlane, report, () => state("failed", previous))
@@ -86,7 +90,7 @@ export async function deploy(ctx: OpenCtx, plan: DeployPlan): Promise<Outcome> {
     { namespace, sha: pr.headSha, objects: refs.length, pruned: stale.length },
     "environment applied",
   );
-  return startRollout(ctx, { env: plan.env, state: rolling, target }, report);
+  return startRollout(ctx, { env: plan.env, state: rolling, target }, report, deploying);
 }
 
 /**

@@ -10,8 +10,11 @@ import { gatewayRoutes } from "./routes.js";
 
 export type Reachability = { reachable: true } | { reachable: false; detail: string };
 
-/** Waits for prenv's routes (gateway mode) and the preview URL, as PRENV_READY_CHECK asks. */
-export async function checkReachable(ctx: OpenCtx): Promise<Reachability> {
+/**
+ * Waits for prenv's routes (gateway mode) and the preview URL, as PRENV_READY_CHECK asks.
+ * `beforeWait`: called once, before the first wait (the deploy says "deploying" then).
+ */
+export async function checkReachable(ctx: OpenCtx, beforeWait?: () => Promise<void>): Promise<Reachability> {
   const { deps, namespace, config, host } = ctx;
   const { routing, urlScheme } = deps.settings;
   if (routing.readyCheck === "rollout") return { reachable: true };
@@ -20,6 +23,8 @@ export async function checkReachable(ctx: OpenCtx): Promise<Reachability> {
   const gateway = `${routing.gateway.namespace}/${routing.gateway.name}`;
 
   const routes = gatewayRoutes(ctx);
+  const urlWait = routing.readyCheck === "url" && Boolean(config.url);
+  if (routes.length > 0 || urlWait) await beforeWait?.();
   if (routes.length > 0) {
     const wait = await deps.cluster.waitForRoutes(namespace, routes, routing.gateway, routing.readyTimeoutMs);
     if (!wait.accepted) {

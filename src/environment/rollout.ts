@@ -15,6 +15,7 @@ import { redactFailure } from "../report/redact.js";
 import { hostWorkloads } from "./apply.js";
 import {
   configHash,
+  continuing,
   liveReport,
   newContext,
   readSnapshot,
@@ -58,20 +59,25 @@ interface Rollout {
   target: WorkloadCluster;
   /** Whose it is (the follow-up jobs carry it). */
   repoId: number;
+  /** The deploy's own look: says "deploying" before anything it would wait for (the route, the URL). */
+  deploying?: () => Promise<void>;
 }
 
 /**
  * Right after the apply (`state` already written): one look, then ready, failed, or the first
- * follow-up scheduled. `report` is what the comment shows of the environment.
+ * follow-up scheduled. `report` is what the comment shows of the environment; `deploying` says
+ * "deploying" on the PR, before anything it would have to wait for.
  */
 export async function startRollout(
   ctx: OpenCtx,
   rollout: Omit<Rollout, "repoId">,
   report: Omit<Report, "kind">,
+  deploying: () => Promise<void>,
 ): Promise<Outcome> {
-  const r = { ...rollout, repoId: ctx.pr.repoId };
+  const r = { ...rollout, repoId: ctx.pr.repoId, deploying };
   const readiness = await look(ctx, r);
   if (waiting(ctx.deps, r, readiness)) {
+    await deploying();
     await followUp(ctx.deps, r, 1, checkDelayMs(1, ctx.deps.settings.rolloutCheckMaxMs));
     return "rolling-out";
   }
@@ -95,6 +101,7 @@ export async function continueRollout(
     await followUp(ctx.deps, r, next.attempt, next.delayMs);
     return "rolling-out";
   }
+  continuing(ctx);
   return finish(ctx, r, readiness, deployedReport(ctx, env, state));
 }
 
@@ -125,6 +132,7 @@ export async function checkRollout(ref: PrRef, deps: ReconcileDeps, check: Rollo
   const config = await job.config();
   if (config.kind !== "ok" || configHash(config.config) !== check.configHash) return "unchanged";
   const open: OpenCtx = { ...newContext(ref, deps, job, {}), pr, config: config.config };
+  continuing(open);
   return finish(open, r, readiness, deployedReport(open, env, state));
 }
 
@@ -177,7 +185,7 @@ async function finish(
   const { state } = r;
   if (readiness.state === "ready") {
     // Rolled out; "ready" also means reachable (the route accepted, the URL answering; ADR 11).
-    const reach = await checkReachable(ctx);
+    const reach = await checkReachable(ctx, r.deploying);
     if (!reach.reachable) {
       await deps.cluster.annotate(namespace, stateWrite({ ...state, phase: "failed" }));
       await say(ctx, { ...report, kind: "failed", detail: reach.detail });

@@ -11,10 +11,12 @@
 // to another commit before the next job. The Deployment is written before the check run, and both
 // before the comment: a Deployment the comment remembers in progress for another commit is
 // finished, with its check run, as superseded by the next deploy. One a job made but could not
-// record (it ended before its comment was written) is looked for by the job's next attempt (a
-// redelivered message, a local retry, the report that prenv gave up): it lists the environment's
-// Deployments and the check run of each unfinished one before writing, and takes them over
-// instead of making second ones. Deleting the environment lists them too.
+// record (it ended before its comment was written) is looked for by the jobs that may meet it: a
+// job's next attempt (a redelivered message, a local retry, the report that prenv gave up) and the
+// rollout's follow-ups. When the comment does not remember the head's Deployment, they list the
+// environment's Deployments once before writing and take over what they find (the head's, and
+// unfinished ones of other commits, with their check runs) instead of making second ones. A
+// deploy's first attempt never lists. Deleting the environment lists them too.
 import { createHash } from "node:crypto";
 import type { CheckRunReport, DeploymentState, DeploymentView, GitHubPort } from "../environment/ports.js";
 import type { TemplateFn } from "../templates/engine.js";
@@ -38,8 +40,9 @@ export interface PublishDeps {
   /** Deployment environment name, `pr-<n>`. */
   environment: string;
   /**
-   * Set when an earlier attempt of this job may have written to GitHub without recording it (the
-   * message came back, a retry): the first report that writes looks for what it left, then clears it.
+   * Set when an earlier job may have written to GitHub without recording it (this job's failed
+   * attempts; the deploy a follow-up continues): the first report that would otherwise create the
+   * head's Deployment looks for what it left, then clears it.
    */
   unrecorded?: { look: boolean };
 }
@@ -117,8 +120,8 @@ export async function publish(report: Report, deps: PublishDeps): Promise<Commen
   const existing = await deps.github.findComment(COMMENT_MARKER);
   if (existing && existing.body === renderComment(deps.comment, { ...report, meta })) return meta;
   const memory = new Memory(meta);
-  if (deps.unrecorded?.look) {
-    await adoptUnrecorded(deps, memory);
+  if (deps.unrecorded?.look && report.sha && !memory.deployment(report.sha)) {
+    await adoptUnrecorded(deps, memory, report.sha);
     deps.unrecorded.look = false;
   }
   const created = await updateDeployment(deps, memory, report);
@@ -284,17 +287,19 @@ async function supersede(deps: PublishDeps, memory: Memory, sha: string): Promis
 }
 
 /**
- * What an earlier attempt wrote but could not record: Deployments of the environment the comment
- * does not remember, still unfinished (one without a status counts as pending), and their check
- * runs. They are remembered as they are, so that this report updates them (the head's) or
- * supersedes them (another commit's) instead of leaving them in progress beside new ones.
+ * What an earlier job wrote but could not record: Deployments of the environment the comment does
+ * not remember, the head's (unless inactive) and other commits' still unfinished (one without a
+ * status counts as pending), and their check runs. They are remembered as they are, so that this
+ * report updates them (the head's) or supersedes them (another commit's) instead of leaving them
+ * in progress beside new ones.
  */
-async function adoptUnrecorded(deps: PublishDeps, memory: Memory): Promise<void> {
+async function adoptUnrecorded(deps: PublishDeps, memory: Memory, head: string): Promise<void> {
   const known = new Set(memory.deployments.map((d) => d.id));
+  // Newest first: the head's newest Deployment is the one taken over.
   for (const { id, sha } of await deps.github.listDeployments(deps.environment)) {
-    if (known.has(id)) continue;
+    if (known.has(id) || (sha === head && memory.deployment(head))) continue;
     const state = (await deps.github.deploymentState(id)) ?? "pending";
-    if (!UNFINISHED.has(state)) continue;
+    if (sha === head ? state === "inactive" : !UNFINISHED.has(state)) continue;
     memory.setDeployment({ id, sha, state });
     if (memory.check(sha)) continue;
     const run = await deps.github.findCheckRun(sha, deps.checkName);

@@ -102,22 +102,17 @@ describe("chaos seed 1", () => {
 });
 
 describe("chaos seed 1, on GitHub", () => {
-  test("a deploy cut short leaves no check run or Deployment in progress once the PR moves on", async ({
+  test("a deploy still in progress when the PR moves on leaves no check run or Deployment in progress", async ({
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin);
-    // The job deploying SHA1 ends after saying "deploying": GitHub fails the Deployment status that
-    // would say it is ready (the job would be retried; here the PR moves on first).
-    let statuses = 0;
-    s.rig.setGitHubFaults(({ method, path }) =>
-      method === "POST" && /\/deployments\/\d+\/statuses$/.test(path) && ++statuses === 2
-        ? { status: 502, body: "Bad Gateway" }
-        : undefined,
-    );
+    // SHA1's one replica cannot become ready here: its deploy says "deploying" and leaves the
+    // rollout to follow-ups; the PR moves on before the rollout ends.
+    const s = await setup(bot, admin, { files: { "deploy/preview/web.yaml": web(1) }, rolloutSeconds: 60 });
     await s.rig.deliver("pull_request", s.opened);
-    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
-    s.rig.setGitHubFaults(null);
+    await eventually("SHA1's deploy to say deploying", 20_000, () =>
+      Promise.resolve(s.comments.comments.some((c) => c.body.includes("Preview environment: deploying"))),
+    );
     const first = s.checks.checkRuns.find((c) => c.head_sha === SHA1);
     expect(first?.status).toBe("in_progress");
     // The PR moves on to SHA2, which deploys.
@@ -135,9 +130,11 @@ describe("chaos seed 1, on GitHub", () => {
 });
 
 describe("chaos seed 7, on GitHub", () => {
-  // A job that ends after it made the head's Deployment and check run but before the comment that
-  // remembers them was written (killed, or the comment's write failed). The comment is written
-  // last, so nothing records them: the job's next attempt has to find them.
+  // A job that ends after it said "deploying" (the head's Deployment and check run made) but before
+  // the comment that remembers them was written (killed, or the comment's write failed). The
+  // comment is written last, so nothing records them: the jobs after it have to find them. One
+  // replica that cannot become ready here keeps the rollout undecided at the deploy's first look.
+  const undecided = { files: { "deploy/preview/web.yaml": web(1) }, rolloutSeconds: 3 };
   const failTheComment = (s: Awaited<ReturnType<typeof setup>>) => {
     let comments = 0;
     s.rig.setGitHubFaults(({ method, path }) =>
@@ -154,11 +151,11 @@ describe("chaos seed 7, on GitHub", () => {
     ]),
   });
 
-  test("the next attempt at the same commit takes over the Deployment and check run it made, instead of leaving them in progress beside new ones", async ({
+  test("the next attempt at the same commit, and the rollout's follow-ups, take over the Deployment and check run it made instead of leaving them in progress beside new ones", async ({
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin);
+    const s = await setup(bot, admin, undecided);
     failTheComment(s);
     await s.rig.deliver("pull_request", s.opened);
     await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
@@ -167,10 +164,13 @@ describe("chaos seed 7, on GitHub", () => {
       checks: [[SHA1.slice(0, 7), "in_progress", null]],
       deployments: [[SHA1.slice(0, 7), "in_progress"]],
     });
+    // The retry finds the rollout under way and leaves it to follow-ups, which end it (the replica
+    // cannot start here) on the same Deployment and check run.
     await s.rig.retryFailed();
+    await s.rig.settle();
     expect(byCommit(s)).toEqual({
-      checks: [[SHA1.slice(0, 7), "completed", "success"]],
-      deployments: [[SHA1.slice(0, 7), "success"]],
+      checks: [[SHA1.slice(0, 7), "completed", "failure"]],
+      deployments: [[SHA1.slice(0, 7), "failure"]],
     });
   });
 
@@ -178,7 +178,7 @@ describe("chaos seed 7, on GitHub", () => {
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin);
+    const s = await setup(bot, admin, undecided);
     failTheComment(s);
     await s.rig.deliver("pull_request", s.opened);
     await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);

@@ -21,7 +21,7 @@ afterEach(cleanupRigs);
 const MAX_RECEIVES = 5;
 
 describe("a job prenv gives up on", () => {
-  test("every comment edit failing: the namespace is ready, GitHub says deploying; the janitor's reconcile brings GitHub in line", async ({
+  test("every comment write failing: the namespace is ready, GitHub does not say so; the janitor's reconcile brings GitHub in line", async ({
     bot,
     admin,
   }) => {
@@ -36,8 +36,14 @@ describe("a job prenv gives up on", () => {
       probot: s.rig.probot,
       later: s.rig.queue,
     };
-    // GitHub refuses every edit of prenv's comment (creating it works).
+    // GitHub refuses every write of prenv's comment, creating and editing it. (A deploy decided
+    // within its job says "ready" at once, so the comment's creation is the write that fails.)
     let failing = true;
+    s.rig.setGitHubFaults(({ method, path }) =>
+      failing && method === "POST" && /\/issues\/\d+\/comments$/.test(path)
+        ? { status: 502, body: "Bad Gateway" }
+        : undefined,
+    );
     s.standIn.route("PATCH", `/repos/${s.owner}/${s.repo}/issues/comments/:id`, (req) => {
       if (failing) return { status: 502, body: "Bad Gateway" };
       const c = s.comments.comments.find((x) => x.id === Number(req.params.id))!;
@@ -66,7 +72,7 @@ describe("a job prenv gives up on", () => {
           },
         ],
         {
-          run: async (j) => void (await processJob(j, deps)),
+          run: async (j, attempt) => void (await processJob(j, { ...deps, attempt })),
           maxReceiveCount: MAX_RECEIVES,
           giveUp: async (j, err, stop) => {
             told.push(stop.kind);
@@ -87,8 +93,14 @@ describe("a job prenv gives up on", () => {
     const before = readRecord((await cluster.readEnvironment(s.ns))!);
     expect(before.state?.phase).toBe("ready");
     expect(before.unsettledSince).not.toBeNull();
-    const comment = () => s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))!.body;
-    expect(comment()).toContain("deploying");
+    const comment = () => s.comments.comments.find((c) => c.body.startsWith(COMMENT_MARKER))?.body;
+    expect(comment()).toBeUndefined();
+    // The Deployment and check run the first attempt made were taken over by the later ones (one
+    // of each), and the last one said that prenv gave up.
+    expect(s.deployments.deployments.filter((x) => x.sha === SHA1)).toHaveLength(1);
+    expect(s.checks.checkRuns.filter((c) => c.head_sha === SHA1)).toMatchObject([
+      { status: "completed", conclusion: "failure" },
+    ]);
 
     // GitHub is back; the janitor's next pass finds the environment unsettled and reconciles it.
     failing = false;
