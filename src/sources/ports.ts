@@ -21,6 +21,8 @@ export interface RepositoryReader {
   tree(commit: string): Promise<TreeEntry[]>;
   /** A blob's bytes. */
   blob(sha: string): Promise<Uint8Array>;
+  /** Several blobs' bytes, by sha (as few requests as the reader can). */
+  blobs(shas: readonly string[]): Promise<Map<string, Uint8Array>>;
 }
 
 export type ToolName = "helm" | "kustomize";

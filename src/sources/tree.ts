@@ -146,10 +146,11 @@ export class RepoSnapshot {
     this.picked.set(dest, entry);
   }
 
-  /** Downloads every picked file. */
+  /** Downloads every picked file (in one request where the reader can). */
   async download(): Promise<Map<string, Uint8Array>> {
+    const blobs = await this.reader.blobs([...this.picked.values()].map((e) => e.sha));
     const files = new Map<string, Uint8Array>();
-    for (const [dest, entry] of this.picked) files.set(dest, await this.reader.blob(entry.sha));
+    for (const [dest, entry] of this.picked) files.set(dest, blobs.get(entry.sha)!);
     return files;
   }
 }

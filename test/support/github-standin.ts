@@ -2310,6 +2310,10 @@ function enableContents(
     return model;
   }
   const snapshots = new Map([[model.ref, model]]);
+  // The first repository with contents brings the GraphQL endpoint (one per stand-in).
+  if (host.contentsByRepo.size === 0) {
+    host.route("POST", "/graphql", (request) => graphqlReply(host, request), { optional: true });
+  }
   host.contentsByRepo.set(key, snapshots);
   const base = repoPath(owner, repo);
   const defaultBranch = options.defaultBranch ?? "main";
@@ -2543,6 +2547,18 @@ function treeReply(
   return { body: { sha, url: `${host.baseUrl}${base}/git/trees/${sha}`, tree, truncated: false } };
 }
 
+/** The bytes of the blob `wanted` in any of the served refs. */
+function findBlob(snapshots: readonly ContentsModel[], wanted: string): Buffer | undefined {
+  for (const snapshot of snapshots) {
+    const pending = [buildTree(snapshot.files)];
+    for (let node = pending.pop(); node; node = pending.pop()) {
+      for (const file of node.files.values()) if (blobSha(file.bytes) === wanted) return file.bytes;
+      pending.push(...node.dirs.values());
+    }
+  }
+  return undefined;
+}
+
 /** GET …/git/blobs/:sha: any blob of a served ref, by its object id. */
 function blobReply(
   host: ModelHost,
@@ -2551,27 +2567,70 @@ function blobReply(
   request: StandInRequest,
 ): StandInReply {
   const wanted = request.params["file_sha"]!;
-  for (const snapshot of snapshots) {
-    const pending = [buildTree(snapshot.files)];
-    for (let node = pending.pop(); node; node = pending.pop()) {
-      for (const file of node.files.values()) {
-        if (blobSha(file.bytes) !== wanted) continue;
-        if ((request.headers.accept ?? "").includes("raw")) return rawReply(file.bytes);
-        return {
-          body: {
-            sha: wanted,
-            node_id: `B_${Buffer.from(wanted).toString("base64url").slice(0, 20)}`,
-            size: file.bytes.length,
-            url: `${host.baseUrl}${base}/git/blobs/${wanted}`,
-            content: wrappedBase64(file.bytes),
-            encoding: "base64",
-          },
-        };
-      }
-      pending.push(...node.dirs.values());
-    }
+  const bytes = findBlob(snapshots, wanted);
+  if (!bytes) throw notFound();
+  if ((request.headers.accept ?? "").includes("raw")) return rawReply(bytes);
+  return {
+    body: {
+      sha: wanted,
+      node_id: `B_${Buffer.from(wanted).toString("base64url").slice(0, 20)}`,
+      size: bytes.length,
+      url: `${host.baseUrl}${base}/git/blobs/${wanted}`,
+      content: wrappedBase64(bytes),
+      encoding: "base64",
+    },
+  };
+}
+
+/**
+ * POST /graphql, for the one query shape prenv sends (src/adapters/github/tree.ts): blobs of a
+ * repository by object id, each under an alias, `repository(owner: $owner, name: $name) { b0:
+ * object(oid: $b0) { ... on Blob { text isBinary isTruncated } } … }`. As GitHub answers: `text`
+ * null and `isBinary` true for bytes that are not UTF-8 text, a null object for an unknown id, a
+ * NOT_FOUND error for an unknown repository. Any other query is answered with an error.
+ */
+function graphqlReply(host: ModelHost, request: StandInRequest): StandInReply {
+  const { query, variables = {} } = (request.body ?? {}) as {
+    query?: unknown;
+    variables?: Record<string, unknown>;
+  };
+  const repo = typeof query === "string" ? /repository\(owner: \$(\w+), name: \$(\w+)\)/.exec(query) : null;
+  if (typeof query !== "string" || !repo) {
+    return { body: { errors: [{ message: "The stand-in answers only prenv's blob query." }] } };
   }
-  throw notFound();
+  const owner = String(variables[repo[1]!]);
+  const name = String(variables[repo[2]!]);
+  const snapshots = host.contentsByRepo.get(`${owner}/${name}`);
+  if (!snapshots) {
+    return {
+      body: {
+        data: { repository: null },
+        errors: [
+          {
+            type: "NOT_FOUND",
+            path: ["repository"],
+            message: `Could not resolve to a Repository with the name '${owner}/${name}'.`,
+          },
+        ],
+      },
+    };
+  }
+  const objects: Record<string, unknown> = {};
+  for (const m of query.matchAll(/(\w+): object\(oid: \$(\w+)\)/g)) {
+    const bytes = findBlob([...snapshots.values()], String(variables[m[2]!]));
+    objects[m[1]!] = bytes ? blobNode(bytes) : null;
+  }
+  return { body: { data: { repository: objects } } };
+}
+
+function blobNode(bytes: Buffer): { text: string | null; isBinary: boolean; isTruncated: boolean } {
+  let text: string | null;
+  try {
+    text = bytes.includes(0) ? null : new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    text = null;
+  }
+  return { text, isBinary: text === null, isTruncated: false };
 }
 
 /** A ref served by a snapshot, or the sha of a snapshot's root tree or of one of its subtrees. */

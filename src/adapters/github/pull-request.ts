@@ -158,17 +158,17 @@ export class GitHubPullRequest implements GitHubPort {
    */
   async readFiles(sha: string, paths: string[]): Promise<RepoFile[]> {
     const byPath = new Map((await this.repository.listing(sha)).entries.map((e) => [e.path, e]));
-    const files: RepoFile[] = [];
+    const picked: { path: string; sha: string }[] = [];
     for (const path of paths) {
       let entry = byPath.get(path);
       if (entry?.type === "symlink") {
         const target = Buffer.from(await this.repository.blob(entry.sha)).toString("utf8");
         entry = target.startsWith("/") ? undefined : byPath.get(posix.join(posix.dirname(path), target));
       }
-      if (entry?.type !== "file") continue;
-      files.push({ path, content: Buffer.from(await this.repository.blob(entry.sha)).toString("utf8") });
+      if (entry?.type === "file") picked.push({ path, sha: entry.sha });
     }
-    return files;
+    const blobs = await this.repository.blobs(picked.map((p) => p.sha));
+    return picked.map(({ path, sha: blob }) => ({ path, content: Buffer.from(blobs.get(blob)!).toString("utf8") }));
   }
 
   /**

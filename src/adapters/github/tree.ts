@@ -1,7 +1,9 @@
 // The repository at one commit, the one reader for every source (a directory of manifests, a Helm
 // chart, a Kustomize overlay): the git tree of the commit (one recursive listing, kept for the job)
-// and blobs by their sha (base64, so binary files such as vendored chart archives arrive intact).
-// Reads happen at the commit the use case names (the pull request's head), never at a branch.
+// and blobs by their sha. The files a source picked come in one GraphQL request (up to
+// BLOBS_PER_QUERY of them, each by object id); a blob GraphQL cannot give as text (binary, such as
+// a vendored chart archive, or cut short) comes by REST, base64, so it arrives intact. Reads happen
+// at the commit the use case names (the pull request's head), never at a branch.
 import { PrenvError } from "../../errors.js";
 import type { RepositoryReader, TreeEntry } from "../../sources/ports.js";
 import { status } from "./errors.js";
@@ -14,6 +16,17 @@ const TYPES: Record<string, TreeEntry["type"]> = {
   "040000": "dir",
   "160000": "submodule",
 };
+
+/** Blobs asked for in one GraphQL request. */
+export const BLOBS_PER_QUERY = 50;
+
+const SHA = /^[0-9a-f]{40}$/;
+
+interface BlobNode {
+  text: string | null;
+  isBinary: boolean | null;
+  isTruncated: boolean;
+}
 
 export interface Listing {
   entries: TreeEntry[];
@@ -64,6 +77,46 @@ export class GitHubTree implements RepositoryReader {
       );
     }
     return entries;
+  }
+
+  async blobs(shas: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const wanted = [...new Set(shas)];
+    const out = new Map<string, Uint8Array>();
+    if (wanted.length === 1) out.set(wanted[0]!, await this.blob(wanted[0]!));
+    if (wanted.length <= 1) return out;
+    for (let i = 0; i < wanted.length; i += BLOBS_PER_QUERY) {
+      const chunk = wanted.slice(i, i + BLOBS_PER_QUERY);
+      const nodes = await this.textBlobs(chunk);
+      for (const [j, sha] of chunk.entries()) {
+        const node = nodes[`b${j}`];
+        const text = node && !node.isBinary && !node.isTruncated ? node.text : null;
+        out.set(sha, text !== null ? Buffer.from(text, "utf8") : await this.blob(sha));
+      }
+    }
+    return out;
+  }
+
+  /** One GraphQL request: each blob under an alias `b<i>`, null where there is none. */
+  private async textBlobs(shas: string[]): Promise<Record<string, BlobNode | null>> {
+    for (const sha of shas) {
+      if (!SHA.test(sha)) throw new PrenvError("GITHUB_ERROR", `'${sha.slice(0, 12)}' is not a blob id.`);
+    }
+    const params = shas.map((_, i) => `$b${i}: GitObjectID!`).join(", ");
+    const fields = shas
+      .map((_, i) => `b${i}: object(oid: $b${i}) { ... on Blob { text isBinary isTruncated } }`)
+      .join("\n    ");
+    const query = `query prenvBlobs($owner: String!, $name: String!, ${params}) {\n  repository(owner: $owner, name: $name) {\n    ${fields}\n  }\n}`;
+    const variables: Record<string, string> = { owner: this.repo.owner, name: this.repo.repo };
+    shas.forEach((sha, i) => (variables[`b${i}`] = sha));
+    try {
+      const data = await this.octokit.graphql<{ repository: Record<string, BlobNode | null> | null }>(
+        query,
+        variables,
+      );
+      return data.repository ?? {};
+    } catch (err) {
+      throw failed(err, `read ${shas.length} files at once`);
+    }
   }
 
   async blob(sha: string): Promise<Uint8Array> {
