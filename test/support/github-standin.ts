@@ -642,6 +642,10 @@ interface ModelHost {
 
 async function listen(): Promise<{ server: Server; url: string }> {
   const server = createServer();
+  // An idle connection stays open longer on the server than in the client (fetch drops it after
+  // 4 s), as GitHub's front end keeps it: a request never goes out on a connection the server is
+  // closing that moment (the tests' Octokit does not retry; CI met that ECONNRESET once).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());

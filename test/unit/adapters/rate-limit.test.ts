@@ -1,5 +1,6 @@
 // How long GitHub asks prenv to wait, read from its answer's status, headers and message.
 import { describe, expect, it } from "vitest";
+import { githubError } from "../../../src/adapters/github/errors.js";
 import { rateLimitWait } from "../../../src/adapters/github/rate-limit.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
@@ -32,5 +33,20 @@ describe("rateLimitWait", () => {
     ["not an HTTP error", new Error("socket hang up"), null],
   ])("%s", (_name, err, wait) => {
     expect(rateLimitWait(err, NOW)).toBe(wait);
+  });
+});
+
+describe("githubError: what a failed request's message tells the operator to do", () => {
+  it("a 403 that is a secondary rate limit says so, not to check the App's permissions", () => {
+    const err = githubError(answer(403, {}, "You have exceeded a secondary rate limit"), "edit the comment");
+    expect(err.message).toBe(
+      "GitHub API 403 failed while trying to edit the comment. GitHub is limiting prenv's requests (a rate limit); the job is tried again later.",
+    );
+  });
+
+  it("a 403 that is a missing permission points at the App's permissions", () => {
+    const err = githubError(answer(403, {}, "Resource not accessible by integration"), "create a check run");
+    expect(err.message).toContain("Check the GitHub App's permissions");
+    expect(err.message).not.toContain("rate limit");
   });
 });
