@@ -168,7 +168,10 @@ export class GitHubPullRequest implements GitHubPort {
       if (entry?.type === "file") picked.push({ path, sha: entry.sha });
     }
     const blobs = await this.repository.blobs(picked.map((p) => p.sha));
-    return picked.map(({ path, sha: blob }) => ({ path, content: Buffer.from(blobs.get(blob)!).toString("utf8") }));
+    return picked.map(({ path, sha: blob }) => ({
+      path,
+      content: Buffer.from(blobs.get(blob)!).toString("utf8"),
+    }));
   }
 
   /**
