@@ -95,11 +95,12 @@ export interface GitHubPort extends RepoFiles {
   /** The state of a Deployment's newest status (null: it has none). */
   deploymentState(id: number): Promise<DeploymentView["state"]>;
   createDeployment(sha: string, environment: string, description: string): Promise<DeploymentView>;
+  /** "gone": GitHub has no such Deployment (someone deleted it). */
   setDeploymentStatus(
     id: number,
     state: DeploymentState,
     opts: { environmentUrl?: string; description: string },
-  ): Promise<void>;
+  ): Promise<"set" | "gone">;
   findCheckRun(sha: string, name: string): Promise<CheckRunView | null>;
   /** A comment on the PR, read fresh (commands are never taken from the queue message). */
   getComment(id: number): Promise<IssueCommentView | null>;

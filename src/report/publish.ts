@@ -73,6 +73,9 @@ class Memory {
   setDeployment(d: DeploymentMemo): void {
     this.deployments = [...this.deployments.filter((x) => x.id !== d.id), d].slice(-MEMORY);
   }
+  forgetDeployment(id: number): void {
+    this.deployments = this.deployments.filter((x) => x.id !== id);
+  }
   check(sha: string): CheckMemo | undefined {
     return this.checks.find((c) => c.sha === sha);
   }
@@ -220,11 +223,9 @@ async function updateDeployment(deps: PublishDeps, memory: Memory, report: Repor
   if (!state || !report.sha) return false;
   const { github, environment } = deps;
   await supersede(deps, memory, report.sha);
-  const known = memory.deployment(report.sha);
-  const deployment =
-    known ?? (await github.createDeployment(report.sha, environment, `Preview of PR ${environment}`));
-  if (deployment.state !== state) {
-    await github.setDeploymentStatus(deployment.id, state, {
+  const create = () => github.createDeployment(report.sha!, environment, `Preview of PR ${environment}`);
+  const setState = (id: number) =>
+    github.setDeploymentStatus(id, state, {
       description: {
         in_progress: "Deploying",
         success: "Ready",
@@ -234,6 +235,13 @@ async function updateDeployment(deps: PublishDeps, memory: Memory, report: Repor
       }[state],
       ...(state === "success" && report.url ? { environmentUrl: report.url } : {}),
     });
+  const known = memory.deployment(report.sha);
+  let deployment = known ?? (await create());
+  if (deployment.state !== state && (await setState(deployment.id)) === "gone") {
+    // The remembered Deployment was deleted on GitHub: a new one says the report.
+    memory.forgetDeployment(deployment.id);
+    deployment = await create();
+    await setState(deployment.id);
   }
   memory.setDeployment({ id: deployment.id, sha: report.sha, state });
   return !known;

@@ -131,4 +131,20 @@ describe("publish", () => {
     expect([run.status, run.conclusion]).toEqual(["completed", "cancelled"]);
     expect(calls("GET", /\/check-runs$/)).toBe(0);
   });
+
+  it("a remembered Deployment someone deleted on GitHub is made again, not a job that fails for ever", async () => {
+    await publish(report("deploying", SHA1), await job());
+    // Deleted on GitHub (the API lets a repository admin delete an inactive one, or any by hand).
+    deployments.deployments.splice(0, 1);
+    await publish(report("ready", SHA1, storedMeta()), await job());
+    expect(deployments.deployments.map((d) => [d.sha, deployments.latestStatus(d.id)?.state])).toEqual([
+      [SHA1, "success"],
+    ]);
+    expect(storedMeta().deployments).toEqual([
+      { id: deployments.deployments[0]!.id, sha: SHA1, state: "success" },
+    ]);
+    // And the environment's deletion lists what is there, without tripping on it either.
+    await publish(report("deleted", null, storedMeta()), await job());
+    expect(deployments.latestStatus(deployments.deployments[0]!.id)?.state).toBe("inactive");
+  });
 });

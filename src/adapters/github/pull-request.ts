@@ -288,7 +288,7 @@ export class GitHubPullRequest implements GitHubPort {
     id: number,
     state: DeploymentState,
     opts: { environmentUrl?: string; description: string },
-  ): Promise<void> {
+  ): Promise<"set" | "gone"> {
     try {
       await this.octokit.rest.repos.createDeploymentStatus({
         ...this.repo,
@@ -297,7 +297,9 @@ export class GitHubPullRequest implements GitHubPort {
         description: opts.description,
         ...(opts.environmentUrl ? { environment_url: opts.environmentUrl } : {}),
       });
+      return "set";
     } catch (err) {
+      if (status(err) === 404) return "gone";
       throw githubError(err, `set deployment ${id} to ${state}`);
     }
   }
