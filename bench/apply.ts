@@ -146,6 +146,11 @@ try {
   far.clusters = far.clusters.map((c) => ({ ...c, server: farServer }));
   const farPath = join(runDir, "far.kubeconfig");
   writeFileSync(farPath, far.exportConfig(), { mode: 0o600 });
+  // kubectl of the pinned release: built into the control plane's cache on first use (CI does not).
+  await run("bash", ["test/cluster/k8s/build.sh"], {
+    env: { ...process.env, PRENV_WITH_KUBECTL: "1" },
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const kubectl = join(plane.bin, "kubectl");
 
   let n = 0;

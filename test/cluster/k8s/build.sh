@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries the cluster test tier runs against (kube-apiserver,
 # kube-controller-manager, kube-scheduler, etcd, and the node's kubelet and kube-proxy) from the
-# Go module proxy, at the versions pinned in go.mod next to this script, and kubectl of the same
-# release (`npm run bench` compares prenv's apply with `kubectl apply --server-side`).
+# Go module proxy, at the versions pinned in go.mod next to this script. kubectl of the same
+# release only with PRENV_WITH_KUBECTL=1 (`npm run bench` compares prenv's apply with
+# `kubectl apply --server-side` and asks for it; the tests never run it, so CI does not build it).
 #
 # Output goes to a cache outside the repository:
 #   ${PRENV_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-cluster}/<key>/bin
@@ -23,7 +24,8 @@ etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' go.mod)"
 key="$( (cat go.mod go.sum; go version) | sha256sum | cut -c1-16)"
 cache_root="${PRENV_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prenv-cluster}"
 bin="$cache_root/$key/bin"
-binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd)
+binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd)
+[[ "${PRENV_WITH_KUBECTL:-}" == 1 ]] && binaries+=(kubectl)
 
 have_all=1
 for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || have_all=0; done
@@ -47,8 +49,8 @@ echo "building Kubernetes $k8s_version, etcd $etcd_version into $bin (first buil
 export CGO_ENABLED=0
 # Two cores: let go parallelise packages, but build the binaries one at a time so peak
 # memory stays bounded (the apiserver link alone needs ~2 GiB).
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
-  [[ -x "$bin/$b" ]] && continue
+for b in "${binaries[@]}"; do
+  [[ "$b" == etcd || -x "$bin/$b" ]] && continue
   go build -trimpath -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b"
   mv "$bin/$b.tmp" "$bin/$b"
   echo "  built $b" >&2
