@@ -35,6 +35,7 @@ import {
   startControlPlane,
   writeKubeconfig,
 } from "../cluster/harness/controlplane.js";
+import { createNodeNetwork, startNode } from "../cluster/harness/node.js";
 import { fifoQueuesAt } from "./queues.js";
 import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
 import { startGitHubStandIn } from "../support/github-standin.js";
@@ -57,6 +58,8 @@ export interface ChaosOptions {
   kills: number;
   /** Milliseconds between two events of the script (on average). */
   paceMs: number;
+  /** Run the PRs' pods on the test node (CI's run): real rollouts behind readiness probes. */
+  node?: boolean;
   keep: boolean;
   log: (line: string) => void;
 }
@@ -128,9 +131,16 @@ async function run(
 ): Promise<ChaosResult> {
   const { log } = o;
   const started = Date.now();
-  // --- the cluster, behind the fault proxy
-  const plane = await startControlPlane({ runDir: join(runDir, "cp"), log: (l) => log(`[cluster] ${l}`) });
+  // --- the cluster (with the test node when asked), behind the fault proxy
+  const net = o.node ? createNodeNetwork(join(runDir, "node")) : undefined;
+  const plane = await startControlPlane({
+    runDir: join(runDir, "cp"),
+    log: (l) => log(`[cluster] ${l}`),
+    ...(net ? { nodeAddress: net.hostIP } : {}),
+  });
   cleanup.push(() => plane.stop());
+  const node = net ? await startNode({ plane, net, log: (l) => log(`[node] ${l}`) }) : undefined;
+  if (node) cleanup.push(() => node.stop());
   const pkiDir = join(plane.runDir, "pki");
   const serving = plane.pki.server("chaos-proxy", "chaos-proxy", ["127.0.0.1"]);
   const bot = { cert: join(pkiDir, "prenv-bot.crt"), key: join(pkiDir, "prenv-bot.key") };
@@ -188,7 +198,13 @@ async function run(
   const gh = githubFaults(o.githubFaults, rng(o.seed, "github-faults"), githubCounts);
   const standIn = await startGitHubStandIn({ faults: gh.policy });
   cleanup.push(() => standIn.close());
-  const world = new World(standIn, { repos: o.repos, prs: o.prs, seed: o.seed, kinds: KINDS });
+  const world = new World(standIn, {
+    repos: o.repos,
+    prs: o.prs,
+    seed: o.seed,
+    kinds: KINDS,
+    ...(node ? { image: node.info.images.web! } : {}),
+  });
   for (const p of world.prs)
     nsToPr.set(namespaceName({ owner: OWNER, repo: p.repo.name, pr: p.number }, PREFIX), key(p));
 
@@ -248,7 +264,8 @@ async function run(
     // production default (gateway) every deploy is refused by the API server and dead-lettered.
     PRENV_ROUTING: "ingress",
     PRENV_READY_CHECK: "rollout",
-    PRENV_ROLLOUT_TIMEOUT_SECONDS: "20",
+    // Real pods (on the node) take seconds to start on two busy cores; none start otherwise.
+    PRENV_ROLLOUT_TIMEOUT_SECONDS: node ? "180" : "20",
     PRENV_NAMESPACE_PREFIX: PREFIX,
     LOG_LEVEL: "info",
     CHAOS_JOB_TIMEOUT_MS: String((VISIBILITY_SECONDS - 5) * 1000),

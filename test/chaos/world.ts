@@ -2,6 +2,7 @@
 // state GitHub would hold (open or closed, head commit and its files, labels, comments, check runs,
 // deployments), and the webhook payloads GitHub would send for each change. What prenv is expected
 // to converge to is computed from this state (see check.ts).
+import { app } from "../cluster/harness/workloads.js";
 import { createHash } from "node:crypto";
 import type {
   CheckRunsModel,
@@ -111,11 +112,15 @@ data:
 `;
 }
 
-/** The files of a commit that carries these optional manifests. */
-export function commitFiles(optional: readonly string[]): Record<string, string> {
+/**
+ * The files of a commit that carries these optional manifests. `image`: the test node's web app,
+ * one replica behind a readiness probe, rolled out anew on every commit; without it the
+ * Deployment has no replicas (a control plane without a node).
+ */
+export function commitFiles(optional: readonly string[], image?: string): Record<string, string> {
   return {
     "README.md": "# chaos\n",
-    "deploy/preview/web.yaml": WEB,
+    "deploy/preview/web.yaml": image ? app({ image, env: { APP_SHA: "{{shortSha}}" } }) : WEB,
     ...Object.fromEntries(optional.map((n) => [`deploy/preview/${n}.yaml`, configMap(n)])),
   };
 }
@@ -136,12 +141,15 @@ export class World {
   /** Installation tokens the stand-in issued (none may appear in a log line). */
   readonly auth: InstallationAuthModel;
   private readonly shaSalt: string;
+  /** The web app's image on the test node, when the run has one. */
+  private readonly image: string | undefined;
 
   constructor(
     private readonly standIn: GitHubStandIn,
-    opts: { repos: number; prs: number; seed: number; kinds: RepoKind[] },
+    opts: { repos: number; prs: number; seed: number; kinds: RepoKind[]; image?: string },
   ) {
     this.shaSalt = String(opts.seed);
+    this.image = opts.image;
     this.auth = standIn.installationAuth({ permissions: { metadata: "read", pull_requests: "write" } });
     for (let i = 0; i < opts.repos; i++) this.addRepo(i, opts.kinds[i % opts.kinds.length]!);
     for (let i = 0; i < opts.prs; i++)
@@ -233,7 +241,7 @@ export class World {
   commit(p: Pr, optional: readonly string[]): string {
     const sha = this.sha(p.repo, p.number, p.pushes++);
     p.commits.set(sha, [...optional]);
-    this.standIn.contents(OWNER, p.repo.name, commitFiles(optional), sha);
+    this.standIn.contents(OWNER, p.repo.name, commitFiles(optional, this.image), sha);
     p.model.pr.head.sha = sha;
     return sha;
   }
