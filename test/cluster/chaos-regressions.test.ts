@@ -1,6 +1,7 @@
 // Regressions found by `npm run chaos` (test/chaos), each named after the seed that found it, on
 // the real API server behind the chaos run's fault proxy (test/chaos/kube-faults.ts) where the
 // failure is Kubernetes'.
+import type { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect } from "vitest";
 import { KubernetesCluster } from "../../src/adapters/kubernetes/cluster.js";
 import { parseRepoConfig } from "../../src/config/parse.js";
@@ -135,13 +136,19 @@ describe("chaos seed 7, on GitHub", () => {
   // comment is written last, so nothing records them: the jobs after it have to find them. One
   // replica that cannot become ready here keeps the rollout undecided at the deploy's first look.
   const undecided = { files: { "deploy/preview/web.yaml": web(1) }, rolloutSeconds: 3 };
-  const failTheComment = (s: Awaited<ReturnType<typeof setup>>) => {
+  /** Opens the PR; its deploy says "deploying" but the comment's creation fails once, ending the job. */
+  const openCutShort = async (bot: KubeConfig, admin: KubeConfig) => {
+    const s = await setup(bot, admin, undecided);
     let comments = 0;
     s.rig.setGitHubFaults(({ method, path }) =>
       method === "POST" && /\/issues\/\d+\/comments$/.test(path) && ++comments === 1
         ? { status: 502, body: "Bad Gateway" }
         : undefined,
     );
+    await s.rig.deliver("pull_request", s.opened);
+    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
+    s.rig.setGitHubFaults(null);
+    return s;
   };
   const byCommit = (s: Awaited<ReturnType<typeof setup>>) => ({
     checks: s.checks.checkRuns.map((c) => [c.head_sha.slice(0, 7), c.status, c.conclusion]),
@@ -155,11 +162,7 @@ describe("chaos seed 7, on GitHub", () => {
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin, undecided);
-    failTheComment(s);
-    await s.rig.deliver("pull_request", s.opened);
-    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
-    s.rig.setGitHubFaults(null);
+    const s = await openCutShort(bot, admin);
     expect(byCommit(s)).toEqual({
       checks: [[SHA1.slice(0, 7), "in_progress", null]],
       deployments: [[SHA1.slice(0, 7), "in_progress"]],
@@ -178,11 +181,7 @@ describe("chaos seed 7, on GitHub", () => {
     bot,
     admin,
   }) => {
-    const s = await setup(bot, admin, undecided);
-    failTheComment(s);
-    await s.rig.deliver("pull_request", s.opened);
-    await expect(s.rig.settle()).rejects.toThrow(/GitHub API 502/);
-    s.rig.setGitHubFaults(null);
+    const s = await openCutShort(bot, admin);
     // The push lands before the message comes back: the retry reads SHA2 and deploys it; the
     // push's own job (after it, in the PR's order) finds it done.
     const pushed = push(s, SHA2, { "deploy/preview/web.yaml": web() });
