@@ -86,6 +86,17 @@ export const DEFAULT_EGRESS_DENY = [
   "fe80::/10",
 ];
 const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
+/** An image reference, `fallback` when unset (and the example its error message gives). */
+const imageRef = (fallback: string) =>
+  text(
+    z
+      .string()
+      .check(
+        z.maxLength(512, "must be at most 512 characters"),
+        z.regex(IMAGE, `must be an image reference such as ${fallback}`),
+      ),
+    fallback,
+  );
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -138,24 +149,8 @@ export const envSchema = z.object({
     z.string().check(z.minLength(1), z.maxLength(8, "must be at most 8 characters")),
     "USD",
   ),
-  PRENV_VCLUSTER_IMAGE: text(
-    z
-      .string()
-      .check(
-        z.maxLength(512, "must be at most 512 characters"),
-        z.regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/vcluster-oss:0.36.1"),
-      ),
-    VCLUSTER_IMAGE,
-  ),
-  PRENV_VCLUSTER_KUBERNETES_IMAGE: text(
-    z
-      .string()
-      .check(
-        z.maxLength(512, "must be at most 512 characters"),
-        z.regex(IMAGE, "must be an image reference such as ghcr.io/loft-sh/kubernetes:v1.34.4"),
-      ),
-    VCLUSTER_KUBERNETES_IMAGE,
-  ),
+  PRENV_VCLUSTER_IMAGE: imageRef(VCLUSTER_IMAGE),
+  PRENV_VCLUSTER_KUBERNETES_IMAGE: imageRef(VCLUSTER_KUBERNETES_IMAGE),
   PRENV_VCLUSTER_API_DOMAIN: z.optional(
     pattern(DNS_NAME, "must be a DNS name such as api.preview.example.com"),
   ),
