@@ -2551,16 +2551,17 @@ function treeReply(
   return { body: { sha, url: `${host.baseUrl}${base}/git/trees/${sha}`, tree, truncated: false } };
 }
 
-/** The bytes of the blob `wanted` in any of the served refs. */
-function findBlob(snapshots: readonly ContentsModel[], wanted: string): Buffer | undefined {
+/** Every blob of the served refs, by its object id. */
+function blobsById(snapshots: readonly ContentsModel[]): Map<string, Buffer> {
+  const blobs = new Map<string, Buffer>();
   for (const snapshot of snapshots) {
     const pending = [buildTree(snapshot.files)];
     for (let node = pending.pop(); node; node = pending.pop()) {
-      for (const file of node.files.values()) if (blobSha(file.bytes) === wanted) return file.bytes;
+      for (const file of node.files.values()) blobs.set(blobSha(file.bytes), file.bytes);
       pending.push(...node.dirs.values());
     }
   }
-  return undefined;
+  return blobs;
 }
 
 /** GET …/git/blobs/:sha: any blob of a served ref, by its object id. */
@@ -2571,7 +2572,7 @@ function blobReply(
   request: StandInRequest,
 ): StandInReply {
   const wanted = request.params["file_sha"]!;
-  const bytes = findBlob(snapshots, wanted);
+  const bytes = blobsById(snapshots).get(wanted);
   if (!bytes) throw notFound();
   if ((request.headers.accept ?? "").includes("raw")) return rawReply(bytes);
   return {
@@ -2620,8 +2621,9 @@ function graphqlReply(host: ModelHost, request: StandInRequest): StandInReply {
     };
   }
   const objects: Record<string, unknown> = {};
+  const blobs = blobsById([...snapshots.values()]);
   for (const m of query.matchAll(/(\w+): object\(oid: \$(\w+)\)/g)) {
-    const bytes = findBlob([...snapshots.values()], String(variables[m[2]!]));
+    const bytes = blobs.get(String(variables[m[2]!]));
     objects[m[1]!] = bytes ? blobNode(bytes) : null;
   }
   return { body: { data: { repository: objects } } };
