@@ -2,31 +2,20 @@
 // real SQS FIFO queue (ElasticMQ), received as an SQS event by the real worker Lambda handler,
 // which deploys onto the real API server and comments through the GitHub stand-in.
 import { CoreV1Api } from "@kubernetes/client-node";
-import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
-import { describe, expect, inject } from "vitest";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { describe, expect } from "vitest";
 import { namespaceName } from "../../src/environment/naming.js";
 import { fifoQueues, receive, sqsClient } from "../aws/sqs-helpers.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
+import { sign } from "../support/app-key.js";
 import { startGitHubStandIn } from "../support/github-standin.js";
 import { helloPullRequest } from "../support/scenarios.js";
 import { clusterTest as test } from "./harness/fixtures.js";
+import { lambdaEnv, lambdaTestsRun, sqsEvent } from "./harness/lambda.js";
 
 const SHA = "3333333333333333333333333333333333333333";
-const awsAvailable = (() => {
-  try {
-    return Boolean(inject("sqsEndpoint"));
-  } catch {
-    return false;
-  }
-})();
-const local = inject("clusterMode") === "local";
-if (!awsAvailable || !local) {
-  console.warn(
-    `lambda end-to-end test skipped: ${!awsAvailable ? "ElasticMQ (AWS tier) is not available" : "it needs the local control plane's prenv-bot kubeconfig context"}`,
-  );
-}
+const runs = lambdaTestsRun("lambda end-to-end test");
 
-describe.runIf(awsAvailable && local)("Lambda handlers end to end", () => {
+describe.runIf(runs)("Lambda handlers end to end", () => {
   test("signed webhook → webhook Lambda → SQS FIFO → worker Lambda → namespace on the cluster and a PR comment", async ({
     admin,
   }) => {
@@ -40,21 +29,7 @@ describe.runIf(awsAvailable && local)("Lambda handlers end to end", () => {
     try {
       const { opened, comments } = helloPullRequest(standIn, { owner, repo, number: 5, sha: SHA });
 
-      Object.assign(process.env, {
-        PRENV_QUEUE_URL: queue.url,
-        PRENV_SQS_ENDPOINT: inject("sqsEndpoint"),
-        AWS_ACCESS_KEY_ID: "test",
-        AWS_SECRET_ACCESS_KEY: "test",
-        AWS_REGION: "us-east-1",
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: appPrivateKey(),
-        WEBHOOK_SECRET,
-        PRENV_GITHUB_API_URL: standIn.url,
-        KUBECONFIG: inject("kubeconfig"),
-        KUBE_CONTEXT: "prenv-bot",
-        PRENV_BASE_DOMAIN: "preview.test",
-        LOG_LEVEL: "silent",
-      });
+      Object.assign(process.env, lambdaEnv({ queueUrl: queue.url, githubUrl: standIn.url }));
       const webhook = await import("../../src/lambda/webhook.js");
       const worker = await import("../../src/lambda/worker.js");
 
@@ -72,19 +47,16 @@ describe.runIf(awsAvailable && local)("Lambda handlers end to end", () => {
 
       const messages = await receive(sqs, queue.url);
       expect(messages).toHaveLength(1);
-      const event = {
-        Records: messages.map((m) => ({
+      const event = sqsEvent(
+        messages.map((m) => ({
           messageId: m.MessageId!,
           receiptHandle: m.ReceiptHandle!,
           body: m.Body!,
-          attributes: m.Attributes,
-          messageAttributes: {},
+          attributes: m.Attributes ?? {},
           md5OfBody: m.MD5OfBody!,
-          eventSource: "aws:sqs",
-          eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs.fifo",
-          awsRegion: "us-east-1",
         })),
-      } as unknown as SQSEvent;
+        "jobs.fifo",
+      );
       const batch = await worker.handler(event);
       expect(batch).toEqual({ batchItemFailures: [] });
 

@@ -4,50 +4,22 @@
 // queue, the relay puts each due one into the PR's group of the FIFO queue, the worker looks again,
 // until the rollout timeout passes and the PR is told, as when the deploy waited itself.
 import { CoreV1Api } from "@kubernetes/client-node";
-import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
-import { describe, expect, inject } from "vitest";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { describe, expect } from "vitest";
 import { namespaceName } from "../../src/environment/naming.js";
 import type { ReconcileJob } from "../../src/jobs/job.js";
-import type { BatchRecord } from "../../src/runtime/sqs-batch.js";
 import { delayQueue, fifoQueues, pollOnce, sqsClient } from "../aws/sqs-helpers.js";
-import { APP_ID, WEBHOOK_SECRET, appPrivateKey, sign } from "../support/app-key.js";
+import { sign } from "../support/app-key.js";
 import { startGitHubStandIn } from "../support/github-standin.js";
 import { helloPullRequest } from "../support/scenarios.js";
 import { clusterTest as test } from "./harness/fixtures.js";
+import { lambdaEnv, lambdaTestsRun, sqsEvent } from "./harness/lambda.js";
 import { app } from "./harness/workloads.js";
 
 const SHA = "4444444444444444444444444444444444444444";
-const awsAvailable = (() => {
-  try {
-    return Boolean(inject("sqsEndpoint"));
-  } catch {
-    return false;
-  }
-})();
-const local = inject("clusterMode") === "local";
-if (!awsAvailable || !local) {
-  console.warn(
-    `lambda follow-up test skipped: ${!awsAvailable ? "ElasticMQ (AWS tier) is not available" : "it needs the local control plane's prenv-bot kubeconfig context"}`,
-  );
-}
+const runs = lambdaTestsRun("lambda follow-up test");
 
-function sqsEvent(records: BatchRecord[]): SQSEvent {
-  return {
-    Records: records.map((r) => ({
-      messageId: r.messageId,
-      receiptHandle: "",
-      body: r.body,
-      attributes: r.attributes,
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:queue",
-      awsRegion: "us-east-1",
-    })),
-  } as unknown as SQSEvent;
-}
-
-describe.runIf(awsAvailable && local)("follow-up jobs through the Lambda handlers", () => {
+describe.runIf(runs)("follow-up jobs through the Lambda handlers", () => {
   test("deploy returns; worker → delay queue → relay → the PR's FIFO group → worker, until the rollout times out and the PR is told", async ({
     admin,
   }) => {
@@ -62,25 +34,12 @@ describe.runIf(awsAvailable && local)("follow-up jobs through the Lambda handler
     try {
       const files = { "deploy/preview/web.yaml": app({ image: "prenv.test/nowhere:1" }) };
       const { opened, comments } = helloPullRequest(standIn, { owner, repo, number: 6, sha: SHA }, files);
-      Object.assign(process.env, {
-        PRENV_QUEUE_URL: jobs.url,
+      Object.assign(process.env, lambdaEnv({ queueUrl: jobs.url, githubUrl: standIn.url }), {
         PRENV_DELAY_QUEUE_URL: later,
-        PRENV_SQS_ENDPOINT: inject("sqsEndpoint"),
-        AWS_ACCESS_KEY_ID: "test",
-        AWS_SECRET_ACCESS_KEY: "test",
-        AWS_REGION: "us-east-1",
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: appPrivateKey(),
-        WEBHOOK_SECRET,
-        PRENV_GITHUB_API_URL: standIn.url,
-        KUBECONFIG: inject("kubeconfig"),
-        KUBE_CONTEXT: "prenv-bot",
-        PRENV_BASE_DOMAIN: "preview.test",
         PRENV_ROUTING: "ingress",
         PRENV_READY_CHECK: "rollout",
         PRENV_ROLLOUT_TIMEOUT_SECONDS: "4",
         PRENV_ROLLOUT_CHECK_SECONDS: "1",
-        LOG_LEVEL: "silent",
       });
       const webhook = await import("../../src/lambda/webhook.js");
       const worker = await import("../../src/lambda/worker.js");
@@ -105,9 +64,9 @@ describe.runIf(awsAvailable && local)("follow-up jobs through the Lambda handler
       while (!told() && Date.now() < deadline) {
         await pollOnce(sqs, jobs.url, async (records) => {
           ran.push(...records.map((r) => JSON.parse(r.body) as ReconcileJob));
-          return worker.handler(sqsEvent(records));
+          return worker.handler(sqsEvent(records, "jobs.fifo"));
         });
-        relayed += await pollOnce(sqs, later, (records) => relay.handler(sqsEvent(records)));
+        relayed += await pollOnce(sqs, later, (records) => relay.handler(sqsEvent(records, "later")));
         await new Promise((r) => setTimeout(r, 200));
       }
 
